@@ -1,0 +1,29 @@
+"""Layers: PONO, Moment Shortcuts and the norm factory."""
+
+from pono_gan.layers.moments import (
+    PONO,
+    DynamicMomentShortcut,
+    Moments,
+    MomentShortcut,
+    SHORTCUT_NAMES,
+    create_shortcut,
+    moment_shortcut,
+    pono,
+    pono_reference,
+)
+from pono_gan.layers.norms import NORM_NAMES, create_norm, group_count
+
+__all__ = [
+    "PONO",
+    "DynamicMomentShortcut",
+    "Moments",
+    "MomentShortcut",
+    "SHORTCUT_NAMES",
+    "create_shortcut",
+    "moment_shortcut",
+    "pono",
+    "pono_reference",
+    "NORM_NAMES",
+    "create_norm",
+    "group_count",
+]

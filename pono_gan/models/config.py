@@ -1,0 +1,76 @@
+"""The generator's architecture as data: what the CLI configures and what a checkpoint stores."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, fields
+from typing import Any, Literal
+
+from torch import nn
+
+from pono_gan.models.generators import ResnetGenerator, UnetGenerator
+
+__all__ = ["GeneratorConfig", "build_generator"]
+
+_DEFAULT_DOWNSAMPLING = {"resnet": 2, "unet": 8}
+
+
+@dataclass
+class GeneratorConfig:
+    """Everything needed to rebuild a generator.
+
+    Args:
+        arch: ``resnet`` (CycleGAN) or ``unet`` (pix2pix).
+        in_channels: input image channels (pix2pix's ``input_nc``).
+        out_channels: output image channels (``output_nc``).
+        base_channels: width of the first layer (``ngf``).
+        num_blocks: residual blocks (resnet only).
+        num_downsampling: strided convolutions; None means 2 for resnet, 8 for unet.
+        norm: ``instance | group | batch | layer | none``.
+        pono: PONO after every downsampling convolution.
+        shortcut: ``none | ms | dms``; ms and dms need ``pono``.
+        dropout: dropout in residual blocks (resnet) or the inner up levels (unet).
+        dms_hidden_channels: hidden width of each Dynamic Moment Shortcut.
+    """
+
+    arch: Literal["resnet", "unet"] = "resnet"
+    in_channels: int = 3
+    out_channels: int = 3
+    base_channels: int = 64
+    num_blocks: int = 9
+    num_downsampling: int | None = None
+    norm: Literal["instance", "group", "batch", "layer", "none"] = "instance"
+    pono: bool = False
+    shortcut: Literal["none", "ms", "dms"] = "none"
+    dropout: float = 0.0
+    dms_hidden_channels: int = 16
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any]) -> "GeneratorConfig":
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(values) - known)
+        if unknown:
+            raise ValueError(f"unknown generator settings {unknown}; valid: {sorted(known)}")
+        return cls(**values)
+
+
+def build_generator(config: GeneratorConfig) -> nn.Module:
+    """Build the generator ``config`` describes (weights uninitialized: see :func:`init_weights`)."""
+    common = dict(
+        in_channels=config.in_channels,
+        out_channels=config.out_channels,
+        base_channels=config.base_channels,
+        num_downsampling=config.num_downsampling or _DEFAULT_DOWNSAMPLING[config.arch],
+        norm=config.norm,
+        pono=config.pono,
+        shortcut=config.shortcut,
+        dropout=config.dropout,
+        dms_hidden_channels=config.dms_hidden_channels,
+    )
+    if config.arch == "resnet":
+        return ResnetGenerator(num_blocks=config.num_blocks, **common)
+    if config.arch == "unet":
+        return UnetGenerator(**common)
+    raise ValueError(f"unknown arch {config.arch!r}; valid: resnet, unet")
