@@ -1,0 +1,148 @@
+"""``train.py``'s LightningCLI: checkpoints, image logging and W&B wired in, run names and resume filled in.
+
+What it adds to a plain LightningCLI:
+
+* ``checkpoint.*``: a ModelCheckpoint saving ``last.ckpt`` and one file every ``checkpoint.every_n_train_steps``
+  iterations into ``<trainer.default_root_dir>/checkpoints`` (a fixed place, so ``--ckpt_path last`` finds it).
+* ``images.*``: the :class:`pono_gan.callbacks.ImageLogger`.
+* ``trainer.logger`` defaults to :class:`pono_gan.loggers.WandbLogger` (offline without a login). Its save_dir
+  defaults to the run directory, its group to the task, its name to the run directory's name, and its tags to
+  task / norm / shortcut / variant, so a W&B workspace compares the ablation grid out of the box. When resuming
+  from a checkpoint it continues that checkpoint's W&B run.
+* The resolved config is saved as ``<run dir>/config.yaml`` (overwritten on resume).
+* Errors a user can fix (bad data, bad checkpoint, bad config key) print one line and exit with status 2.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import warnings
+from importlib import import_module
+from typing import Any
+
+os.environ.setdefault("JSONARGPARSE_DEPRECATION_WARNINGS", "off")  # Lightning's own calls, not ours to fix
+# A checkpoint at iteration N holds the weights after N updates, as global_step says: what resume needs.
+warnings.filterwarnings("ignore", message="Using ModelCheckpoint with manual optimization and every_n_train_steps")
+
+from jsonargparse import Namespace
+from pytorch_lightning.callbacks import ModelCheckpoint
+from pytorch_lightning.cli import LightningArgumentParser, LightningCLI
+
+from pono_gan.callbacks import ImageLogger
+from pono_gan.checkpoint import read_checkpoint
+from pono_gan.data.datamodule import ImageTranslationDataModule
+from pono_gan.errors import PonoGanError
+from pono_gan.models import GeneratorConfig
+from pono_gan.tasks import GANTask, variant_name
+
+__all__ = ["PonoCLI", "main"]
+
+
+class _OneLineErrorParser(LightningArgumentParser):
+    """Config errors as one line that names the key and points at ``--help`` / ``--print_config``."""
+
+    _NOISE = ("Subtypes:", "Errors:", "Given value", "- Expected a <class 'NoneType'>", "Does not validate against any")
+
+    def error(self, message: str, *args: Any, **kwargs: Any):  # type: ignore[override]
+        lines = [line.strip() for line in str(message).splitlines() if line.strip()]
+        kept = [line.lstrip("- ") for line in lines if not line.startswith(self._NOISE)]
+        summary = " ".join(kept or lines or ["invalid arguments"])
+        if len(summary) > 400:
+            summary = summary[:400] + " ..."
+        raise SystemExit(f"error: {summary} (see `python train.py fit --help`, or --print_config for a valid config)")
+
+
+def _import(class_path: str) -> type:
+    module, _, name = class_path.rpartition(".")
+    return getattr(import_module(module), name)
+
+
+def _as_dict(value: Any) -> dict[str, Any]:
+    if value is None:
+        return {}
+    if isinstance(value, Namespace):
+        return value.as_dict()
+    if isinstance(value, dict):
+        return dict(value)
+    return dict(vars(value))
+
+
+class PonoCLI(LightningCLI):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("save_config_kwargs", {"overwrite": True})
+        kwargs.setdefault("seed_everything_default", 0)
+        kwargs.setdefault("parser_class", _OneLineErrorParser)
+        super().__init__(GANTask, ImageTranslationDataModule, *args, subclass_mode_model=True, **kwargs)
+
+    def add_arguments_to_parser(self, parser: LightningArgumentParser) -> None:
+        parser.add_lightning_class_args(ModelCheckpoint, "checkpoint")
+        parser.set_defaults(
+            {
+                "checkpoint.save_last": True,
+                "checkpoint.save_top_k": -1,
+                "checkpoint.every_n_train_steps": 1000,
+                "checkpoint.filename": "step{step:07d}",
+                "checkpoint.auto_insert_metric_name": False,
+            }
+        )
+        parser.link_arguments(
+            "trainer.default_root_dir", "checkpoint.dirpath", compute_fn=lambda root: os.path.join(root or ".", "checkpoints")
+        )
+        parser.add_lightning_class_args(ImageLogger, "images")
+        parser.set_defaults(
+            {
+                "trainer.default_root_dir": "runs/default",
+                "trainer.logger": {"class_path": "pono_gan.loggers.WandbLogger", "init_args": {"project": "pono-gan"}},
+            }
+        )
+
+    def parse_arguments(self, parser: LightningArgumentParser, args: Any) -> None:
+        super().parse_arguments(parser, args)
+        # Check the checkpoint before Lightning loads it (it restores the model's hyperparameters from it while
+        # parsing): a missing, truncated or foreign file gets a one-line error, not a traceback.
+        subcommand = self.config.get("subcommand")
+        ckpt_path = self._resolve_ckpt_path(self.config[subcommand]) if subcommand else None
+        self._resume_from = read_checkpoint(ckpt_path) if ckpt_path else None
+
+    def before_instantiate_classes(self) -> None:
+        config = self.config[self.subcommand] if self.subcommand else self.config
+        loggers = config.trainer.get("logger")
+        for logger in loggers if isinstance(loggers, list) else [loggers]:
+            if isinstance(logger, Namespace) and "init_args" in logger:
+                self._fill_logger(config, logger)
+
+    @staticmethod
+    def _resolve_ckpt_path(config: Namespace) -> str | None:
+        ckpt_path = config.get("ckpt_path")
+        if ckpt_path == "last":
+            ckpt_path = os.path.join(config.trainer.default_root_dir or ".", "checkpoints", "last.ckpt")
+            return ckpt_path if os.path.isfile(ckpt_path) else None
+        return ckpt_path
+
+    def _fill_logger(self, config: Namespace, logger: Namespace) -> None:
+        """Loggers write into the run directory; the W&B one also gets group, name, tags and the resumed run id."""
+        args = logger.init_args
+        root = config.trainer.default_root_dir or "."
+        if "save_dir" in args and args.get("save_dir") in (None, "", "."):
+            args.save_dir = root
+        if not str(logger.get("class_path", "")).endswith("pono_gan.loggers.WandbLogger"):
+            return
+        task = getattr(_import(config.model.class_path), "task_name", "gan")
+        generator = GeneratorConfig(**_as_dict(config.model.init_args.get("generator")))
+        variant = variant_name(generator)
+        args.group = args.get("group") or task
+        args.name = args.get("name") or os.path.basename(os.path.normpath(root))
+        args.tags = sorted(set(args.get("tags") or []) | {task, generator.arch, generator.norm, f"shortcut-{generator.shortcut}", variant})
+        if self._resume_from is not None and not args.get("version"):
+            run_id = self._resume_from["pono_gan"].get("wandb_run_id")
+            if run_id:
+                args.version = run_id
+                args.resume = "allow"
+
+
+def main(args: list[str] | None = None) -> None:
+    try:
+        PonoCLI(args=args)
+    except PonoGanError as error:
+        sys.exit(f"error: {error}")

@@ -1,0 +1,16 @@
+"""Lightning tasks: a shared GAN base, paired (pix2pix) and unpaired (CycleGAN)."""
+
+from pono_gan.tasks.base import DiscriminatorConfig, GANTask, LinearDecay, OptimizerConfig, variant_name
+from pono_gan.tasks.paired import PairedTask
+from pono_gan.tasks.unpaired import ImagePool, UnpairedTask
+
+__all__ = [
+    "DiscriminatorConfig",
+    "GANTask",
+    "LinearDecay",
+    "OptimizerConfig",
+    "variant_name",
+    "PairedTask",
+    "ImagePool",
+    "UnpairedTask",
+]

@@ -1,0 +1,275 @@
+"""The shared GAN task: one optimizer step per training iteration, the LR schedule, logging and checkpoint data.
+
+Why one optimizer with two parameter groups (generator, discriminator) instead of two optimizers:
+
+* Lightning counts every ``optimizer.step()`` in ``trainer.global_step``, so two optimizers make it count twice
+  per iteration. With one, ``global_step`` *is* the training iteration: ``max_steps``, ``log_every_n_steps``,
+  checkpoint and image cadence all mean iterations.
+* The update is the CycleGAN one: the generator loss is taken against the current discriminator (frozen for that
+  forward), the discriminator loss against the current fakes (detached). Both gradients come from the same
+  parameters before either update, which is exactly what CycleGAN's "G step, then D step" computes; separate
+  learning rates and Adam states are per parameter group / parameter.
+* One backward of ``loss_G + loss_D`` gives every parameter a gradient every step, so DDP needs no
+  ``find_unused_parameters``; one GradScaler serves fp16.
+"""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass
+from typing import Any, Iterator, Literal
+
+import pytorch_lightning as pl
+import torch
+from torch import Tensor, nn
+
+from pono_gan import checkpoint as ckpt
+from pono_gan.losses import adversarial_loss
+from pono_gan.models import GeneratorConfig, build_discriminator, build_generator, init_weights
+
+__all__ = ["DiscriminatorConfig", "OptimizerConfig", "GANTask", "LinearDecay"]
+
+
+@dataclass
+class DiscriminatorConfig:
+    """PatchGAN settings.
+
+    Args:
+        base_channels: width of the first layer (pix2pix's ``ndf``).
+        num_layers: strided layers (``n_layers_D``; 3 gives 70 x 70 patches).
+        norm: ``instance | group | batch | layer | none``.
+        spectral_norm: spectral normalization on every conv.
+        num_scales: > 1 for a multi-scale discriminator (pix2pixHD).
+    """
+
+    base_channels: int = 64
+    num_layers: int = 3
+    norm: Literal["instance", "group", "batch", "layer", "none"] = "instance"
+    spectral_norm: bool = False
+    num_scales: int = 1
+
+
+@dataclass
+class OptimizerConfig:
+    """Adam and the learning-rate schedule (CycleGAN's: constant, then linear decay to zero).
+
+    Args:
+        lr_generator: Adam learning rate of the generators.
+        lr_discriminator: Adam learning rate of the discriminators.
+        beta1: Adam beta1 (0.5 for GANs).
+        beta2: Adam beta2.
+        schedule: ``linear`` (constant for ``constant_for`` units, then linear to 0 over ``decay_for``) or
+            ``constant``.
+        unit: what ``constant_for`` / ``decay_for`` count: ``epoch`` (CycleGAN's n_epochs / n_epochs_decay) or
+            ``step`` (training iterations).
+        constant_for: units at the initial learning rate.
+        decay_for: units of linear decay; the rate is 0 after ``constant_for + decay_for`` units.
+    """
+
+    lr_generator: float = 2e-4
+    lr_discriminator: float = 2e-4
+    beta1: float = 0.5
+    beta2: float = 0.999
+    schedule: Literal["linear", "constant"] = "linear"
+    unit: Literal["epoch", "step"] = "epoch"
+    constant_for: int = 100
+    decay_for: int = 100
+
+
+class LinearDecay:
+    """``1`` for ``t < constant_for``, then linearly to ``0`` at ``constant_for + decay_for`` (a picklable lambda)."""
+
+    def __init__(self, constant_for: int, decay_for: int) -> None:
+        self.constant_for = constant_for
+        self.decay_for = decay_for
+
+    def __call__(self, t: int) -> float:
+        if t < self.constant_for:
+            return 1.0
+        return max(0.0, 1.0 - (t - self.constant_for) / max(1, self.decay_for))
+
+
+def _as_dataclass(value: Any, cls: type) -> Any:
+    if isinstance(value, cls):
+        return value
+    if isinstance(value, dict):
+        return cls(**value)
+    raise TypeError(f"expected {cls.__name__} or a dict, got {type(value).__name__}")
+
+
+def variant_name(config: GeneratorConfig) -> str:
+    """``group``, ``group+pono``, ``group+pono-ms``, ``instance+pono-dms``: what W&B groups and tags use."""
+    if not config.pono:
+        return config.norm
+    return f"{config.norm}+pono" + ("" if config.shortcut == "none" else f"-{config.shortcut}")
+
+
+class GANTask(pl.LightningModule):
+    """Base of the paired and unpaired tasks; subclasses build the networks and define the losses.
+
+    The config arguments also accept plain dicts (what checkpoints store, so ``load_from_checkpoint`` works).
+    Subclasses implement :meth:`generator_loss`, :meth:`discriminator_loss`, :meth:`log_images`,
+    :meth:`checkpoint_generators` and set ``self.generators`` / ``self.discriminators`` (ModuleDicts).
+    """
+
+    task_name = "gan"
+
+    def __init__(
+        self,
+        generator: GeneratorConfig | None = None,
+        discriminator: DiscriminatorConfig | None = None,
+        optimizer: OptimizerConfig | None = None,
+        gan_loss: Literal["lsgan", "vanilla", "hinge"] = "lsgan",
+        init_type: Literal["normal", "xavier", "kaiming", "orthogonal"] = "normal",
+        init_gain: float = 0.02,
+    ) -> None:
+        super().__init__()
+        self.automatic_optimization = False
+        self.generator_config = _as_dataclass(generator or GeneratorConfig(), GeneratorConfig)
+        self.discriminator_config = _as_dataclass(discriminator or DiscriminatorConfig(), DiscriminatorConfig)
+        self.optimizer_config = _as_dataclass(optimizer or OptimizerConfig(), OptimizerConfig)
+        self.gan_loss = gan_loss
+        self.init_type = init_type
+        self.init_gain = init_gain
+        # Plain data only in the checkpoint, so inference can load it with weights_only=True.
+        self.save_hyperparameters(
+            {
+                "generator": asdict(self.generator_config),
+                "discriminator": asdict(self.discriminator_config),
+                "optimizer": asdict(self.optimizer_config),
+            }
+        )
+
+    # ----- building -------------------------------------------------------------------------------------------
+    def _new_generator(self, config: GeneratorConfig) -> nn.Module:
+        return init_weights(build_generator(config), self.init_type, self.init_gain)
+
+    def _new_discriminator(self, in_channels: int) -> nn.Module:
+        d = self.discriminator_config
+        network = build_discriminator(
+            num_scales=d.num_scales,
+            in_channels=in_channels,
+            base_channels=d.base_channels,
+            num_layers=d.num_layers,
+            norm=d.norm,
+            spectral_norm=d.spectral_norm,
+        )
+        return init_weights(network, self.init_type, self.init_gain)
+
+    @property
+    def image_channels(self) -> tuple[int, int]:
+        """(channels of A, channels of B): the data module converts images to these."""
+        return self.generator_config.in_channels, self.generator_config.out_channels
+
+    @property
+    def trained_direction(self) -> str | None:
+        """The direction a paired model translates (from the data module); None for tasks with both."""
+        return None
+
+    @property
+    def variant(self) -> str:
+        return variant_name(self.generator_config)
+
+    # ----- losses (subclasses) --------------------------------------------------------------------------------
+    def generator_loss(self, batch: dict[str, Any]) -> tuple[Tensor, dict[str, Tensor], dict[str, Tensor]]:
+        """``(loss, logs, fakes)``: the generator objective, scalars to log, and the fakes the D step needs."""
+        raise NotImplementedError
+
+    def discriminator_loss(self, batch: dict[str, Any], fakes: dict[str, Tensor]) -> tuple[Tensor, dict[str, Tensor]]:
+        """``(loss, logs)`` on detached fakes."""
+        raise NotImplementedError
+
+    def log_images(self, batch: dict[str, Any]) -> dict[str, Tensor]:
+        """Named image panels in [0, 1] worth looking at for ``batch`` (the image logger decides when and where)."""
+        raise NotImplementedError
+
+    def checkpoint_generators(self) -> dict[str, tuple[str, GeneratorConfig]]:
+        """``{direction: (attribute name, config)}`` of the generators inference can use."""
+        raise NotImplementedError
+
+    def adversarial(self, logits, target_is_real: bool, for_discriminator: bool) -> Tensor:
+        return adversarial_loss(logits, target_is_real, self.gan_loss, for_discriminator)
+
+    @contextmanager
+    def frozen(self, module: nn.Module) -> Iterator[None]:
+        """No gradients into ``module``'s parameters inside the block (the generator's view of the discriminator)."""
+        flags = [p.requires_grad for p in module.parameters()]
+        module.requires_grad_(False)
+        try:
+            yield
+        finally:
+            for parameter, flag in zip(module.parameters(), flags):
+                parameter.requires_grad_(flag)
+
+    # ----- optimization ---------------------------------------------------------------------------------------
+    def configure_optimizers(self):
+        o = self.optimizer_config
+        groups = [
+            {"params": list(self.generators.parameters()), "lr": o.lr_generator, "name": "generator"},
+            {"params": list(self.discriminators.parameters()), "lr": o.lr_discriminator, "name": "discriminator"},
+        ]
+        optimizer = torch.optim.Adam(groups, betas=(o.beta1, o.beta2))
+        if o.schedule == "constant":
+            return optimizer
+        scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, LinearDecay(o.constant_for, o.decay_for))
+        return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": o.unit}}
+
+    def training_step(self, batch: dict[str, Any], batch_idx: int) -> Tensor:
+        optimizer = self.optimizers()
+        with self.frozen(self.discriminators):
+            loss_g, logs_g, fakes = self.generator_loss(batch)
+        loss_d, logs_d = self.discriminator_loss(batch, {k: v.detach() for k, v in fakes.items()})
+        optimizer.zero_grad(set_to_none=True)
+        self.manual_backward(loss_g + loss_d)
+        optimizer.step()
+        scheduler = self.lr_schedulers()
+        if scheduler is not None and self.optimizer_config.unit == "step":
+            scheduler.step()
+        batch_size = batch["A"].shape[0]
+        logs = {f"train/{k}": v.detach() for k, v in {**logs_g, **logs_d}.items()}
+        logs["train/loss_G"] = loss_g.detach()
+        logs["train/loss_D"] = loss_d.detach()
+        self.log_dict(logs, prog_bar=False, batch_size=batch_size)
+        self.log_dict({"train/G": loss_g.detach(), "train/D": loss_d.detach()}, prog_bar=True, logger=False, batch_size=batch_size)
+        for group in optimizer.optimizer.param_groups:
+            self.log(f"lr/{group['name']}", group["lr"], batch_size=batch_size)
+        return loss_g + loss_d
+
+    def on_train_epoch_end(self) -> None:
+        scheduler = self.lr_schedulers()
+        if scheduler is not None and self.optimizer_config.unit == "epoch":
+            scheduler.step()
+
+    # ----- checkpoint contract (see pono_gan/checkpoint.py) ---------------------------------------------------
+    def _generator_entries(self) -> dict[str, dict[str, Any]]:
+        return {
+            direction: {"config": asdict(config), "prefix": f"{attribute}."}
+            for direction, (attribute, config) in self.checkpoint_generators().items()
+        }
+
+    def _data_metadata(self) -> dict[str, Any]:
+        datamodule = getattr(self.trainer, "datamodule", None) if self._trainer is not None else None
+        hparams = dict(getattr(datamodule, "hparams", {}) or {})
+        keep = ("layout", "direction", "preprocess", "load_size", "crop_size")
+        meta = {key: hparams[key] for key in keep if key in hparams}
+        meta["channels"] = list(self.image_channels)
+        return meta
+
+    def _wandb_run_id(self) -> str | None:
+        if self._trainer is None:
+            return None
+        for logger in self.trainer.loggers:
+            if type(logger).__name__ == "WandbLogger":
+                return logger.version
+        return None
+
+    def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        checkpoint[ckpt.KEY] = {
+            "format": ckpt.FORMAT_VERSION,
+            "task": self.task_name,
+            "direction": self.trained_direction,
+            "generators": self._generator_entries(),
+            "data": self._data_metadata(),
+            "variant": self.variant,
+            "wandb_run_id": self._wandb_run_id(),
+        }

@@ -1,0 +1,111 @@
+"""train.py as a user runs it: W&B offline runs, one-line errors, a killed run resumed, DDP on two processes."""
+
+import glob
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+import torch
+
+from tests.tasks.helpers import TINY
+from tests.wandb_records import history_keys, read_records, run_record
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+PAIRED = ["--config", "configs/paired/base.yaml", "--config", "configs/paired/pono_ms.yaml"]
+
+
+def train_command(data, run_dir, *extra):
+    return [sys.executable, "train.py", "fit", *PAIRED, *TINY, "--data.root", str(data), "--trainer.default_root_dir", str(run_dir), *extra]
+
+
+def run_train(data, run_dir, *extra, env=None, timeout=300):
+    environment = {**os.environ, "WANDB_MODE": "offline", **(env or {})}
+    return subprocess.run(train_command(data, run_dir, *extra), cwd=ROOT, env=environment, capture_output=True, text=True, timeout=timeout)
+
+
+def offline_runs(run_dir):
+    return sorted(glob.glob(str(run_dir / "wandb" / "offline-run-*" / "run-*.wandb")))
+
+
+@pytest.mark.slow
+def test_wandb_offline_run_holds_metrics_images_and_grouping(tiny_dataset, tmp_path):
+    env = {"WANDB_MODE": ""}  # no mode and no login: the logger must pick offline by itself, without prompting
+    result = run_train(tiny_dataset, tmp_path / "run", "--trainer.max_steps", "2", "--trainer.val_check_interval", "2",
+                       "--images.every_n_steps", "1", env={**env, "WANDB_API_KEY": ""})
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "logging offline" in result.stderr + result.stdout
+    [run_file] = offline_runs(tmp_path / "run")
+    records = read_records(run_file)
+    run = run_record(records)
+    assert run.run_group == "paired" and {"instance+pono-ms", "shortcut-ms", "paired"} <= set(run.tags)
+    keys = history_keys(records)
+    for key in ("train/loss_G", "train/loss_D", "lr/generator", "val/psnr", "val/ssim", "val/l1", "trainer/global_step"):
+        assert key in keys
+    assert {"images/samples/filenames", "images/moments/filenames"} <= keys
+    media = glob.glob(os.path.join(os.path.dirname(run_file), "files", "media", "images", "**", "*.png"), recursive=True)
+    assert any("samples" in m for m in media) and any("moments" in m for m in media)
+    assert os.path.isfile(tmp_path / "run" / "samples" / "samples_latest.png")
+
+
+@pytest.mark.slow
+def test_killed_run_resumes_to_the_same_final_iteration_and_wandb_run(tiny_dataset, tmp_path):
+    run_dir = tmp_path / "run"
+    args = ["--trainer.max_steps", "30", "--checkpoint.every_n_train_steps", "3", "--trainer.max_epochs", "-1"]
+    environment = {**os.environ, "WANDB_MODE": "offline"}
+    process = subprocess.Popen(train_command(tiny_dataset, run_dir, *args), cwd=ROOT, env=environment,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    deadline = time.time() + 240
+    while not os.path.exists(run_dir / "checkpoints" / "step0000006.ckpt"):
+        assert process.poll() is None and time.time() < deadline, "training ended or stalled before the kill"
+        time.sleep(0.2)
+    os.killpg(process.pid, signal.SIGKILL)
+    process.wait()
+    killed_at = torch.load(run_dir / "checkpoints" / "last.ckpt", weights_only=True)
+    assert 6 <= killed_at["global_step"] < 30
+    first_run_id = killed_at["pono_gan"]["wandb_run_id"]
+
+    result = run_train(tiny_dataset, run_dir, *args, "--ckpt_path", "last")
+    assert result.returncode == 0, result.stderr[-3000:]
+    final = torch.load(run_dir / "checkpoints" / "last.ckpt", weights_only=True)
+    assert final["global_step"] == 30
+    assert final["pono_gan"]["wandb_run_id"] == first_run_id
+    assert {run_record(read_records(f)).run_id for f in offline_runs(run_dir)} == {first_run_id}
+
+
+@pytest.mark.slow
+def test_ddp_two_cpu_processes(tiny_dataset, tmp_path):
+    result = run_train(tiny_dataset, tmp_path / "run", "--trainer.max_steps", "2", "--trainer.strategy", "ddp",
+                       "--trainer.devices", "2", "--trainer.logger", "false", timeout=400)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "max_steps=2" in result.stderr + result.stdout
+    checkpoint = torch.load(tmp_path / "run" / "checkpoints" / "last.ckpt", weights_only=True)
+    assert checkpoint["global_step"] == 2
+
+
+@pytest.mark.parametrize(
+    "extra,expected",
+    [
+        (["--model.init_args.generator.nrom", "group"], "nrom"),
+        (["--model.init_args.generator.norm", "weird"], "weird"),
+        (["--data.root", "/nonexistent/data"], "/nonexistent/data"),
+    ],
+    ids=["unknown-key", "bad-choice", "missing-data"],
+)
+def test_user_errors_are_one_line(tiny_dataset, tmp_path, extra, expected):
+    result = run_train(tiny_dataset, tmp_path / "run", "--trainer.max_steps", "1", "--trainer.logger", "false", *extra)
+    assert result.returncode != 0
+    lines = [line for line in result.stderr.strip().splitlines() if line.strip()]
+    assert lines[-1].startswith("error:") and expected in lines[-1], result.stderr[-2000:]
+    assert "Traceback" not in result.stderr
+
+
+def test_truncated_checkpoint_is_one_line(tiny_dataset, tmp_path):
+    broken = tmp_path / "broken.ckpt"
+    broken.write_bytes(b"PK\x03\x04 truncated")
+    result = run_train(tiny_dataset, tmp_path / "run", "--trainer.max_steps", "1", "--ckpt_path", str(broken))
+    assert result.returncode != 0
+    assert "Traceback" not in result.stderr
+    assert result.stderr.strip().splitlines()[-1].startswith("error:") and "broken.ckpt" in result.stderr

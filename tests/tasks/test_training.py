@@ -1,0 +1,133 @@
+import glob
+import os
+
+import pytest
+import torch
+
+from pono_gan.checkpoint import generator_from_checkpoint, read_checkpoint
+from pono_gan.tasks import ImagePool, LinearDecay
+from tests.tasks.helpers import tiny_run
+
+GRID = [
+    (task, variant)
+    for task in ("paired", "unpaired")
+    for variant in ("instance", "group", "pono_ms", "pono_dms")
+]
+
+
+@pytest.mark.parametrize("task,variant", GRID)
+def test_every_config_in_the_grid_trains(task, variant, tiny_dataset, tmp_path):
+    cli = tiny_run([f"configs/{task}/base.yaml", f"configs/{task}/{variant}.yaml"], tiny_dataset, tmp_path / "run",
+                   "--trainer.max_steps", "2")
+    assert cli.trainer.global_step == 2  # iterations, not optimizer steps
+    generator = cli.model.generators["generator" if task == "paired" else "AtoB"]
+    config = cli.model.generator_config
+    assert config.pono == variant.startswith("pono")
+    assert config.shortcut == {"pono_ms": "ms", "pono_dms": "dms"}.get(variant, "none")
+    assert config.norm == ("group" if variant == "group" else "instance")
+    assert any(type(m).__name__ == "PONO" for m in generator.modules()) == config.pono
+    assert os.path.isfile(tmp_path / "run" / "checkpoints" / "last.ckpt")
+    assert os.path.isfile(tmp_path / "run" / "config.yaml")
+
+
+def test_checkpoint_rebuilds_generator_without_training_code(tiny_dataset, tmp_path):
+    cli = tiny_run(["configs/paired/base.yaml", "configs/paired/pono_dms.yaml"], tiny_dataset, tmp_path / "run",
+                   "--trainer.max_steps", "2", "--data.direction", "BtoA")
+    checkpoint = read_checkpoint(tmp_path / "run" / "checkpoints" / "last.ckpt")  # weights_only=True
+    meta = checkpoint["pono_gan"]
+    assert meta["task"] == "paired" and meta["direction"] == "BtoA" and list(meta["generators"]) == ["BtoA"]
+    assert meta["data"]["channels"] == [3, 3] and meta["data"]["crop_size"] == 32
+    generator = generator_from_checkpoint(checkpoint, "BtoA")
+    x = torch.rand(1, 3, 32, 32) * 2 - 1
+    cli.model.generator.eval()
+    torch.testing.assert_close(generator(x), cli.model.generator(x))
+
+
+def test_unpaired_checkpoint_has_both_directions_and_pools(tiny_dataset, tmp_path):
+    tiny_run(["configs/unpaired/base.yaml", "configs/unpaired/pono_ms.yaml"], tiny_dataset, tmp_path / "run",
+             "--trainer.max_steps", "2")
+    checkpoint = read_checkpoint(tmp_path / "run" / "checkpoints" / "last.ckpt")
+    assert set(checkpoint["pono_gan"]["generators"]) == {"AtoB", "BtoA"}
+    assert checkpoint["pono_gan"]["direction"] is None
+    assert checkpoint["image_pools"]["A"]["images"].shape[0] == 4  # 2 steps x batch 2
+    for direction in ("AtoB", "BtoA"):
+        generator_from_checkpoint(checkpoint, direction)
+
+
+def test_linear_schedule_per_step(tiny_dataset, tmp_path):
+    cli = tiny_run(["configs/paired/base.yaml", "configs/paired/pono_ms.yaml"], tiny_dataset, tmp_path / "run",
+                   "--trainer.max_steps", "4", "--model.init_args.optimizer.constant_for", "2",
+                   "--model.init_args.optimizer.decay_for", "2", "--model.init_args.optimizer.lr_discriminator", "1e-4")
+    groups = cli.trainer.optimizers[0].param_groups
+    assert [g["name"] for g in groups] == ["generator", "discriminator"]
+    assert groups[0]["lr"] == pytest.approx(0.0) and groups[1]["lr"] == pytest.approx(0.0)
+    decay = LinearDecay(2, 2)
+    assert [decay(t) for t in range(5)] == [1.0, 1.0, 1.0, 0.5, 0.0]
+
+
+def test_resume_restores_iteration_lr_and_optimizer_state(tiny_dataset, tmp_path):
+    run = tmp_path / "run"
+    common = ["--model.init_args.optimizer.unit", "step", "--model.init_args.optimizer.constant_for", "1", "--model.init_args.optimizer.decay_for", "8",
+              "--checkpoint.every_n_train_steps", "2"]
+    configs = ["configs/unpaired/base.yaml", "configs/unpaired/pono_ms.yaml"]
+    tiny_run(configs, tiny_dataset, run, "--trainer.max_steps", "3", "--trainer.max_epochs", "-1", *common)
+    saved = torch.load(run / "checkpoints" / "step0000002.ckpt", weights_only=True)
+    assert saved["global_step"] == 2
+
+    seen = {}
+
+    class Probe:
+        pass
+
+    cli = tiny_run(configs, tiny_dataset, run, "--trainer.max_steps", "5", "--trainer.max_epochs", "-1", *common,
+                   run=False)
+    original_on_train_start = cli.model.on_train_start
+
+    def on_train_start():
+        optimizer = cli.trainer.optimizers[0]
+        seen["step"] = cli.trainer.global_step
+        seen["lr"] = [g["lr"] for g in optimizer.param_groups]
+        seen["exp_avg"] = next(iter(optimizer.state.values()))["exp_avg"].clone()
+        seen["pool"] = len(cli.model.pool_a.images)
+        original_on_train_start()
+
+    cli.model.on_train_start = on_train_start
+    cli.trainer.fit(cli.model, cli.datamodule, ckpt_path=str(run / "checkpoints" / "step0000002.ckpt"))
+    assert seen["step"] == 2
+    assert seen["lr"] == pytest.approx([g["lr"] for g in saved["optimizer_states"][0]["param_groups"]])
+    assert seen["lr"][0] == pytest.approx(2e-4 * LinearDecay(1, 8)(2))
+    torch.testing.assert_close(seen["exp_avg"], saved["optimizer_states"][0]["state"][0]["exp_avg"])
+    assert seen["pool"] == 4
+    assert cli.trainer.global_step == 5
+
+
+def test_bf16_mixed_trains_on_cpu(tiny_dataset, tmp_path):
+    cli = tiny_run(["configs/paired/base.yaml", "configs/paired/pono_ms.yaml"], tiny_dataset, tmp_path / "run",
+                   "--trainer.max_steps", "2", "--trainer.precision", "bf16-mixed")
+    assert cli.trainer.global_step == 2
+    assert all(torch.isfinite(p).all() for p in cli.model.parameters())
+    assert next(cli.model.parameters()).dtype == torch.float32
+
+
+def test_csv_logger_gets_losses_lrs_and_validation_metrics(tiny_dataset, tmp_path):
+    cli = tiny_run(["configs/paired/base.yaml", "configs/paired/pono_ms.yaml"], tiny_dataset, tmp_path / "run",
+                   "--trainer.max_steps", "3", "--trainer.val_check_interval", "3", logger="CSVLogger")
+    metrics_files = glob.glob(str(tmp_path / "run" / "**" / "metrics.csv"), recursive=True)
+    assert metrics_files
+    header = open(metrics_files[0]).readline()
+    for column in ("train/loss_G", "train/loss_D", "train/G_l1", "lr/generator", "lr/discriminator", "val/psnr", "val/ssim", "val/l1"):
+        assert column in header
+
+
+def test_image_pool_semantics():
+    torch.manual_seed(0)
+    pool = ImagePool(2)
+    first = torch.zeros(2, 3, 4, 4)
+    assert torch.equal(pool.query(first), first) and len(pool.images) == 2
+    out = pool.query(torch.ones(8, 3, 4, 4))
+    assert out.shape == (8, 3, 4, 4) and len(pool.images) == 2
+    state = pool.state_dict()
+    restored = ImagePool(0)
+    restored.load_state_dict(state)
+    assert restored.size == 2 and all(torch.equal(a, b) for a, b in zip(restored.images, pool.images))
+    assert torch.equal(ImagePool(0).query(first), first)
