@@ -8,8 +8,10 @@ from typing import Any
 import pytorch_lightning as pl
 import torch
 from pytorch_lightning.loggers import TensorBoardLogger, WandbLogger
-from pytorch_lightning.utilities import rank_zero_only
+from pytorch_lightning.utilities import rank_zero_only, rank_zero_warn
 from torchvision.utils import save_image
+
+from pono_gan.errors import PonoGanError
 
 __all__ = ["ImageLogger"]
 
@@ -39,7 +41,11 @@ class ImageLogger(pl.Callback):
             datamodule = trainer.datamodule
             if datamodule is None or not hasattr(datamodule, "sample_batch"):
                 return None
-            self._batch = datamodule.sample_batch(self.num_samples)
+            try:
+                self._batch = datamodule.sample_batch(self.num_samples)
+            except PonoGanError as error:  # e.g. scale_width: samples of different sizes do not stack
+                rank_zero_warn(f"image panels show one sample only: {error}")
+                self._batch = datamodule.sample_batch(1)
         return self._batch
 
     @rank_zero_only

@@ -1,7 +1,6 @@
 """Data: image IO, preprocessing presets, datasets for the aligned / paired / unpaired layouts, the
 LightningDataModule, and builders of small offline data sets (see ``datasets/README.md``)."""
 
-from pono_gan.data.datamodule import ImageTranslationDataModule
 from pono_gan.data.datasets import (
     DIRECTIONS,
     LAYOUTS,
@@ -27,15 +26,16 @@ from pono_gan.data.io import (
 )
 from pono_gan.data.transforms import PREPROCESS_NAMES, Geometry, Preprocessing, apply_geometry, resize
 
-_LAZY = {"build_edges2photo", "canny_edges"}
+# Imported on first use: the data module pulls in Lightning (seconds at start-up, which infer.py does not need),
+# and `python -m pono_gan.data.builders` must not find builders pre-imported.
+_LAZY = {"ImageTranslationDataModule": "datamodule", "build_edges2photo": "builders", "canny_edges": "builders"}
 
 
 def __getattr__(name: str):
-    # builders is imported on first use, so `python -m pono_gan.data.builders` does not find it pre-imported
     if name in _LAZY:
-        from pono_gan.data import builders
+        from importlib import import_module
 
-        return getattr(builders, name)
+        return getattr(import_module(f"pono_gan.data.{_LAZY[name]}"), name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 __all__ = [

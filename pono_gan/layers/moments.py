@@ -91,6 +91,14 @@ class _PonoFunction(torch.autograd.Function):
         return grad_x, None
 
 
+def _pono_formula(x: Tensor, eps: float) -> tuple[Tensor, Tensor, Tensor]:
+    """The forward of :class:`_PonoFunction` in plain tensor ops (two-pass biased variance, eps in the root)."""
+    mean = x.mean(1, keepdim=True)
+    centered = x - mean
+    std = torch.sqrt(torch.mul(centered, centered).mean(1, keepdim=True) + eps)
+    return centered / std, mean, std
+
+
 def pono(x: Tensor, eps: float = 1e-5) -> tuple[Tensor, Tensor, Tensor]:
     r"""Positional normalization: normalize across channels at every position.
 
@@ -122,8 +130,11 @@ def pono(x: Tensor, eps: float = 1e-5) -> tuple[Tensor, Tensor, Tensor]:
         raise TypeError(f"pono needs a floating-point tensor, got {x.dtype}")
     dtype = x.dtype
     work = x.float() if dtype in _LOW_PRECISION else x
+    # Tracers and compilers (TorchScript, ONNX / torch.export, torch.compile) record plain tensor ops, not the
+    # hand-written backward: the same arithmetic, written out.
+    traced = torch.jit.is_tracing() or torch.compiler.is_compiling()
     with torch.autocast(device_type=x.device.type, enabled=False):
-        normalized, mean, std = _PonoFunction.apply(work, eps)
+        normalized, mean, std = _pono_formula(work, eps) if traced else _PonoFunction.apply(work, eps)
     if dtype in _LOW_PRECISION:
         return normalized.to(dtype), mean.to(dtype), std.to(dtype)
     return normalized, mean, std

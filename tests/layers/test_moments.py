@@ -171,3 +171,12 @@ def test_create_shortcut():
     assert isinstance(create_shortcut("dms", 4), DynamicMomentShortcut)
     with pytest.raises(ValueError, match="none, ms, dms"):
         create_shortcut("adain", 4)
+
+
+def test_traced_pono_equals_eager():
+    x = torch.randn(2, 8, 5, 5)
+    module = PONO()
+    traced = torch.jit.trace(lambda t: module(t)[0], x, check_trace=False)
+    torch.testing.assert_close(traced(x), pono(x)[0])
+    y = torch.randn(1, 8, 3, 7)  # the trace records tensor ops, not the shapes it was traced with
+    torch.testing.assert_close(traced(y), pono(y)[0])

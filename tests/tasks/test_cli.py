@@ -23,6 +23,7 @@ def train_command(data, run_dir, *extra):
 
 def run_train(data, run_dir, *extra, env=None, timeout=300):
     environment = {**os.environ, "WANDB_MODE": "offline", **(env or {})}
+    environment = {key: value for key, value in environment.items() if value is not None}
     return subprocess.run(train_command(data, run_dir, *extra), cwd=ROOT, env=environment, capture_output=True, text=True, timeout=timeout)
 
 
@@ -32,9 +33,9 @@ def offline_runs(run_dir):
 
 @pytest.mark.slow
 def test_wandb_offline_run_holds_metrics_images_and_grouping(tiny_dataset, tmp_path):
-    env = {"WANDB_MODE": ""}  # no mode and no login: the logger must pick offline by itself, without prompting
+    env = {"WANDB_MODE": None, "WANDB_API_KEY": None}  # no mode, no login: the logger picks offline, never prompts
     result = run_train(tiny_dataset, tmp_path / "run", "--trainer.max_steps", "2", "--trainer.val_check_interval", "2",
-                       "--images.every_n_steps", "1", env={**env, "WANDB_API_KEY": ""})
+                       "--images.every_n_steps", "1", env=env)
     assert result.returncode == 0, result.stderr[-3000:]
     assert "logging offline" in result.stderr + result.stdout
     [run_file] = offline_runs(tmp_path / "run")
@@ -72,7 +73,11 @@ def test_killed_run_resumes_to_the_same_final_iteration_and_wandb_run(tiny_datas
     final = torch.load(run_dir / "checkpoints" / "last.ckpt", weights_only=True)
     assert final["global_step"] == 30
     assert final["pono_gan"]["wandb_run_id"] == first_run_id
-    assert {run_record(read_records(f)).run_id for f in offline_runs(run_dir)} == {first_run_id}
+    # Both offline run folders carry the same run id (`wandb sync` merges them). The killed one may hold no records:
+    # SIGKILL on the process group also kills wandb's service before it flushes.
+    files = offline_runs(run_dir)
+    assert len(files) == 2 and all(f.endswith(f"run-{first_run_id}.wandb") for f in files)
+    assert {run_record(records).run_id for records in map(read_records, files) if records} == {first_run_id}
 
 
 @pytest.mark.slow

@@ -110,8 +110,8 @@ def test_bf16_mixed_trains_on_cpu(tiny_dataset, tmp_path):
 
 
 def test_csv_logger_gets_losses_lrs_and_validation_metrics(tiny_dataset, tmp_path):
-    cli = tiny_run(["configs/paired/base.yaml", "configs/paired/pono_ms.yaml"], tiny_dataset, tmp_path / "run",
-                   "--trainer.max_steps", "3", "--trainer.val_check_interval", "3", logger="CSVLogger")
+    tiny_run(["configs/paired/base.yaml", "configs/paired/pono_ms.yaml"], tiny_dataset, tmp_path / "run",
+             "--trainer.max_steps", "3", "--trainer.val_check_interval", "3", logger="CSVLogger")
     metrics_files = glob.glob(str(tmp_path / "run" / "**" / "metrics.csv"), recursive=True)
     assert metrics_files
     header = open(metrics_files[0]).readline()
