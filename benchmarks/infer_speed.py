@@ -35,10 +35,10 @@ from common import interleaved_medians  # noqa: E402
 
 from pono_gan.checkpoint import FORMAT_VERSION, KEY  # noqa: E402
 from pono_gan.data.io import list_images, load_image, save_image  # noqa: E402
+from pono_gan.hardware import cpu_has_native  # noqa: E402
 from pono_gan.inference import (  # noqa: E402
     InferenceOptions,
     Translator,
-    _cpu_has_native,
     load_model,
     plan_jobs,
     translate_jobs,
@@ -140,7 +140,7 @@ def run(args: argparse.Namespace, work: Path) -> None:
 
     cases = {"plain loop (one image at a time, fp32)": plain_loop}
     outputs = {}
-    bf16_native = _cpu_has_native(torch.bfloat16)
+    bf16_native = cpu_has_native(torch.bfloat16)
     variants = [("fp32", "32", False)]
     if not args.no_compile:
         variants.append(("fp32 + compile", "32", True))

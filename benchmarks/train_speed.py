@@ -18,6 +18,7 @@ import pytorch_lightning as pl
 import torch
 from torch.utils.data import DataLoader, Dataset
 
+from pono_gan.hardware import cpu_has_native
 from pono_gan.models import GeneratorConfig
 from pono_gan.tasks import PairedTask
 
@@ -70,13 +71,17 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=1)
     parser.add_argument("--steps", type=int, default=6, help="timed iterations per setting")
     parser.add_argument("--warmup", type=int, default=2)
-    parser.add_argument("--settings", nargs="+", default=["fp32", "bf16", "bf16+compile"],
+    parser.add_argument("--settings", nargs="+", default=["fp32", "fp32+compile", "bf16", "bf16+compile"],
                         choices=["fp32", "fp32+channels_last", "fp32+compile", "bf16", "bf16+channels_last", "bf16+compile"])
     args = parser.parse_args()
     print(f"paired task, ResNet 9 blocks / 64 channels, PONO-MS, {args.size} px, batch {args.batch_size}, "
           f"torch {torch.__version__}, {torch.get_num_threads()} threads")
+    settings = args.settings
+    if not torch.cuda.is_available() and not cpu_has_native(torch.bfloat16):
+        settings = [s for s in settings if not s.startswith("bf16")]
+        print("bf16 settings skipped: this CPU has no AVX512-BF16 / AMX, so bfloat16 is emulated (about 100x slower)")
     results = {}
-    for setting in args.settings:
+    for setting in settings:
         precision = "bf16-mixed" if setting.startswith("bf16") else "32-true"
         results[setting] = measure(args, precision, "compile" in setting, "channels_last" in setting)
         print(f"{setting:<20} {results[setting]:7.3f} s/iteration  {1 / results[setting]:6.2f} it/s", flush=True)

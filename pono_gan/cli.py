@@ -25,14 +25,17 @@ os.environ.setdefault("JSONARGPARSE_DEPRECATION_WARNINGS", "off")  # Lightning's
 # A checkpoint at iteration N holds the weights after N updates, as global_step says: what resume needs.
 warnings.filterwarnings("ignore", message="Using ModelCheckpoint with manual optimization and every_n_train_steps")
 
+import torch
 from jsonargparse import Namespace
 from pytorch_lightning.callbacks import ModelCheckpoint
 from pytorch_lightning.cli import LightningArgumentParser, LightningCLI
+from pytorch_lightning.utilities import rank_zero_warn
 
 from pono_gan.callbacks import ImageLogger
 from pono_gan.checkpoint import read_checkpoint
 from pono_gan.data.datamodule import ImageTranslationDataModule
 from pono_gan.errors import PonoGanError
+from pono_gan.hardware import cpu_has_native
 from pono_gan.models import GeneratorConfig
 from pono_gan.tasks import GANTask, variant_name
 
@@ -107,6 +110,13 @@ class PonoCLI(LightningCLI):
 
     def before_instantiate_classes(self) -> None:
         config = self.config[self.subcommand] if self.subcommand else self.config
+        precision = str(config.trainer.get("precision") or "")
+        on_cpu = config.trainer.get("accelerator") == "cpu" or not torch.cuda.is_available()
+        if precision.startswith("bf16") and on_cpu and not cpu_has_native(torch.bfloat16):
+            rank_zero_warn(
+                f"precision {precision} on this CPU: it has no AVX512-BF16 / AMX, so bfloat16 is emulated and far "
+                "slower than 32-true; use 32-true here, bf16 on GPUs or newer CPUs"
+            )
         loggers = config.trainer.get("logger")
         for logger in loggers if isinstance(loggers, list) else [loggers]:
             if isinstance(logger, Namespace) and "init_args" in logger:

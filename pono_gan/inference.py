@@ -50,6 +50,7 @@ from torchvision.utils import make_grid
 
 from pono_gan.checkpoint import KEY, CheckpointError, generator_from_checkpoint, read_checkpoint
 from pono_gan.data.io import IMAGE_EXTENSIONS, ImageReadError, list_images, load_image_and_alpha, save_image
+from pono_gan.hardware import cpu_has_native
 from pono_gan.layers import Moments
 from pono_gan.models import GeneratorConfig, ResnetGenerator
 from pono_gan.viz import moment_maps
@@ -176,25 +177,10 @@ def resolve_device(name: str = "auto") -> torch.device:
     return device
 
 
-def _cpu_has_native(dtype: torch.dtype) -> bool:
-    checks = {
-        torch.bfloat16: ("_is_avx512_bf16_supported", "_is_amx_tile_supported"),
-        torch.float16: ("_is_amx_fp16_supported",),
-    }[dtype]
-    for name in checks:
-        check = getattr(torch.cpu, name, None)
-        try:
-            if check is not None and check():
-                return True
-        except Exception:  # private helpers: treat any failure as "unknown, assume not"
-            pass
-    return False
-
-
 def precision_warning(precision: str, device: torch.device) -> str | None:
     """A one-line warning when ``precision`` is emulated on this device (far slower than float32), else None."""
     dtype = PRECISIONS[precision]
-    if dtype is None or device.type != "cpu" or _cpu_has_native(dtype):
+    if dtype is None or device.type != "cpu" or cpu_has_native(dtype):
         return None
     kind = "bfloat16 (AVX512-BF16 or AMX)" if dtype is torch.bfloat16 else "float16 (AMX-FP16)"
     return f"this CPU has no native {kind} support: --precision {precision} is emulated and much slower than 32 here"

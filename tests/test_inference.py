@@ -344,10 +344,10 @@ class TestDeviceAndPrecision:
     def test_emulated_precision_warns(self, monkeypatch):
         import pono_gan.inference as inference
 
-        monkeypatch.setattr(inference, "_cpu_has_native", lambda dtype: False)
+        monkeypatch.setattr(inference, "cpu_has_native", lambda dtype: False)
         assert "emulated" in precision_warning("bf16", torch.device("cpu"))
         assert precision_warning("32", torch.device("cpu")) is None
-        monkeypatch.setattr(inference, "_cpu_has_native", lambda dtype: True)
+        monkeypatch.setattr(inference, "cpu_has_native", lambda dtype: True)
         assert precision_warning("bf16", torch.device("cpu")) is None
 
 

@@ -28,7 +28,8 @@ from pono_gan.data.transforms import PREPROCESS_NAMES, Geometry, Preprocessing, 
 
 # Imported on first use: the data module pulls in Lightning (seconds at start-up, which infer.py does not need),
 # and `python -m pono_gan.data.builders` must not find builders pre-imported.
-_LAZY = {"ImageTranslationDataModule": "datamodule", "build_edges2photo": "builders", "canny_edges": "builders"}
+_LAZY = {"ImageTranslationDataModule": "datamodule", "build_edges2photo": "builders", "build_gray2photo": "builders",
+         "canny_edges": "builders"}
 
 
 def __getattr__(name: str):
@@ -53,6 +54,7 @@ __all__ = [
     "UnreadableImageWarning",
     "apply_geometry",
     "build_edges2photo",
+    "build_gray2photo",
     "canny_edges",
     "collate",
     "find_pairs",

@@ -1,12 +1,17 @@
 """Small, real, paired data sets built offline from images that ship inside pip packages.
 
-``edges2photo``: random crops of the colour photos bundled in scikit-image (``skimage.data``, public domain /
-CC0), with A = their Canny edges drawn dark on white (like pix2pix's edges2shoes) and B = the photo crop.
+Random crops of the colour photos bundled in scikit-image (``skimage.data``, public domain / CC0) are B; A is
+derived from them:
+
+* ``edges2photo``: A = the crop's Canny edges drawn dark on white (like pix2pix's edges2shoes);
+* ``gray2photo``: A = the crop in grayscale (ITU-R 601 luma, 3 channels): colourization, learnable in minutes.
+
 Train and test crops come from different photos.
 
 Command line::
 
     python -m pono_gan.data.builders edges2photo --root data/edges2photo --size 128 --num-train 400 --num-test 40
+    python -m pono_gan.data.builders gray2photo --root data/gray2photo --size 64
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ import argparse
 import json
 import logging
 from collections.abc import Callable, Sequence
+from functools import partial
 from pathlib import Path
 
 import kornia
@@ -25,7 +31,16 @@ from scipy import ndimage
 
 from pono_gan.data.io import list_images
 
-__all__ = ["EDGES2PHOTO_TEST_PHOTOS", "EDGES2PHOTO_TRAIN_PHOTOS", "PHOTOS", "build_edges2photo", "canny_edges", "main"]
+__all__ = [
+    "EDGES2PHOTO_TEST_PHOTOS",
+    "EDGES2PHOTO_TRAIN_PHOTOS",
+    "PHOTOS",
+    "build_edges2photo",
+    "build_gray2photo",
+    "build_pairs",
+    "canny_edges",
+    "main",
+]
 
 log = logging.getLogger(__name__)
 
@@ -54,7 +69,6 @@ PHOTOS: dict[str, Callable[[], np.ndarray]] = {
 EDGES2PHOTO_TEST_PHOTOS: tuple[str, ...] = ("coffee", "rocket")
 EDGES2PHOTO_TRAIN_PHOTOS: tuple[str, ...] = tuple(name for name in PHOTOS if name not in EDGES2PHOTO_TEST_PHOTOS)
 
-_MANIFEST = "edges2photo.json"
 _FORMAT_VERSION = 1
 
 
@@ -94,6 +108,22 @@ def canny_edges(
     return torch.from_numpy(edges)[:, None]
 
 
+def _sketches(photos: np.ndarray) -> np.ndarray:
+    """(N, H, W, 3) uint8 photos -> their Canny edges, dark on white, 3 channels."""
+    edges = canny_edges(torch.from_numpy(photos).permute(0, 3, 1, 2).float().div(255))
+    return np.repeat(((1.0 - edges[:, 0].numpy()) * 255).astype(np.uint8)[..., None], 3, axis=-1)
+
+
+def _grayscale(photos: np.ndarray) -> np.ndarray:
+    """(N, H, W, 3) uint8 photos -> their luma (ITU-R 601, as kornia and PIL), repeated to 3 channels."""
+    gray = kornia.color.rgb_to_grayscale(torch.from_numpy(photos).permute(0, 3, 1, 2).float())
+    return np.repeat(gray[:, 0].round().clamp(0, 255).byte().numpy()[..., None], 3, axis=-1)
+
+
+#: How each builder derives A from a photo crop B.
+_DERIVE: dict[str, Callable[[np.ndarray], np.ndarray]] = {"edges2photo": _sketches, "gray2photo": _grayscale}
+
+
 def _crops(
     photo: Image.Image, count: int, size: int, rng: np.random.Generator, scale: tuple[float, float]
 ) -> list[np.ndarray]:
@@ -127,7 +157,7 @@ def _load_photos(names: Sequence[str]) -> dict[str, Image.Image]:
 
 
 def _write_split(root: Path, split: str, photos: dict[str, Image.Image], count: int, size: int,
-                 rng: np.random.Generator, scale: tuple[float, float]) -> None:
+                 rng: np.random.Generator, scale: tuple[float, float], derive: Callable[[np.ndarray], np.ndarray]) -> None:
     names = list(photos)
     per_photo = [count // len(names) + (i < count % len(names)) for i in range(len(names))]
     crops, stems = [], []
@@ -137,18 +167,18 @@ def _write_split(root: Path, split: str, photos: dict[str, Image.Image], count: 
     if not crops:
         return
     photos_uint8 = np.stack(crops)
-    edges = canny_edges(torch.from_numpy(photos_uint8).permute(0, 3, 1, 2).float().div(255))
-    sketches = np.repeat(((1.0 - edges[:, 0].numpy()) * 255).astype(np.uint8)[..., None], 3, axis=-1)
+    inputs = derive(photos_uint8)
     # Plain PIL writes: io.save_image's per-file fsync costs ~60 ms a file; the set as a whole is made
     # atomic by writing the manifest last.
     for folder in (root / f"{split}A", root / f"{split}B"):
         folder.mkdir(parents=True, exist_ok=True)
-    for stem, sketch, photo in zip(stems, sketches, photos_uint8):
-        Image.fromarray(sketch, "RGB").save(root / f"{split}A" / f"{stem}.png", compress_level=1)  # dark on white
+    for stem, source, photo in zip(stems, inputs, photos_uint8):
+        Image.fromarray(source, "RGB").save(root / f"{split}A" / f"{stem}.png", compress_level=1)
         Image.fromarray(photo, "RGB").save(root / f"{split}B" / f"{stem}.png", compress_level=1)
 
 
-def build_edges2photo(
+def build_pairs(
+    kind: str,
     root: str | Path,
     size: int = 128,
     num_train: int = 400,
@@ -159,13 +189,16 @@ def build_edges2photo(
     scale: tuple[float, float] = (0.2, 0.6),
     overwrite: bool = False,
 ) -> Path:
-    """Build the edges -> photo pairs under ``root`` (layout ``paired``: trainA/B, testA/B, matching names).
+    """Build ``kind`` pairs under ``root`` (layout ``paired``: trainA/B, testA/B, matching names).
+
+    ``edges2photo``: A = Canny edges, dark on white; ``gray2photo``: A = the luma; B = the photo crop.
 
     Crops are square, ``scale`` times the photo's shorter side, resized to ``size``; the photos are shared out
     evenly. The same arguments give the same files. When ``root`` already holds a set built with the same
     arguments nothing is written.
 
     Args:
+        kind: ``edges2photo`` or ``gray2photo``.
         root: the folder to write.
         size: the side of the images in pixels.
         num_train: training pairs.
@@ -182,23 +215,25 @@ def build_edges2photo(
     Raises:
         FileExistsError: ``root`` holds other images and ``overwrite`` is False.
     """
+    if kind not in _DERIVE:
+        raise ValueError(f"unknown kind {kind!r}; valid: {', '.join(_DERIVE)}")
     root = Path(root)
     if size < 8 or num_train < 1 or num_test < 0:
         raise ValueError(f"need size >= 8, num_train >= 1 and num_test >= 0, got {size}, {num_train}, {num_test}")
     if set(train_photos) & set(test_photos):
         raise ValueError(f"photos in both train and test: {', '.join(sorted(set(train_photos) & set(test_photos)))}")
     settings = {
-        "builder": "edges2photo", "version": _FORMAT_VERSION, "size": size, "num_train": num_train,
+        "builder": kind, "version": _FORMAT_VERSION, "size": size, "num_train": num_train,
         "num_test": num_test, "seed": seed, "train_photos": list(train_photos), "test_photos": list(test_photos),
         "scale": list(scale),
     }
     folders = [root / name for name in ("trainA", "trainB", "testA", "testB")]
     existing = [path for folder in folders if folder.is_dir() for path in list_images(folder)]
-    manifest = root / _MANIFEST
+    manifest = root / f"{kind}.json"
     if existing:
         same = manifest.is_file() and json.loads(manifest.read_text()) == settings
         if same and len(existing) == 2 * (num_train + num_test):
-            log.info("%s already holds this edges2photo set; nothing to do", root)
+            log.info("%s already holds this %s set; nothing to do", root, kind)
             return root
         if not overwrite:
             raise FileExistsError(
@@ -210,25 +245,34 @@ def build_edges2photo(
     manifest.unlink(missing_ok=True)
 
     # one stream per split: the test set does not change with num_train
-    _write_split(root, "train", _load_photos(train_photos), num_train, size, np.random.default_rng([seed, 0]), scale)
+    derive = _DERIVE[kind]
+    _write_split(root, "train", _load_photos(train_photos), num_train, size, np.random.default_rng([seed, 0]), scale, derive)
     if num_test:
-        _write_split(root, "test", _load_photos(test_photos), num_test, size, np.random.default_rng([seed, 1]), scale)
+        _write_split(root, "test", _load_photos(test_photos), num_test, size, np.random.default_rng([seed, 1]), scale, derive)
     manifest.write_text(json.dumps(settings, indent=1) + "\n")  # last: a killed build is rebuilt next time
     return root
+
+
+#: Canny edges -> photo pairs: ``build_edges2photo(root, size=128, num_train=400, ...)`` (see :func:`build_pairs`).
+build_edges2photo = partial(build_pairs, "edges2photo")
+#: Grayscale -> colour pairs: ``build_gray2photo(root, size=128, num_train=400, ...)`` (see :func:`build_pairs`).
+build_gray2photo = partial(build_pairs, "gray2photo")
 
 
 def main(argv: Sequence[str] | None = None) -> Path:
     parser = argparse.ArgumentParser(prog="python -m pono_gan.data.builders", description=__doc__.split("\n\n")[0])
     builders = parser.add_subparsers(dest="builder", required=True)
-    edges = builders.add_parser("edges2photo", help="Canny edges -> photo pairs from scikit-image's bundled photos")
-    edges.add_argument("--root", default="data/edges2photo", help="output folder (default: %(default)s)")
-    edges.add_argument("--size", type=int, default=128, help="image side in pixels (default: %(default)s)")
-    edges.add_argument("--num-train", type=int, default=400, help="training pairs (default: %(default)s)")
-    edges.add_argument("--num-test", type=int, default=40, help="test pairs (default: %(default)s)")
-    edges.add_argument("--seed", type=int, default=0, help="random seed (default: %(default)s)")
-    edges.add_argument("--overwrite", action="store_true", help="replace images of another build in --root")
+    helps = {"edges2photo": "Canny edges -> photo", "gray2photo": "grayscale -> colour photo"}
+    for name, what in helps.items():
+        sub = builders.add_parser(name, help=f"{what} pairs from scikit-image's bundled photos")
+        sub.add_argument("--root", default=f"data/{name}", help="output folder (default: %(default)s)")
+        sub.add_argument("--size", type=int, default=128, help="image side in pixels (default: %(default)s)")
+        sub.add_argument("--num-train", type=int, default=400, help="training pairs (default: %(default)s)")
+        sub.add_argument("--num-test", type=int, default=40, help="test pairs (default: %(default)s)")
+        sub.add_argument("--seed", type=int, default=0, help="random seed (default: %(default)s)")
+        sub.add_argument("--overwrite", action="store_true", help="replace images of another build in --root")
     args = parser.parse_args(argv)
-    root = build_edges2photo(args.root, args.size, args.num_train, args.num_test, args.seed, overwrite=args.overwrite)
+    root = build_pairs(args.builder, args.root, args.size, args.num_train, args.num_test, args.seed, overwrite=args.overwrite)
     print(f"ready: {root}: trainA/ trainB/ ({args.num_train} pairs), testA/ testB/ ({args.num_test} pairs), "
           "layout 'paired'")
     return root

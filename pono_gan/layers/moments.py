@@ -64,16 +64,16 @@ class _PonoFunction(torch.autograd.Function):
         var = torch.mul(y, y).mean(1, keepdim=True)  # two-pass variance: exact where E[x^2] - mean^2 is not
         rstd = var.add_(eps).rsqrt_()
         y.mul_(rstd)
-        # Save the input, not y: a following in-place op (ReLU(inplace=True)) may overwrite y.
-        ctx.save_for_backward(x, mean, rstd)
+        # Saving y spares the backward a pass; an in-place op on PONO's output (e.g. ReLU(inplace=True)) then
+        # makes autograd raise "modified by an inplace operation", so callers follow PONO with out-of-place ops.
+        ctx.save_for_backward(y, rstd)
         return y, mean, rstd.reciprocal()
 
     @staticmethod
     @once_differentiable
     def backward(ctx, grad_y: Tensor | None, grad_mean: Tensor | None, grad_std: Tensor | None):  # type: ignore[override]
-        x, mean, rstd = ctx.saved_tensors
-        num_channels = x.shape[1]
-        y = torch.addcmul(mean * rstd.neg(), x, rstd)  # recompute (x - mean) * rstd in one pass
+        y, rstd = ctx.saved_tensors
+        num_channels = y.shape[1]
         if grad_y is not None:
             buffer = torch.mul(grad_y, y)
             scale = buffer.mean(1, keepdim=True).mul_(rstd).neg_()

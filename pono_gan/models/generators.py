@@ -199,7 +199,7 @@ class ResnetGenerator(_EncoderDecoder):
             _DownStage(
                 nn.Conv2d(c_in, c_out, 3, stride=2, padding=1, bias=bias),
                 create_norm(norm, c_out),
-                nn.ReLU(inplace=True),
+                nn.ReLU(),  # out of place: with norm "none" it follows PONO, whose backward needs its output
                 pono,
             )
             for c_in, c_out in zip(widths[:-1], widths[1:])

@@ -79,3 +79,17 @@ def test_command_line_and_data_module(tmp_path, capsys):
     module.setup("fit")
     assert module.val_split == "test" and len(module.train_dataset) == 3
     assert module.sample_batch(1)["A"].shape == (1, 3, 32, 32)
+
+
+def test_gray2photo_inputs_are_the_luma_of_the_targets(tmp_path):
+    import numpy as np
+    from PIL import Image
+
+    from pono_gan.data import build_gray2photo
+
+    root = build_gray2photo(tmp_path / "g", size=16, num_train=4, num_test=2)
+    a = np.asarray(Image.open(root / "trainA" / sorted(p.name for p in (root / "trainA").iterdir())[0]), dtype=np.float64)
+    b = np.asarray(Image.open(root / "trainB" / sorted(p.name for p in (root / "trainB").iterdir())[0]), dtype=np.float64)
+    luma = b @ np.array([0.299, 0.587, 0.114])
+    assert np.abs(a[..., 0] - luma).max() <= 1.0 and (a[..., 0] == a[..., 2]).all()
+    assert (root / "gray2photo.json").is_file() and len(list((root / "testB").iterdir())) == 2
