@@ -52,6 +52,8 @@ def read_checkpoint(path: str | os.PathLike, map_location: str | torch.device = 
     path = Path(path)
     if not path.is_file():
         raise CheckpointError(f"checkpoint not found: {path} (pass the .ckpt written by train.py, e.g. runs/NAME/checkpoints/last.ckpt)")
+    if not zipfile.is_zipfile(path):  # what torch.save writes; a truncated file loses its zip directory
+        raise CheckpointError(f"{path}: not a complete PyTorch checkpoint (truncated, or not a .ckpt); use a complete .ckpt from train.py")
     try:
         checkpoint = torch.load(path, map_location=map_location, weights_only=True, mmap=True)
     except (RuntimeError, EOFError, zipfile.BadZipFile, pickle.UnpicklingError, OSError, ValueError) as error:
