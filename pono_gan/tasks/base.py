@@ -226,11 +226,8 @@ class GANTask(pl.LightningModule):
         if scheduler is not None and self.optimizer_config.unit == "step":
             scheduler.step()
         batch_size = batch["A"].shape[0]
-        logs = {f"train/{k}": v.detach() for k, v in {**logs_g, **logs_d}.items()}
-        logs["train/loss_G"] = loss_g.detach()
-        logs["train/loss_D"] = loss_d.detach()
-        self.log_dict(logs, prog_bar=False, batch_size=batch_size)
-        self.log_dict({"train/G": loss_g.detach(), "train/D": loss_d.detach()}, prog_bar=True, logger=False, batch_size=batch_size)
+        self.log_dict({f"train/{k}": v.detach() for k, v in {**logs_g, **logs_d}.items()}, batch_size=batch_size)
+        self.log_dict({"train/loss_G": loss_g.detach(), "train/loss_D": loss_d.detach()}, prog_bar=True, batch_size=batch_size)
         for group in optimizer.optimizer.param_groups:
             self.log(f"lr/{group['name']}", group["lr"], batch_size=batch_size)
         return loss_g + loss_d
