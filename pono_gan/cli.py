@@ -76,6 +76,8 @@ class PonoCLI(LightningCLI):
         kwargs.setdefault("save_config_kwargs", {"overwrite": True})
         kwargs.setdefault("seed_everything_default", 0)
         kwargs.setdefault("parser_class", _OneLineErrorParser)
+        # The tasks own their optimizer (generator / discriminator groups) and schedule: model.init_args.optimizer.
+        kwargs.setdefault("auto_configure_optimizers", False)
         super().__init__(GANTask, ImageTranslationDataModule, *args, subclass_mode_model=True, **kwargs)
 
     def add_arguments_to_parser(self, parser: LightningArgumentParser) -> None:
