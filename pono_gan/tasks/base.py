@@ -247,7 +247,7 @@ class GANTask(pl.LightningModule):
     def _data_metadata(self) -> dict[str, Any]:
         datamodule = getattr(self.trainer, "datamodule", None) if self._trainer is not None else None
         hparams = dict(getattr(datamodule, "hparams", {}) or {})
-        keep = ("layout", "direction", "preprocess", "load_size", "crop_size")
+        keep = ("root", "layout", "direction", "preprocess", "load_size", "crop_size")
         meta = {key: hparams[key] for key in keep if key in hparams}
         meta["channels"] = list(self.image_channels)
         return meta
