@@ -29,6 +29,7 @@ from pono_gan.data.transforms import PREPROCESS_NAMES, Geometry, Preprocessing, 
 # Imported on first use: the data module pulls in Lightning (seconds at start-up, which infer.py does not need),
 # and `python -m pono_gan.data.builders` must not find builders pre-imported.
 _LAZY = {"ImageTranslationDataModule": "datamodule", "build_edges2photo": "builders", "build_gray2photo": "builders",
+         "build_pairs": "builders",
          "canny_edges": "builders"}
 
 
@@ -55,6 +56,7 @@ __all__ = [
     "apply_geometry",
     "build_edges2photo",
     "build_gray2photo",
+    "build_pairs",
     "canny_edges",
     "collate",
     "find_pairs",
