@@ -39,7 +39,7 @@ from pono_gan.hardware import cpu_has_native
 from pono_gan.models import GeneratorConfig
 from pono_gan.tasks import GANTask, variant_name
 
-__all__ = ["PonoCLI", "main"]
+__all__ = ["PonoCLI", "checkpoint_dir", "main"]
 
 
 class _OneLineErrorParser(LightningArgumentParser):
@@ -54,6 +54,11 @@ class _OneLineErrorParser(LightningArgumentParser):
         if len(summary) > 400:
             summary = summary[:400] + " ..."
         raise SystemExit(f"error: {summary} (see `python train.py fit --help`, or --print_config for a valid config)")
+
+
+def checkpoint_dir(run_dir: str | None) -> str:
+    """Where a run keeps its checkpoints (``last.ckpt`` and the periodic ones): ``<run dir>/checkpoints``."""
+    return os.path.join(run_dir or ".", "checkpoints")
 
 
 def _import(class_path: str) -> type:
@@ -92,7 +97,7 @@ class PonoCLI(LightningCLI):
             }
         )
         parser.link_arguments(
-            "trainer.default_root_dir", "checkpoint.dirpath", compute_fn=lambda root: os.path.join(root or ".", "checkpoints")
+            "trainer.default_root_dir", "checkpoint.dirpath", compute_fn=checkpoint_dir
         )
         parser.add_lightning_class_args(ImageLogger, "images")
         parser.set_defaults(
@@ -128,7 +133,7 @@ class PonoCLI(LightningCLI):
     def _resolve_ckpt_path(config: Namespace) -> str | None:
         ckpt_path = config.get("ckpt_path")
         if ckpt_path == "last":
-            ckpt_path = os.path.join(config.trainer.default_root_dir or ".", "checkpoints", "last.ckpt")
+            ckpt_path = os.path.join(checkpoint_dir(config.trainer.default_root_dir), "last.ckpt")
             return ckpt_path if os.path.isfile(ckpt_path) else None
         return ckpt_path
 

@@ -20,7 +20,7 @@ import torch
 from torchvision.utils import save_image
 
 from pono_gan.checkpoint import generator_from_checkpoint, read_checkpoint
-from pono_gan.cli import main as train_cli
+from pono_gan.cli import checkpoint_dir, main as train_cli
 from pono_gan.data import build_gray2photo, list_images, load_image
 from pono_gan.viz import moment_maps, sample_panel
 
@@ -29,7 +29,7 @@ CONFIG = PROJECT / "configs" / "demo.yaml"
 
 
 def train(data: Path, run_dir: Path, steps: int | None) -> Path:
-    last = run_dir / "checkpoints" / "last.ckpt"
+    last = Path(checkpoint_dir(str(run_dir))) / "last.ckpt"
     args = ["fit", "--config", str(CONFIG), "--data.root", str(data), "--trainer.default_root_dir", str(run_dir)]
     if steps is not None:
         args += ["--trainer.max_steps", str(steps)]
