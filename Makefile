@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test test-fast venv clean
+.PHONY: demo test test-fast ablation fonts venv clean
 
 venv: $(STAMP)
 
@@ -17,11 +17,27 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(PY) -m pono_gan.demo
 
-test: $(STAMP)
+test: $(STAMP) fonts
 	$(PY) -m pytest -q
 
 test-fast: $(STAMP)
 	$(PY) -m pytest -q -m "not slow"
+
+# The PONO-vs-baselines ablation on Song -> Kai glyphs (about half an hour on 2 cores): writes docs/results.md.
+ablation: $(STAMP) fonts
+	$(PY) benchmarks/ablation.py
+
+# Debian's Arphic fonts for the glyph data set (tests that need them skip without them). Needs root for apt-get.
+FONTS := /usr/share/fonts/truetype/arphic-gbsn00lp/gbsn00lp.ttf /usr/share/fonts/truetype/arphic-gkai00mp/gkai00mp.ttf
+fonts:
+	@for f in $(FONTS); do test -f $$f || missing=1; done; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    apt-get update -qq && apt-get install -y -qq fonts-arphic-gbsn00lp fonts-arphic-gkai00mp >/dev/null; \
+	  else \
+	    echo "note: the Arphic fonts are missing; run: sudo apt-get install fonts-arphic-gbsn00lp fonts-arphic-gkai00mp"; \
+	  fi; \
+	fi
 
 clean:
 	rm -rf $(VENV) runs wandb outputs

@@ -1,5 +1,7 @@
 """Data: image IO, preprocessing presets, datasets for the aligned / paired / unpaired layouts, the
-LightningDataModule, and builders of small offline data sets (see ``datasets/README.md``)."""
+LightningDataModule, builders of small offline data sets, a downloader of the pix2pix / CycleGAN sets
+(``python -m pono_gan.data.download``) and folder tools (``python -m pono_gan.data.tools``); see
+``datasets/README.md``."""
 
 from pono_gan.data.datasets import (
     DIRECTIONS,
@@ -30,7 +32,7 @@ from pono_gan.data.transforms import PREPROCESS_NAMES, Geometry, Preprocessing, 
 # and `python -m pono_gan.data.builders` must not find builders pre-imported.
 _LAZY = {"ImageTranslationDataModule": "datamodule", "build_edges2photo": "builders", "build_gray2photo": "builders",
          "build_pairs": "builders",
-         "canny_edges": "builders"}
+         "canny_edges": "builders", "combine": "tools", "split_sets": "tools"}
 
 
 def __getattr__(name: str):
@@ -59,6 +61,7 @@ __all__ = [
     "build_pairs",
     "canny_edges",
     "collate",
+    "combine",
     "find_pairs",
     "image_size",
     "is_image_file",
@@ -70,4 +73,5 @@ __all__ = [
     "save_image",
     "split_exists",
     "split_folders",
+    "split_sets",
 ]

@@ -12,6 +12,7 @@ Command line::
 
     python -m pono_gan.data.builders edges2photo --root data/edges2photo --size 128 --num-train 400 --num-test 40
     python -m pono_gan.data.builders gray2photo --root data/gray2photo --size 64
+    python -m pono_gan.data.builders glyphs --root data/song2kai --size 64    # font pairs: see glyphs.py
 """
 
 from __future__ import annotations
@@ -29,7 +30,9 @@ import torch
 from PIL import Image
 from scipy import ndimage
 
+from pono_gan.data import glyphs
 from pono_gan.data.io import list_images
+from pono_gan.errors import PonoGanError
 
 __all__ = [
     "EDGES2PHOTO_TEST_PHOTOS",
@@ -271,7 +274,13 @@ def main(argv: Sequence[str] | None = None) -> Path:
         sub.add_argument("--num-test", type=int, default=40, help="test pairs (default: %(default)s)")
         sub.add_argument("--seed", type=int, default=0, help="random seed (default: %(default)s)")
         sub.add_argument("--overwrite", action="store_true", help="replace images of another build in --root")
+    glyphs.add_arguments(builders.add_parser("glyphs", help="one font -> another: glyph pairs (zi2zi)"))
     args = parser.parse_args(argv)
+    if args.builder == "glyphs":
+        try:
+            return glyphs.main(args)
+        except PonoGanError as error:
+            parser.exit(2, f"error: {error}\n")
     root = build_pairs(args.builder, args.root, args.size, args.num_train, args.num_test, args.seed, overwrite=args.overwrite)
     print(f"ready: {root}: trainA/ trainB/ ({args.num_train} pairs), testA/ testB/ ({args.num_test} pairs), "
           "layout 'paired'")
