@@ -2,10 +2,14 @@
 
     python benchmarks/pono_speed.py                 # (4, 128, 64, 64) float32, the issue's tensor
     python benchmarks/pono_speed.py --shape 1 256 64 64 --channels-last
+    python benchmarks/pono_speed.py --threads 1    # less sensitive to other processes on a small machine
 
 Every case runs forward and backward with random upstream gradients (for PONO, on the normalized output and on
 both moments, as a generator with moment shortcuts uses them). Cases alternate round by round and the median is
 reported, so machine noise hits all of them alike. Ratios below 1 mean faster than GroupNorm.
+
+``pono`` runs twice: as it runs by default (the fused C kernel for float32 CPU tensors, when it builds) and with
+``PONO_GAN_NO_KERNEL=1`` (the torch autograd Function it falls back to); the first line says which path was taken.
 """
 
 from __future__ import annotations
@@ -20,7 +24,24 @@ from torch import nn
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from common import interleaved_medians, print_ratios  # noqa: E402
 
-from pono_gan.layers import pono, pono_reference  # noqa: E402
+from pono_gan.layers import _pono_kernel, pono, pono_reference  # noqa: E402
+
+
+def without_kernel(fn):
+    """``fn`` with ``PONO_GAN_NO_KERNEL=1``: pono's torch Function instead of the fused kernel."""
+
+    def run(*args):
+        previous = os.environ.get(_pono_kernel.DISABLE_ENV)
+        os.environ[_pono_kernel.DISABLE_ENV] = "1"
+        try:
+            return fn(*args)
+        finally:
+            if previous is None:
+                del os.environ[_pono_kernel.DISABLE_ENV]
+            else:
+                os.environ[_pono_kernel.DISABLE_ENV] = previous
+
+    return run
 
 
 def main() -> None:
@@ -29,7 +50,10 @@ def main() -> None:
     parser.add_argument("--channels-last", action="store_true")
     parser.add_argument("--rounds", type=int, default=15)
     parser.add_argument("--repeats", type=int, default=10)
+    parser.add_argument("--threads", type=int, default=None, help="torch.set_num_threads (default: torch's choice)")
     args = parser.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
 
     torch.manual_seed(0)
     batch, channels, height, width = args.shape
@@ -48,21 +72,32 @@ def main() -> None:
     def pono_step(fn):
         return lambda: torch.autograd.backward(fn(x), [grad_out, *grad_moments])
 
-    cases = {
-        "GroupNorm(32)": norm_step(group_norm),
-        "InstanceNorm": norm_step(instance_norm),
-        "pono (fast)": pono_step(pono),
-        "pono (plain autograd)": pono_step(pono_reference),
-    }
+    fused = _pono_kernel.usable(x)
+    default = "pono (fused kernel)" if fused else "pono (torch Function)"
+    cases = {"GroupNorm(32)": norm_step(group_norm), "InstanceNorm": norm_step(instance_norm), default: pono_step(pono)}
+    if fused:
+        cases["pono (torch Function)"] = pono_step(without_kernel(pono))
+    cases["pono (plain autograd)"] = pono_step(pono_reference)
+    if fused:
+        path = _pono_kernel.status()
+    else:
+        why = f"{_pono_kernel.DISABLE_ENV} is set" if _pono_kernel.disabled() else _pono_kernel.status()
+        path = f"the torch Function ({why})"
     print(f"forward + backward on {tuple(args.shape)} float32, channels_last={args.channels_last}, "
           f"torch {torch.__version__}, {torch.get_num_threads()} threads")
+    print(f"pono's default path: {path}")
     medians = interleaved_medians(cases, args.rounds, args.repeats)
     print_ratios(medians, "GroupNorm(32)")
+    for name in (default, "pono (torch Function)") if fused else (default,):
+        print(f"{name}: {medians[name] / medians['GroupNorm(32)']:.2f}x GroupNorm(32), "
+              f"{medians[name] / medians['InstanceNorm']:.2f}x InstanceNorm")
 
     with torch.no_grad():
-        errors = [(fast.double() - ref).abs().max().item() for fast, ref in zip(pono(x), pono_reference(x.double()))]
-    print("max abs error of the fast path vs the float64 formula (normalized, mean, std): "
-          + ", ".join(f"{e:.1e}" for e in errors))
+        reference = pono_reference(x.double())
+        for name, fn in (("default path", pono), ("torch Function", without_kernel(pono))):
+            errors = [(fast.double() - ref).abs().max().item() for fast, ref in zip(fn(x), reference)]
+            print(f"max abs error of the {name} vs the float64 formula (normalized, mean, std): "
+                  + ", ".join(f"{e:.1e}" for e in errors))
 
 
 if __name__ == "__main__":

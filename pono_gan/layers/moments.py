@@ -10,6 +10,9 @@ Conventions used throughout pono-gan:
   and its TensorFlow code; the official PyTorch code divides by C - 1), and ``eps`` sits inside the square root.
 * Statistics are computed in float32 for float16 / bfloat16 input; all outputs keep the input dtype.
 * Everything is out of place: the official code's in-place ``mul_``/``add_`` shortcut is a known source of bugs.
+* On CPU, float32 tensors (contiguous or channels-last) run a fused C kernel built with the system compiler at
+  first use (:mod:`pono_gan.layers._pono_kernel`); other tensors, or ``PONO_GAN_NO_KERNEL=1``, or no compiler, run
+  :class:`_PonoFunction`, a torch autograd Function with the same formulas.
 """
 
 from __future__ import annotations
@@ -19,6 +22,8 @@ from typing import NamedTuple
 import torch
 from torch import Tensor, nn
 from torch.autograd.function import once_differentiable
+
+from pono_gan.layers import _pono_kernel
 
 __all__ = [
     "Moments",
@@ -91,6 +96,29 @@ class _PonoFunction(torch.autograd.Function):
         return grad_x, None
 
 
+class _PonoKernelFunction(torch.autograd.Function):
+    """PONO through the fused C kernel (:mod:`pono_gan.layers._pono_kernel`), for float32 CPU tensors.
+
+    Each direction is one multi-threaded call that streams its tensors (forward: x read twice, y written once;
+    backward: grad_y and y read twice, grad_x written once), where the torch Function makes several passes per op.
+    The same formulas (within float32 rounding) and saved tensors as :class:`_PonoFunction`, so the same in-place
+    caveat.
+    """
+
+    @staticmethod
+    def forward(ctx, x: Tensor, eps: float):  # type: ignore[override]
+        ctx.set_materialize_grads(False)
+        y, mean, std, rstd = _pono_kernel.forward(x, eps)
+        ctx.save_for_backward(y, rstd)
+        return y, mean, std
+
+    @staticmethod
+    @once_differentiable
+    def backward(ctx, grad_y: Tensor | None, grad_mean: Tensor | None, grad_std: Tensor | None):  # type: ignore[override]
+        y, rstd = ctx.saved_tensors
+        return _pono_kernel.backward(grad_y, y, rstd, grad_mean, grad_std), None
+
+
 def _pono_formula(x: Tensor, eps: float) -> tuple[Tensor, Tensor, Tensor]:
     """The forward of :class:`_PonoFunction` in plain tensor ops (two-pass biased variance, eps in the root)."""
     mean = x.mean(1, keepdim=True)
@@ -132,9 +160,16 @@ def pono(x: Tensor, eps: float = 1e-5) -> tuple[Tensor, Tensor, Tensor]:
     work = x.float() if dtype in _LOW_PRECISION else x
     # Tracers and compilers (TorchScript, ONNX / torch.export, torch.compile) record plain tensor ops, not the
     # hand-written backward: the same arithmetic, written out.
+    # Float32 CPU tensors (contiguous or channels-last) take the fused C kernel when it builds, the rest the
+    # torch Function; PONO_GAN_NO_KERNEL=1 turns the kernel off.
     traced = torch.jit.is_tracing() or torch.compiler.is_compiling()
     with torch.autocast(device_type=x.device.type, enabled=False):
-        normalized, mean, std = _pono_formula(work, eps) if traced else _PonoFunction.apply(work, eps)
+        if traced:
+            normalized, mean, std = _pono_formula(work, eps)
+        elif _pono_kernel.usable(work):
+            normalized, mean, std = _PonoKernelFunction.apply(work, eps)
+        else:
+            normalized, mean, std = _PonoFunction.apply(work, eps)
     if dtype in _LOW_PRECISION:
         return normalized.to(dtype), mean.to(dtype), std.to(dtype)
     return normalized, mean, std
