@@ -1,15 +1,27 @@
-"""Evaluate a checkpoint on a held-out split with paired metrics; writes a per-image CSV and a summary JSON.
+"""Evaluate a checkpoint on a held-out split: per-image metrics against the targets and distribution metrics.
 
     python -m pono_gan.evaluate --checkpoint runs/demo/checkpoints/last.ckpt            # the data it trained on
     python -m pono_gan.evaluate --checkpoint last.ckpt --data data/facades --layout aligned --split val
-    python -m pono_gan.evaluate --checkpoint cyclegan.ckpt --direction AtoB --data data/paired_test
+    python -m pono_gan.evaluate --checkpoint last.ckpt --inception-weights weights-inception-2015-12-05-6726825d.pth
+    python -m pono_gan.evaluate --checkpoint cyclegan.ckpt --direction AtoB --data data/horse2zebra --layout unpaired
 
 Each input is translated at its own resolution exactly as ``infer.py`` does (padded to the generator's multiple,
-cropped back) and compared with its target in [0, 1]: L1 (mean absolute error), PSNR in dB (one value per image,
-then the mean: kornia's psnr would pool the whole batch) and SSIM (11 x 11 Gaussian window, averaged over the
-image). Needs ground-truth pairs: layout ``paired`` (``testA/`` + ``testB/`` with matching names) or
-``aligned``. Outputs: ``OUTPUT/per_image.csv`` (input, target, l1, psnr, ssim) and ``OUTPUT/summary.json``
-(mean and standard deviation of each metric, the count, the checkpoint and the data).
+cropped back). Metrics (``--metrics`` picks; default: all that can run):
+
+* per image, against the target of each pair (``paired`` / ``aligned`` layouts): ``l1`` (mean absolute error in
+  [0, 1]), ``psnr`` in dB (one value per image, then the mean: kornia's psnr would pool the batch), ``ssim``
+  (11 x 11 Gaussian window, averaged over the image);
+* distribution metrics, the set of translations against the set of targets (any layout; for ``unpaired`` every
+  input is translated once and compared with every target-domain image): ``fd_effnet_lite0`` and
+  ``kid_effnet_lite0``, the Frechet distance and KID on EfficientNet-Lite0 features (weights installed with the
+  package, so they work offline; not comparable to FID / KID), and ``fid`` / ``kid`` on the Inception v3 FID
+  network, whose weights are a separate download (``--inception-weights``; see :mod:`pono_gan.features`). By
+  default FID / KID are skipped with a note when the weights are not found; asked for by name, they are an error.
+  KID uses subsets of ``min(1000, n_outputs, n_targets)`` images (torchmetrics' 1000 fails on small sets).
+
+Outputs: ``OUTPUT/per_image.csv`` (input, target and the per-image metrics) and ``OUTPUT/summary.json`` (mean and
+standard deviation of each per-image metric; each distribution metric with its description, feature extractor,
+image counts and KID subset size; the skipped metrics with the reason; the checkpoint and the data).
 """
 
 from __future__ import annotations
@@ -19,21 +31,78 @@ import csv
 import json
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
 import torch
 from torch.utils.data import DataLoader
 
 from pono_gan.data.datasets import make_dataset
 from pono_gan.data.transforms import Preprocessing
-from pono_gan.errors import DataError, PonoGanError
-from pono_gan.inference import Model, Translator, load_model, resolve_device
+from pono_gan.errors import DataError, MissingPathError, PonoGanError
+from pono_gan.features import (
+    EffNetLite0Features,
+    FeatureBank,
+    InceptionFeatures,
+    find_inception_weights,
+    frechet_distance,
+    kernel_distance,
+    missing_inception_message,
+)
+from pono_gan.inference import InferenceError, Model, Translator, load_model, resolve_device
 from pono_gan.metrics import paired_metrics
 from pono_gan.viz import to_unit_range
 
-__all__ = ["evaluate", "main"]
+__all__ = [
+    "DISTRIBUTION_METRICS", "LAYOUTS", "METRICS", "PER_IMAGE_METRICS", "describe", "evaluate", "main", "select_metrics",
+]
 
-METRICS = ("l1", "psnr", "ssim")
+LAYOUTS = ("paired", "aligned", "unpaired")
+PER_IMAGE_METRICS = ("l1", "psnr", "ssim")
+# name -> (kind, backbone, description)
+DISTRIBUTION_METRICS: dict[str, tuple[str, str, str]] = {
+    "fd_effnet_lite0": ("fd", "effnet", "Frechet distance on EfficientNet-Lite0 features, not comparable to FID"),
+    "kid_effnet_lite0": ("kid", "effnet", "KID (polynomial-kernel MMD^2) on EfficientNet-Lite0 features, not comparable to KID"),
+    "fid": ("fd", "inception", "FID: Frechet distance on Inception v3 pool3 features"),
+    "kid": ("kid", "inception", "KID: polynomial-kernel MMD^2 on Inception v3 pool3 features"),
+}
+METRICS = PER_IMAGE_METRICS + tuple(DISTRIBUTION_METRICS)
+
+
+def select_metrics(
+    metrics: Sequence[str] | None, layout: str, inception_weights: str | Path | None = None
+) -> tuple[list[str], dict[str, str], Path | None]:
+    """Which metrics run: ``(chosen, skipped {name: reason}, Inception weights file or None)``.
+
+    ``metrics=None`` means every metric that can run: the per-image ones where there are pairs, the EfficientNet
+    ones, and FID / KID where the Inception weights are found (else skipped, with the reason).
+
+    Raises:
+        DataError: an unknown metric name, or a per-image metric on the unpaired layout.
+        MissingPathError: FID / KID asked for by name without the weights, or a weights path that does not exist.
+    """
+    pairs = layout != "unpaired"
+    if metrics is None:
+        chosen = [*(PER_IMAGE_METRICS if pairs else ()), *DISTRIBUTION_METRICS]
+    else:
+        chosen = list(dict.fromkeys(metrics))
+        unknown = [name for name in chosen if name not in METRICS]
+        if unknown or not chosen:
+            what = f"unknown metric {unknown[0]!r}" if unknown else "no metric chosen"
+            raise DataError(f"{what}; valid: {', '.join(METRICS)}")
+        if not pairs and any(name in PER_IMAGE_METRICS for name in chosen):
+            raise DataError(
+                f"{', '.join(n for n in chosen if n in PER_IMAGE_METRICS)} need ground-truth pairs; the unpaired layout "
+                f"has only the distribution metrics ({', '.join(DISTRIBUTION_METRICS)})"
+            )
+    skipped: dict[str, str] = {}
+    inception = [name for name in chosen if name in DISTRIBUTION_METRICS and DISTRIBUTION_METRICS[name][1] == "inception"]
+    weights = find_inception_weights(inception_weights) if inception else None
+    if inception and weights is None:
+        if metrics is not None:
+            raise MissingPathError(missing_inception_message())
+        skipped = {name: missing_inception_message() for name in inception}
+        chosen = [name for name in chosen if name not in skipped]
+    return chosen, skipped, weights
 
 
 def evaluate(
@@ -45,48 +114,129 @@ def evaluate(
     device: str = "auto",
     limit: int | None = None,
     workers: int = 2,
+    metrics: Sequence[str] | None = None,
+    inception_weights: str | Path | None = None,
+    batch_size: int = 32,
 ) -> dict[str, Any]:
     """Score ``model`` on ``root``'s ``split``; returns the summary (also written under ``output`` when given).
 
+    Args:
+        metrics: names from :data:`METRICS`; None: all that can run (see :func:`select_metrics`).
+        inception_weights: the FID / KID Inception weights file (default: found by
+            :func:`pono_gan.features.find_inception_weights`).
+        batch_size: images per feature-extractor batch.
+
     Raises:
-        DataError / MissingPathError: no ground truth (unpaired layout), missing folders, unmatched pairs.
+        DataError / MissingPathError: unknown layout or metric, missing folders, unmatched pairs, FID / KID asked
+            for without their weights.
     """
-    if layout not in ("paired", "aligned"):
-        raise DataError(f"evaluate needs ground-truth pairs: layout 'paired' or 'aligned', not {layout!r}")
+    if layout not in LAYOUTS:
+        raise DataError(f"unknown layout {layout!r}; valid: {', '.join(LAYOUTS)}")
+    chosen, skipped, weights = select_metrics(metrics, layout, inception_weights)
     config = model.config
     dataset = make_dataset(
         root, layout, split, preprocessing=Preprocessing("none", size_multiple=1), direction=model.direction,
         channels=(config.in_channels, config.out_channels), train=False, limit=limit,
     )
-    translator = Translator(model.generator, resolve_device(device))
+    torch_device = resolve_device(device)
+    translator = Translator(model.generator, torch_device)
+    per_image = [name for name in chosen if name in PER_IMAGE_METRICS]
+    backbones = {DISTRIBUTION_METRICS[name][1] for name in chosen if name in DISTRIBUTION_METRICS}
+    extractors = {}
+    if "effnet" in backbones:
+        extractors["effnet"] = EffNetLite0Features().to(torch_device)
+    if "inception" in backbones:
+        extractors["inception"] = InceptionFeatures(weights).to(torch_device)
+    banks = {(backbone, side): FeatureBank(extractor, batch_size) for backbone, extractor in extractors.items()
+             for side in ("outputs", "targets")}
+    # unpaired: sample i holds A[i % n_A] and B[i % n_B]; use each image once
+    n_inputs, n_targets = (len(dataset.image_paths[key]) for key in ("A", "B"))
     rows = []
     with torch.inference_mode():
-        for sample in DataLoader(dataset, batch_size=None, num_workers=workers if len(dataset) > 1 else 0):
-            prediction, _ = translator(to_unit_range(sample["A"][None]))
-            scores = paired_metrics(prediction, to_unit_range(sample["B"][None]))
-            rows.append({"input": sample["A_path"], "target": sample["B_path"], **{k: scores[k].item() for k in METRICS}})
-    values = torch.tensor([[row[k] for k in METRICS] for row in rows], dtype=torch.float64)
+        loader = DataLoader(dataset, batch_size=None, num_workers=workers if len(dataset) > 1 else 0)
+        for index, sample in enumerate(loader):
+            target = to_unit_range(sample["B"][None])
+            if index < n_inputs:
+                prediction, _ = translator(to_unit_range(sample["A"][None]))
+                if per_image:
+                    scores = paired_metrics(prediction, target.to(prediction.device))
+                    rows.append({"input": sample["A_path"], "target": sample["B_path"],
+                                 **{k: scores[k].item() for k in per_image}})
+            for backbone in extractors:
+                if index < n_inputs:
+                    banks[backbone, "outputs"].add(prediction)
+                if index < n_targets:
+                    banks[backbone, "targets"].add(target)
+    values = torch.tensor([[row[k] for k in per_image] for row in rows], dtype=torch.float64)
     summary = {
         "checkpoint": str(model.path),
         "direction": model.direction,
         "data": str(root),
         "layout": layout,
         "split": split,
-        "count": len(rows),
+        "count": min(len(dataset), n_inputs),
         "metrics": {
             name: {"mean": values[:, i].mean().item(), "std": values[:, i].std(unbiased=False).item()}
-            for i, name in enumerate(METRICS)
+            for i, name in enumerate(per_image)
         },
+        "distribution_metrics": {},
+        "skipped": skipped,
     }
+    features = {key: bank.features() for key, bank in banks.items()}
+    for name in chosen:
+        if name in DISTRIBUTION_METRICS:
+            result = _distribution_metric(name, features, extractors)
+            summary["skipped" if isinstance(result, str) else "distribution_metrics"][name] = result
     if output is not None:
-        output = Path(output)
-        output.mkdir(parents=True, exist_ok=True)
+        _write(Path(output), summary, rows, per_image)
+    return summary
+
+
+def _distribution_metric(name: str, features: dict, extractors: dict) -> dict[str, Any] | str:
+    """One distribution metric's summary entry, or the reason it cannot be computed."""
+    kind, backbone, description = DISTRIBUTION_METRICS[name]
+    outputs, targets = features[backbone, "outputs"], features[backbone, "targets"]
+    if min(len(outputs), len(targets)) < 2:
+        return f"needs at least 2 outputs and 2 targets, got {len(outputs)} and {len(targets)}"
+    extractor = extractors[backbone]
+    entry: dict[str, Any] = {"description": description, "features": extractor.name,
+                             "n_outputs": len(outputs), "n_targets": len(targets)}
+    if backbone == "inception":
+        entry["weights"] = str(extractor.weights)
+    if kind == "fd":
+        entry["value"] = frechet_distance(targets, outputs)
+    else:
+        entry.update(kernel_distance(targets, outputs))
+        entry["subset_size_rule"] = "min(1000, n_outputs, n_targets)"
+    return entry
+
+
+def _write(output: Path, summary: dict[str, Any], rows: list[dict[str, Any]], per_image: list[str]) -> None:
+    output.mkdir(parents=True, exist_ok=True)
+    if per_image:
         with open(output / "per_image.csv", "w", newline="") as handle:
-            writer = csv.DictWriter(handle, fieldnames=["input", "target", *METRICS])
+            writer = csv.DictWriter(handle, fieldnames=["input", "target", *per_image])
             writer.writeheader()
             writer.writerows(rows)
-        (output / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
-    return summary
+    (output / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
+
+
+def describe(summary: dict[str, Any]) -> str:
+    """The summary's numbers on one line: ``l1 0.1570 +- 0.0300, ..., fd_effnet_lite0 12.3, kid 0.0123 +- 0.001 ...``."""
+    parts = [f"{name} {v['mean']:.4f} +- {v['std']:.4f}" for name, v in summary["metrics"].items()]
+    for name, v in summary["distribution_metrics"].items():
+        if "value" in v:
+            parts.append(f"{name} {v['value']:.4g}")
+        else:
+            parts.append(f"{name} {v['mean']:.4g} +- {v['std']:.2g} (subsets of {v['subset_size']})")
+    return ", ".join(parts)
+
+
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
 
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
@@ -94,12 +244,18 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--checkpoint", required=True, help="a .ckpt written by train.py")
     parser.add_argument("--data", help="data root (default: the one the checkpoint was trained on)")
-    parser.add_argument("--layout", choices=("paired", "aligned"), help="default: the training layout, or paired")
+    parser.add_argument("--layout", choices=LAYOUTS, help="default: the training layout")
     parser.add_argument("--split", default="test", help="test | val | train (default: %(default)s)")
     parser.add_argument("--direction", choices=("AtoB", "BtoA"), help="unpaired checkpoints: which generator")
     parser.add_argument("--output", help="folder for per_image.csv and summary.json (default: beside the checkpoint)")
     parser.add_argument("--device", default="auto", help="auto | cpu | cuda (default: %(default)s)")
-    parser.add_argument("--limit", type=int, help="score only the first N pairs")
+    parser.add_argument("--limit", type=int, help="score only the first N samples")
+    parser.add_argument("--metrics", nargs="+", metavar="NAME",
+                        help=f"any of {', '.join(METRICS)} (default: all that can run; FID / KID only with their weights)")
+    parser.add_argument("--inception-weights", metavar="PATH",
+                        help="the FID / KID Inception weights (default: $PONO_GAN_INCEPTION_WEIGHTS, then torch hub's "
+                             "checkpoints folder)")
+    parser.add_argument("--batch-size", type=_positive, default=32, help="images per feature batch (default: %(default)s)")
     args = parser.parse_args(argv)
     try:
         model = load_model(args.checkpoint, args.direction)
@@ -107,13 +263,20 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         root = args.data or trained.get("root")
         if root is None:
             raise DataError(f"{args.checkpoint}: does not record its data root; pass --data")
-        layout = args.layout or (trained.get("layout") if trained.get("layout") in ("paired", "aligned") else "paired")
+        layout = args.layout or (trained.get("layout") if trained.get("layout") in LAYOUTS else "paired")
         output = Path(args.output) if args.output else Path(args.checkpoint).resolve().parent.parent / f"eval_{args.split}"
-        summary = evaluate(model, root, layout, args.split, output, args.device, args.limit)
-    except PonoGanError as error:
+        metrics = [name for value in args.metrics for name in value.split(",") if name] if args.metrics else None
+        summary = evaluate(model, root, layout, args.split, output, args.device, args.limit, metrics=metrics,
+                           inception_weights=args.inception_weights, batch_size=args.batch_size)
+    except (PonoGanError, InferenceError) as error:
         sys.exit(f"evaluate: error: {error}")
-    metrics = ", ".join(f"{name} {v['mean']:.4f} +- {v['std']:.4f}" for name, v in summary["metrics"].items())
-    print(f"{summary['count']} pairs from {root} ({args.split}): {metrics} -> {output}")
+    reasons = {}
+    for name, reason in summary["skipped"].items():
+        reasons.setdefault(reason, []).append(name)
+    for reason, names in reasons.items():
+        print(f"evaluate: skipped {', '.join(names)}: {reason}", file=sys.stderr)
+    what = f"{summary['count']} pairs" if layout != "unpaired" else f"{summary['count']} inputs"
+    print(f"{what} from {root} ({args.split}): {describe(summary)} -> {output}")
     return summary
 
 

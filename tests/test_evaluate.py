@@ -5,11 +5,23 @@ import sys
 
 import pytest
 
-from pono_gan.evaluate import evaluate
+from pono_gan.errors import DataError
+from pono_gan.evaluate import evaluate, main, select_metrics
+from pono_gan.features import INCEPTION_ENV, INCEPTION_FILE, INCEPTION_URL
 from pono_gan.inference import load_model
 from pono_gan.metrics import paired_metrics
 from pono_gan.data import load_image
+from tests.data import make_unpaired
+from tests.helpers import write_tiny_checkpoint
+from tests.inception_helpers import write_random_inception_weights
 from tests.tasks.helpers import tiny_run
+
+
+@pytest.fixture(autouse=True)
+def _no_inception_weights(monkeypatch, tmp_path):
+    """No real Inception weights anywhere (subprocesses inherit this): FID / KID are skipped unless a test gives some."""
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch_home"))
+    monkeypatch.delenv(INCEPTION_ENV, raising=False)
 
 
 @pytest.fixture(scope="module")
@@ -35,6 +47,12 @@ def test_evaluate_writes_per_image_csv_and_summary(trained_checkpoint, tiny_data
         assert float(first[name]) == pytest.approx(expected[name].item(), rel=1e-4)
     mean_psnr = sum(float(r["psnr"]) for r in rows) / len(rows)
     assert summary["metrics"]["psnr"]["mean"] == pytest.approx(mean_psnr)
+    # distribution metrics: the 2 translations against the 2 targets; FID / KID skipped without their weights
+    fd, kid = summary["distribution_metrics"]["fd_effnet_lite0"], summary["distribution_metrics"]["kid_effnet_lite0"]
+    assert "not comparable to FID" in fd["description"] and "EfficientNet-Lite0" in fd["features"]
+    assert fd["n_outputs"] == fd["n_targets"] == 2 and fd["value"] > 0
+    assert kid["subset_size"] == 2 and kid["subset_size_rule"] == "min(1000, n_outputs, n_targets)" and "std" in kid
+    assert set(summary["skipped"]) == {"fid", "kid"} and INCEPTION_FILE in summary["skipped"]["fid"]
 
 
 def test_evaluate_cli_defaults_to_the_training_data(trained_checkpoint):
@@ -50,3 +68,67 @@ def test_evaluate_needs_ground_truth(trained_checkpoint, tiny_dataset, tmp_path)
                              "--data", str(tmp_path / "missing")], capture_output=True, text=True, timeout=120)
     assert result.returncode != 0 and "Traceback" not in result.stderr
     assert result.stderr.strip().splitlines()[-1].startswith("evaluate: error:") and "missing" in result.stderr
+
+
+@pytest.fixture(scope="module")
+def fresh_checkpoint(tmp_path_factory):
+    """An untrained tiny paired generator: enough to exercise the metrics."""
+    return write_tiny_checkpoint(tmp_path_factory.mktemp("fresh") / "last.ckpt")
+
+
+def test_metrics_choose_what_runs(fresh_checkpoint, tiny_dataset, tmp_path):
+    summary = evaluate(load_model(fresh_checkpoint), tiny_dataset, output=tmp_path, device="cpu", workers=0,
+                       metrics=["psnr", "fd_effnet_lite0"])
+    assert list(summary["metrics"]) == ["psnr"] and list(summary["distribution_metrics"]) == ["fd_effnet_lite0"]
+    assert summary["skipped"] == {}
+    assert (tmp_path / "per_image.csv").read_text().splitlines()[0] == "input,target,psnr"
+    chosen, skipped, weights = select_metrics(None, "paired")
+    assert chosen == ["l1", "psnr", "ssim", "fd_effnet_lite0", "kid_effnet_lite0"]
+    assert set(skipped) == {"fid", "kid"} and weights is None
+    valid = "l1, psnr, ssim, fd_effnet_lite0, kid_effnet_lite0, fid, kid"
+    with pytest.raises(DataError, match=f"unknown metric 'fid2048'; valid: {valid}"):
+        select_metrics(["fid2048"], "paired")
+    with pytest.raises(DataError, match="no metric chosen"):
+        select_metrics([], "paired")
+
+
+def test_unpaired_layout_compares_every_output_with_every_target(fresh_checkpoint, tmp_path):
+    make_unpaired(tmp_path / "data", "test", count_a=3, count_b=5, size=(32, 32))
+    model = load_model(fresh_checkpoint)
+    summary = evaluate(model, tmp_path / "data", "unpaired", output=tmp_path / "eval", device="cpu", workers=0)
+    assert summary["metrics"] == {} and summary["count"] == 3 and not (tmp_path / "eval" / "per_image.csv").exists()
+    fd = summary["distribution_metrics"]["fd_effnet_lite0"]
+    assert (fd["n_outputs"], fd["n_targets"]) == (3, 5)
+    assert summary["distribution_metrics"]["kid_effnet_lite0"]["subset_size"] == 3
+    with pytest.raises(DataError, match="l1 need ground-truth pairs; the unpaired layout has only the distribution metrics"):
+        evaluate(model, tmp_path / "data", "unpaired", device="cpu", workers=0, metrics=["l1", "fid"])
+
+
+def test_a_single_pair_skips_the_distribution_metrics_with_a_reason(fresh_checkpoint, tiny_dataset):
+    summary = evaluate(load_model(fresh_checkpoint), tiny_dataset, device="cpu", workers=0, limit=1,
+                       metrics=["l1", "kid_effnet_lite0"])
+    assert summary["skipped"] == {"kid_effnet_lite0": "needs at least 2 outputs and 2 targets, got 1 and 1"}
+    assert summary["distribution_metrics"] == {} and summary["count"] == 1
+
+
+def test_fid_asked_for_without_weights_is_a_one_line_error(fresh_checkpoint, tiny_dataset):
+    result = subprocess.run([sys.executable, "-m", "pono_gan.evaluate", "--checkpoint", str(fresh_checkpoint),
+                             "--data", str(tiny_dataset), "--metrics", "fid"], capture_output=True, text=True, timeout=120)
+    assert result.returncode != 0 and "Traceback" not in result.stderr
+    (line,) = result.stderr.strip().splitlines()
+    assert line.startswith("evaluate: error: FID / KID need the Inception v3 weights " + INCEPTION_FILE)
+    assert INCEPTION_URL in line and "--inception-weights" in line
+
+
+@pytest.mark.slow
+def test_fid_and_kid_with_local_inception_weights(fresh_checkpoint, tiny_dataset, tmp_path, capsys):
+    """Random weights in the real format (the real file cannot be downloaded here): proves the path, not the values."""
+    weights = write_random_inception_weights(tmp_path / "inception.pth")
+    summary = main(["--checkpoint", str(fresh_checkpoint), "--data", str(tiny_dataset), "--output", str(tmp_path / "eval"),
+                    "--device", "cpu", "--inception-weights", str(weights), "--metrics", "fid,kid", "ssim"])
+    fid, kid = summary["distribution_metrics"]["fid"], summary["distribution_metrics"]["kid"]
+    assert fid["weights"] == kid["weights"] == str(weights) and "Inception v3" in fid["features"]
+    assert fid["value"] >= 0 and kid["subset_size"] == 2 and fid["n_outputs"] == 2
+    assert list(summary["metrics"]) == ["ssim"] and summary["skipped"] == {}
+    out = capsys.readouterr().out
+    assert "2 pairs from" in out and "fid " in out and "kid " in out and "(subsets of 2)" in out
