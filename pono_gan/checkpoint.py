@@ -31,7 +31,7 @@ import torch
 from torch import nn
 
 from pono_gan.errors import PonoGanError
-from pono_gan.models import GeneratorConfig, build_generator
+from pono_gan.models import GeneratorConfig, MunitConfig, build_generator, build_munit
 
 __all__ = ["FORMAT_VERSION", "KEY", "CheckpointError", "read_checkpoint", "generator_from_checkpoint"]
 
@@ -72,12 +72,20 @@ def read_checkpoint(path: str | os.PathLike, map_location: str | torch.device = 
 
 
 def generator_from_checkpoint(checkpoint: dict[str, Any], direction: str, path: str | os.PathLike = "checkpoint") -> nn.Module:
-    """Rebuild the generator for ``direction`` (``"AtoB"`` or ``"BtoA"``) in eval mode with its trained weights."""
+    """Rebuild the generator stored under ``direction`` in eval mode with its trained weights.
+
+    ``direction`` is ``"AtoB"`` / ``"BtoA"`` for paired and unpaired checkpoints, the domain ``"A"`` / ``"B"``
+    for style (MUNIT) ones, whose configs have ``arch: munit``.
+    """
     generators = checkpoint[KEY]["generators"]
     if direction not in generators:
         raise CheckpointError(f"{path}: has no {direction} generator (it has {', '.join(generators)})")
     entry = generators[direction]
-    generator = build_generator(GeneratorConfig.from_dict(entry["config"]))
+    config = entry["config"]
+    if config.get("arch") == "munit":
+        generator = build_munit(MunitConfig.from_dict(config))
+    else:
+        generator = build_generator(GeneratorConfig.from_dict(config))
     prefix = entry["prefix"]
     state = {key[len(prefix) :]: value for key, value in checkpoint["state_dict"].items() if key.startswith(prefix)}
     try:

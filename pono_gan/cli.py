@@ -145,8 +145,10 @@ class PonoCLI(LightningCLI):
             args.save_dir = root
         if not str(logger.get("class_path", "")).endswith("pono_gan.loggers.WandbLogger"):
             return
-        task = getattr(_import(config.model.class_path), "task_name", "gan")
-        generator = GeneratorConfig(**_as_dict(config.model.init_args.get("generator")))
+        task_class = _import(config.model.class_path)
+        task = getattr(task_class, "task_name", "gan")
+        config_class = getattr(task_class, "generator_config_class", GeneratorConfig)
+        generator = config_class(**_as_dict(config.model.init_args.get("generator")))
         variant = variant_name(generator)
         args.group = args.get("group") or task
         args.name = args.get("name") or os.path.basename(os.path.normpath(root))

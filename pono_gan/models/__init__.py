@@ -1,9 +1,10 @@
-"""Generators, discriminators, weight init and the generator config."""
+"""Generators (pix2pix / CycleGAN and MUNIT), discriminators, weight init and the generator configs."""
 
 from pono_gan.models.config import GeneratorConfig, build_generator
 from pono_gan.models.discriminators import MultiScaleDiscriminator, PatchDiscriminator, build_discriminator
 from pono_gan.models.generators import ResnetBlock, ResnetGenerator, UnetGenerator, check_image_batch
 from pono_gan.models.init import INIT_NAMES, init_weights
+from pono_gan.models.munit import MunitConfig, MunitGenerator, build_munit, munit_from_checkpoint, translate
 
 __all__ = [
     "GeneratorConfig",
@@ -17,4 +18,9 @@ __all__ = [
     "check_image_batch",
     "INIT_NAMES",
     "init_weights",
+    "MunitConfig",
+    "MunitGenerator",
+    "build_munit",
+    "munit_from_checkpoint",
+    "translate",
 ]

@@ -1,7 +1,8 @@
-"""Lightning tasks: a shared GAN base, paired (pix2pix) and unpaired (CycleGAN)."""
+"""Lightning tasks: a shared GAN base, paired (pix2pix), unpaired (CycleGAN) and style (MUNIT)."""
 
 from pono_gan.tasks.base import DiscriminatorConfig, GANTask, LinearDecay, OptimizerConfig, variant_name
 from pono_gan.tasks.paired import PairedTask
+from pono_gan.tasks.style import StyleTask
 from pono_gan.tasks.unpaired import ImagePool, UnpairedTask
 
 __all__ = [
@@ -13,4 +14,5 @@ __all__ = [
     "PairedTask",
     "ImagePool",
     "UnpairedTask",
+    "StyleTask",
 ]

@@ -58,6 +58,7 @@ class OptimizerConfig:
         lr_discriminator: Adam learning rate of the discriminators.
         beta1: Adam beta1 (0.5 for GANs).
         beta2: Adam beta2.
+        weight_decay: Adam's L2 weight decay on every parameter (0 in pix2pix / CycleGAN, 1e-4 in MUNIT).
         schedule: ``linear`` (constant for ``constant_for`` units, then linear to 0 over ``decay_for``) or
             ``constant``.
         unit: what ``constant_for`` / ``decay_for`` count: ``epoch`` (CycleGAN's n_epochs / n_epochs_decay) or
@@ -70,6 +71,7 @@ class OptimizerConfig:
     lr_discriminator: float = 2e-4
     beta1: float = 0.5
     beta2: float = 0.999
+    weight_decay: float = 0.0
     schedule: Literal["linear", "constant"] = "linear"
     unit: Literal["epoch", "step"] = "epoch"
     constant_for: int = 100
@@ -113,6 +115,8 @@ class GANTask(pl.LightningModule):
     """
 
     task_name = "gan"
+    #: The dataclass of the ``generator`` argument (a task with another architecture family sets its own).
+    generator_config_class: type = GeneratorConfig
 
     def __init__(
         self,
@@ -125,7 +129,7 @@ class GANTask(pl.LightningModule):
     ) -> None:
         super().__init__()
         self.automatic_optimization = False
-        self.generator_config = _as_dataclass(generator or GeneratorConfig(), GeneratorConfig)
+        self.generator_config = _as_dataclass(generator or self.generator_config_class(), self.generator_config_class)
         self.discriminator_config = _as_dataclass(discriminator or DiscriminatorConfig(), DiscriminatorConfig)
         self.optimizer_config = _as_dataclass(optimizer or OptimizerConfig(), OptimizerConfig)
         self.gan_loss = gan_loss
@@ -208,7 +212,7 @@ class GANTask(pl.LightningModule):
             {"params": list(self.generators.parameters()), "lr": o.lr_generator, "name": "generator"},
             {"params": list(self.discriminators.parameters()), "lr": o.lr_discriminator, "name": "discriminator"},
         ]
-        optimizer = torch.optim.Adam(groups, betas=(o.beta1, o.beta2))
+        optimizer = torch.optim.Adam(groups, betas=(o.beta1, o.beta2), weight_decay=o.weight_decay)
         if o.schedule == "constant":
             return optimizer
         scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, LinearDecay(o.constant_for, o.decay_for))

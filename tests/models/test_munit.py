@@ -1,0 +1,156 @@
+import pytest
+import torch
+
+from pono_gan.layers import PONO, DynamicMomentShortcut, MomentShortcut
+from pono_gan.models import MunitConfig, MunitGenerator, ResnetGenerator, build_munit, init_weights, translate
+
+VARIANTS = [(False, "none"), (True, "none"), (True, "ms"), (True, "dms")]
+
+
+def small(norm="instance", pono=False, shortcut="none", **overrides):
+    values = dict(base_channels=4, num_blocks=1, mlp_dim=16, style_dim=8, norm=norm, pono=pono, shortcut=shortcut)
+    return MunitConfig(**{**values, **overrides})
+
+
+def images(batch=2, channels=3, size=32, seed=0):
+    return torch.rand(batch, channels, size, size, generator=torch.Generator().manual_seed(seed)) * 2 - 1
+
+
+@pytest.mark.parametrize("norm", ["instance", "group"])
+@pytest.mark.parametrize("pono,shortcut", VARIANTS)
+@pytest.mark.parametrize("num_downsampling", [1, 2, 3])
+def test_shapes_and_moments_per_stage(norm, pono, shortcut, num_downsampling):
+    generator = init_weights(build_munit(small(norm, pono, shortcut, num_downsampling=num_downsampling)), "kaiming")
+    x = images()
+    content, style, moments = generator.encode(x)
+    assert content.shape == (2, 4 * 2**num_downsampling, 32 >> num_downsampling, 32 >> num_downsampling)
+    assert style.shape == (2, 8)
+    if pono:
+        assert [tuple(m.mean.shape) for m in moments] == [(2, 1, 32 >> s, 32 >> s) for s in range(1, num_downsampling + 1)]
+        assert all(m.std.shape == m.mean.shape and (m.std > 0).all() for m in moments)
+    else:
+        assert moments == []
+    assert generator.has_pono == pono
+    y = generator.decode(content, style, moments)
+    assert y.shape == x.shape  # the output size equals the input size
+    assert y.abs().max() <= 1
+    assert generator(x, generator.random_style(2)).shape == x.shape
+
+
+@pytest.mark.parametrize("norm", ["instance", "group"])
+def test_baselines_have_no_pono_and_variants_differ_only_in_pono_and_shortcut(norm):
+    baseline = build_munit(small(norm))
+    assert not any(isinstance(m, (PONO, MomentShortcut, DynamicMomentShortcut)) for m in baseline.modules())
+    base_count = sum(p.numel() for p in baseline.parameters())
+    for pono, shortcut in VARIANTS[1:]:
+        variant = build_munit(small(norm, pono, shortcut))
+        extra = {type(m) for m in variant.modules()} - {type(m) for m in baseline.modules()}
+        assert extra <= {PONO, MomentShortcut, DynamicMomentShortcut}
+        dms = sum(p.numel() for m in variant.modules() if isinstance(m, DynamicMomentShortcut) for p in m.parameters())
+        assert sum(p.numel() for p in variant.parameters()) == base_count + dms
+        assert sum(isinstance(m, PONO) for m in variant.modules()) == 2  # one per downsampling conv
+        shortcuts = [m for m in variant.modules() if isinstance(m, (MomentShortcut, DynamicMomentShortcut))]
+        assert len(shortcuts) == (0 if shortcut == "none" else 2)  # one per upsampling stage
+    # the content encoder's norm is the one asked for; the decoder keeps MUNIT's layer norm (GroupNorm(1, C))
+    encoder_norms = {type(m).__name__ for m in baseline.content_encoder.modules() if "Norm" in type(m).__name__}
+    assert encoder_norms == {"InstanceNorm2d" if norm == "instance" else "GroupNorm"}
+    assert not any("Norm" in type(m).__name__ for m in baseline.style_encoder.modules())  # MUNIT: no norm
+
+
+def test_style_code_changes_output_and_same_inputs_are_deterministic():
+    generator = init_weights(build_munit(small("instance", True, "ms")), "kaiming").eval()
+    x = images()
+    first, second = generator.random_style(2), generator.random_style(2)
+    with torch.no_grad():
+        out_first = generator(x, first)
+        assert not torch.allclose(out_first, generator(x, second), atol=1e-3)  # AdaIN uses the style
+        torch.testing.assert_close(generator(x, first), out_first, rtol=0, atol=0)
+        # every row of a batch gets its own style
+        mixed = generator(x, torch.stack([first[0], second[1]]))
+        torch.testing.assert_close(mixed[0], out_first[0])
+        assert not torch.allclose(mixed[1], out_first[1], atol=1e-3)
+
+
+def test_random_style_is_reproducible_with_a_seeded_generator():
+    generator = build_munit(small())
+    a = generator.random_style(3, generator=torch.Generator().manual_seed(5))
+    b = generator.random_style(3, generator=torch.Generator().manual_seed(5))
+    torch.testing.assert_close(a, b)
+    assert a.shape == (3, 8)
+
+
+def test_shortcut_changes_output_and_fresh_dms_is_identity():
+    x = images(1)
+    style = torch.randn(1, 8)
+    torch.manual_seed(1)
+    plain = init_weights(build_munit(small("instance", True, "none")), "kaiming").eval()
+    torch.manual_seed(1)
+    with_ms = init_weights(build_munit(small("instance", True, "ms")), "kaiming").eval()
+    with torch.no_grad():
+        assert not torch.allclose(plain(x, style), with_ms(x, style))
+        # a fresh DMS is the identity (zero head, gamma bias 1): the same weights give the same output as PONO
+        # without shortcut, as for the ResNet generator
+        with_dms = init_weights(build_munit(small("instance", True, "dms")), "kaiming").eval()
+        missing, unexpected = with_dms.load_state_dict(plain.state_dict(), strict=False)
+        assert unexpected == [] and all(".shortcut." in key for key in missing)
+        torch.testing.assert_close(with_dms(x, style), plain(x, style))
+
+
+def test_translation_across_domains_with_different_channels():
+    source = build_munit(small("instance", True, "dms", in_channels=1, out_channels=1))
+    target = build_munit(small("instance", True, "dms", in_channels=3, out_channels=3))
+    gray = images(channels=1)
+    out = translate(source, target, gray, target.random_style(2))
+    assert out.shape == (2, 3, 32, 32)
+    assert target.encode_style(images(size=20)).shape == (2, 8)  # any size for style examples
+
+
+def test_indivisible_size_error_is_the_generators_error():
+    generator = build_munit(small())
+    with pytest.raises(ValueError) as error:
+        generator(images(size=30), generator.random_style(2))
+    message = str(error.value)
+    assert message.startswith("MunitGenerator needs H and W divisible by 4 (2**num_downsampling), got 30x30")
+    with pytest.raises(ValueError) as reference:
+        ResnetGenerator(base_channels=4, num_blocks=1)(images(size=30))
+    assert message.split(":", 1)[1] == str(reference.value).split(":", 1)[1]
+
+
+def test_bad_inputs():
+    generator = build_munit(small("instance", True, "ms"))
+    with pytest.raises(ValueError, match=r"expects input of shape \(B, 3, H, W\)"):
+        generator.encode(images(channels=1))
+    with pytest.raises(ValueError, match="expects style images"):
+        generator.encode_style(images(channels=1))
+    content, style, moments = generator.encode(images())
+    with pytest.raises(ValueError, match=r"style must be \(B=2, 8\)"):
+        generator.decode(content, torch.randn(2, 4), moments)
+    with pytest.raises(ValueError, match="needs the moments"):
+        generator.decode(content, style, [])
+    with pytest.raises(ValueError, match="needs pono=True"):
+        MunitGenerator(shortcut="ms")
+    with pytest.raises(ValueError, match="unknown norm"):
+        MunitGenerator(norm="weird")
+    with pytest.raises(ValueError, match="unknown shortcut"):
+        MunitGenerator(pono=True, shortcut="weird")
+
+
+def test_config_round_trip_and_unknown_key():
+    config = small("group", True, "dms")
+    assert MunitConfig.from_dict(config.to_dict()) == config
+    assert config.to_dict()["arch"] == "munit"
+    with pytest.raises(ValueError, match="unknown generator settings"):
+        MunitConfig.from_dict({**config.to_dict(), "num_res": 3})
+    with pytest.raises(ValueError, match="unknown arch"):
+        build_munit(MunitConfig(arch="resnet"))  # type: ignore[arg-type]
+    generator = build_munit(config)
+    assert generator.style_dim == 8 and generator.multiple == 4 and generator.has_pono
+
+
+def test_adain_parameters_come_from_the_style_mlp():
+    generator = build_munit(small(num_blocks=2))
+    # 2 blocks x 2 AdaIN layers x (beta, gamma) x 16 channels
+    assert generator.decoder.mlp[-1].out_features == 2 * 2 * 2 * 16
+    # the decoder's residual blocks have no affine norms of their own
+    assert all(p is None for block in generator.decoder.blocks for m in block.modules()
+               if isinstance(m, torch.nn.InstanceNorm2d) for p in (m.weight, m.bias))

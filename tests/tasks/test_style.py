@@ -1,0 +1,177 @@
+import os
+
+import pytest
+import torch
+from torch import nn
+
+from pono_gan.checkpoint import CheckpointError, read_checkpoint
+from pono_gan.inference import InferenceError, load_model
+from pono_gan.layers import DynamicMomentShortcut, PONO
+from pono_gan.models import MunitConfig, MunitGenerator, munit_from_checkpoint, translate
+from pono_gan.tasks import DiscriminatorConfig, StyleTask
+from tests.tasks.helpers import tiny_run
+
+STYLE = ["configs/style/base.yaml"]
+# 32 px crops: a third discriminator scale (8 px) is too small for the tiny 2-layer PatchGAN.
+TWO_SCALES = ("--model.init_args.discriminator.num_scales", "2")
+
+
+def small_task(shortcut="ms", **kwargs):
+    generator = MunitConfig(base_channels=4, num_blocks=1, mlp_dim=16, pono=shortcut != "none", shortcut=shortcut)
+    discriminator = DiscriminatorConfig(base_channels=4, num_layers=2, norm="none", num_scales=2)
+    return StyleTask(generator, discriminator, **kwargs)
+
+
+def batch(size=32):
+    generator = torch.Generator().manual_seed(0)
+    return {"A": torch.rand(2, 3, size, size, generator=generator) * 2 - 1,
+            "B": torch.rand(2, 3, size, size, generator=generator) * 2 - 1}
+
+
+def biases_cancelled_by_instance_norm(module: nn.Module) -> set[str]:
+    """Biases of convs followed directly by an affine-free InstanceNorm, which subtracts every per-channel constant:
+    their gradient is zero up to rounding (junyanz's rule keeps them; harmless)."""
+    names = set()
+    for prefix, m in module.named_modules():
+        if isinstance(m, nn.Sequential):
+            children = list(m.named_children())
+            for (name, first), (_, second) in zip(children, children[1:]):
+                if isinstance(first, nn.Conv2d) and isinstance(second, nn.InstanceNorm2d) and first.bias is not None:
+                    names.add(f"{prefix}.{name}.bias")
+        if hasattr(m, "pono") and m.pono is None and isinstance(getattr(m, "norm", None), nn.InstanceNorm2d):
+            names.add(f"{prefix}.conv.bias")  # a downsampling stage without PONO between conv and norm
+    return names
+
+
+@pytest.mark.parametrize("shortcut", ["none", "ms", "dms"])
+def test_generator_loss_reaches_every_generator_parameter(shortcut):
+    task = small_task(shortcut, lambda_cycle=1.0)
+    with task.frozen(task.discriminators):
+        loss, logs, fakes = task.generator_loss(batch())
+    loss.backward()
+    expected = {f"G_{kind}_{d}" for kind in ("image", "content", "style", "gan", "cycle") for d in "AB"}
+    assert set(logs) == expected and set(fakes) == {"fake_A", "fake_B"}
+    assert all(p.grad is None for p in task.discriminators.parameters())  # frozen for the generator pass
+    cancelled = biases_cancelled_by_instance_norm(task.generators)
+    assert cancelled  # the rule below is exercised
+    for name, parameter in task.generators.named_parameters():
+        assert parameter.grad is not None, name
+        if name in cancelled:
+            assert parameter.grad.abs().max() < 1e-5, name
+        elif ".shortcut.trunk." in name:
+            # a fresh DMS's head has zero weights (identity start): nothing reaches its trunk at step 0, but the
+            # head's own gradient is non-zero, so the trunk learns from step 1
+            assert parameter.grad.abs().max() == 0, name
+        else:
+            assert parameter.grad.abs().sum() > 0, name
+
+
+def test_discriminator_loss_and_log_images():
+    task = small_task("dms", num_sample_styles=2).eval()
+    data = batch()
+    with torch.no_grad():
+        _, _, fakes = task.generator_loss(data)
+        loss, logs = task.discriminator_loss(data, fakes)
+        assert set(logs) == {"D_A", "D_B"} and torch.isfinite(loss)
+        panels = task.log_images(data)
+        again = task.log_images(data)
+    assert set(panels) == {"styles_AtoB", "styles_BtoA", "moments_A", "moments_B"}
+    # content | style example | guided result | 2 random styles, one row per sample, 2 px padding
+    assert panels["styles_AtoB"].shape == (3, 2 + 2 * 34, 2 + 5 * 34)
+    # content | mean and std of 2 stages
+    assert panels["moments_A"].shape == (3, 2 + 2 * 34, 2 + 5 * 34)
+    for name in panels:  # the random styles are fixed, so panels compare across steps
+        torch.testing.assert_close(panels[name], again[name])
+    baseline = small_task("none").eval()
+    with torch.no_grad():
+        assert set(baseline.log_images(data)) == {"styles_AtoB", "styles_BtoA"}
+
+
+def test_forward_translates_with_a_given_or_random_style():
+    task = small_task("ms").eval()
+    data = batch()
+    style = torch.randn(2, 8)
+    with torch.no_grad():
+        expected = translate(task.generator_a, task.generator_b, data["A"], style)
+        torch.testing.assert_close(task(data["A"], style), expected)
+        assert task(data["B"], direction="BtoA").shape == (2, 3, 32, 32)
+    with pytest.raises(ValueError, match="unknown direction"):
+        task(data["A"], direction="AtoC")
+
+
+def test_gray_domain_a():
+    task = StyleTask(MunitConfig(in_channels=1, base_channels=4, num_blocks=1, mlp_dim=16),
+                     DiscriminatorConfig(base_channels=4, num_layers=2, num_scales=2))
+    assert task.image_channels == (1, 3)
+    data = {"A": torch.rand(2, 1, 32, 32) * 2 - 1, "B": batch()["B"]}
+    _, _, fakes = task.generator_loss(data)
+    assert fakes["fake_A"].shape == (2, 1, 32, 32) and fakes["fake_B"].shape == (2, 3, 32, 32)
+
+
+def test_tiny_training_run_checkpoint_reproduces_outputs(tiny_dataset, tmp_path):
+    cli = tiny_run(STYLE + ["configs/style/pono_dms.yaml"], tiny_dataset, tmp_path / "run", "--trainer.max_steps", "2",
+                   *TWO_SCALES, "--data.layout", "unpaired", "--trainer.val_check_interval", "2",
+                   "--images.every_n_steps", "2", logger="CSVLogger")
+    model = cli.model
+    assert isinstance(model, StyleTask) and cli.trainer.global_step == 2
+    assert [g["name"] for g in cli.trainer.optimizers[0].param_groups] == ["generator", "discriminator"]
+    assert cli.trainer.optimizers[0].param_groups[0]["lr"] == pytest.approx(1e-4)
+    assert "val/recon_l1_A" in cli.trainer.callback_metrics
+    assert os.path.isfile(tmp_path / "run" / "samples" / "styles_AtoB_latest.png")
+    assert os.path.isfile(tmp_path / "run" / "samples" / "moments_A_latest.png")
+
+    path = tmp_path / "run" / "checkpoints" / "last.ckpt"
+    checkpoint = read_checkpoint(path)  # weights_only=True: plain data only
+    meta = checkpoint["pono_gan"]
+    assert meta["task"] == "style" and meta["direction"] is None and set(meta["generators"]) == {"A", "B"}
+    assert meta["variant"] == "instance+pono-dms" and meta["data"]["channels"] == [3, 3]
+    assert meta["generators"]["A"]["config"]["arch"] == "munit"
+    assert meta["generators"]["A"]["prefix"] == "generator_a."
+
+    model.eval()
+    x = torch.rand(1, 3, 32, 32) * 2 - 1
+    style = torch.randn(1, 8)
+    rebuilt = {d: munit_from_checkpoint(checkpoint, d, path) for d in "AB"}
+    assert all(isinstance(g, MunitGenerator) and not g.training for g in rebuilt.values())
+    with torch.no_grad():
+        torch.testing.assert_close(rebuilt["A"](x, style), model.generator_a(x, style))
+        torch.testing.assert_close(translate(rebuilt["A"], rebuilt["B"], x, style), model(x, style))
+        reloaded = StyleTask.load_from_checkpoint(path).eval()
+        torch.testing.assert_close(reloaded(x, style), model(x, style))
+    assert isinstance(reloaded.generator_config, MunitConfig)
+    assert any(isinstance(m, DynamicMomentShortcut) for m in rebuilt["B"].modules())
+
+    # readers that only know ResNet / U-Net generators refuse the file with a one-line error, not a crash
+    with pytest.raises(InferenceError, match="pass --direction"):
+        load_model(path)
+    with pytest.raises(CheckpointError, match="has no AtoB generator"):
+        load_model(path, "AtoB")
+    with pytest.raises(CheckpointError, match="has no C generator"):
+        munit_from_checkpoint(checkpoint, "C", path)
+
+
+def test_wandb_logger_is_grouped_and_tagged_for_the_style_task(tiny_dataset, tmp_path):
+    cli = tiny_run(STYLE + ["configs/style/pono_ms.yaml"], tiny_dataset, tmp_path / "run", *TWO_SCALES,
+                   logger="pono_gan.loggers.WandbLogger", run=False)
+    logger = cli.config["trainer"]["logger"]
+    logger = logger[0] if isinstance(logger, list) else logger
+    assert logger.init_args.group == "style"
+    assert {"style", "munit", "instance", "shortcut-ms", "instance+pono-ms"} <= set(logger.init_args.tags)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("variant", ["instance", "group", "pono_ms", "pono_dms"])
+def test_every_style_config_trains(variant, tiny_dataset, tmp_path):
+    cli = tiny_run(STYLE + [f"configs/style/{variant}.yaml"], tiny_dataset, tmp_path / "run",
+                   "--trainer.max_steps", "2", *TWO_SCALES)
+    assert cli.trainer.global_step == 2  # iterations, not optimizer steps
+    config = cli.model.generator_config
+    assert isinstance(config, MunitConfig)
+    assert config.pono == variant.startswith("pono")
+    assert config.shortcut == {"pono_ms": "ms", "pono_dms": "dms"}.get(variant, "none")
+    assert config.norm == ("group" if variant == "group" else "instance")
+    for generator in cli.model.generators.values():
+        assert any(isinstance(m, PONO) for m in generator.modules()) == config.pono
+    assert cli.datamodule.hparams.layout == "unpaired"
+    assert os.path.isfile(tmp_path / "run" / "checkpoints" / "last.ckpt")
+    assert os.path.isfile(tmp_path / "run" / "config.yaml")
