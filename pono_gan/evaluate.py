@@ -269,7 +269,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         summary = evaluate(model, root, layout, args.split, output, args.device, args.limit, metrics=metrics,
                            inception_weights=args.inception_weights, batch_size=args.batch_size)
     except (PonoGanError, InferenceError) as error:
-        sys.exit(f"evaluate: error: {error}")
+        print(f"evaluate: error: {error}", file=sys.stderr)
+        sys.exit(2)  # as train.py and infer.py: 2 is a usage / input error
     reasons = {}
     for name, reason in summary["skipped"].items():
         reasons.setdefault(reason, []).append(name)

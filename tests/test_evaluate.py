@@ -66,7 +66,7 @@ def test_evaluate_cli_defaults_to_the_training_data(trained_checkpoint):
 def test_evaluate_needs_ground_truth(trained_checkpoint, tiny_dataset, tmp_path):
     result = subprocess.run([sys.executable, "-m", "pono_gan.evaluate", "--checkpoint", str(trained_checkpoint),
                              "--data", str(tmp_path / "missing")], capture_output=True, text=True, timeout=120)
-    assert result.returncode != 0 and "Traceback" not in result.stderr
+    assert result.returncode == 2 and "Traceback" not in result.stderr
     assert result.stderr.strip().splitlines()[-1].startswith("evaluate: error:") and "missing" in result.stderr
 
 
@@ -114,7 +114,7 @@ def test_a_single_pair_skips_the_distribution_metrics_with_a_reason(fresh_checkp
 def test_fid_asked_for_without_weights_is_a_one_line_error(fresh_checkpoint, tiny_dataset):
     result = subprocess.run([sys.executable, "-m", "pono_gan.evaluate", "--checkpoint", str(fresh_checkpoint),
                              "--data", str(tiny_dataset), "--metrics", "fid"], capture_output=True, text=True, timeout=120)
-    assert result.returncode != 0 and "Traceback" not in result.stderr
+    assert result.returncode == 2 and "Traceback" not in result.stderr
     (line,) = result.stderr.strip().splitlines()
     assert line.startswith("evaluate: error: FID / KID need the Inception v3 weights " + INCEPTION_FILE)
     assert INCEPTION_URL in line and "--inception-weights" in line
