@@ -8,6 +8,9 @@
     python infer.py --checkpoint last.ckpt --input big/ --output out/ --tile 512 --ext png --save-moments
     # on a GPU in bfloat16, at the scale the model was trained at (shorter side = training load_size)
     python infer.py --checkpoint last.ckpt --input photos/ --output out/ --device cuda --precision bf16 --load-size train
+    # a style (MUNIT) model: every content image in the style of every example image, and in 4 random styles
+    python infer.py --checkpoint runs/style/pono_ms/checkpoints/last.ckpt --direction AtoB --input cats/ --output out/ \
+        --style dogs/ --num-styles 4
     # the generator alone, for other runtimes
     python infer.py --checkpoint last.ckpt --export onnx generator.onnx
     python infer.py --checkpoint last.ckpt --direction AtoB --export torchscript generator.pt
@@ -24,6 +27,11 @@ Behaviour:
   temporary files a killed run left. A corrupt input is named in a warning and the rest go on.
 - ``--tile`` runs overlapping tiles blended with a smooth window. PONO and instance norm use per-image statistics,
   so tiled results differ slightly from whole-image ones: use the largest tile that fits in memory.
+- A style model writes one output per content image and style, named ``<content>_<style>``: ``cat1_dog7.jpg`` for
+  the example ``dog7.jpg`` (``--style`` takes an image or a folder), ``cat1_random0.jpg`` ... for ``--num-styles``
+  random codes (drawn with ``--seed``, so a rerun completes the same outputs). Each content image is read once
+  for all its styles. Style examples are encoded at the scale of training (shorter side = ``--load-size``, else the
+  training load_size when training resized images, else their own size).
 - ``--save-moments`` writes NAME_moments.png beside each output: the PONO mean maps (top row) and std maps (bottom
   row), one column per encoder stage, each min-max normalized, at half the working resolution.
 - Export writes the generator alone: input float32 NCHW in [-1, 1] with H and W multiples of the generator's
@@ -59,7 +67,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--checkpoint", required=True, help="a .ckpt written by train.py; it alone rebuilds the generator")
     parser.add_argument("--input", help="an image file or a folder of images (searched recursively)")
     parser.add_argument("--output", help="the folder that receives the translations (must not be inside --input)")
-    parser.add_argument("--direction", choices=DIRECTIONS, help="unpaired models only: which generator to run")
+    parser.add_argument("--direction", choices=DIRECTIONS, help="unpaired and style models only: which way to translate")
+    parser.add_argument("--style", metavar="IMAGE_OR_DIR", help="style models: example image(s) of the target domain to render each input in")
+    parser.add_argument("--num-styles", type=int, default=0, metavar="N", help="style models: also render each input in N random styles")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the random styles (default: %(default)s)")
     parser.add_argument("--ext", default="same", help="output extension: 'same' (keep each input's) or png, jpg, webp, ...")
     parser.add_argument("--no-recursive", dest="recursive", action="store_false", help="do not descend into sub-folders")
     parser.add_argument("--load-size", metavar="PIXELS|train", help="resize so the shorter side is this before translating")
@@ -105,6 +116,9 @@ def main(argv: list[str] | None = None) -> int:
             overwrite=args.overwrite,
             compile=args.compile,
             progress=not args.quiet,
+            style=args.style,
+            num_styles=args.num_styles,
+            seed=args.seed,
         )
         summary = run_inference(args.checkpoint, args.input, args.output, options)
     except (CheckpointError, InferenceError) as error:

@@ -4,6 +4,7 @@
     python -m pono_gan.evaluate --checkpoint last.ckpt --data data/facades --layout aligned --split val
     python -m pono_gan.evaluate --checkpoint last.ckpt --inception-weights weights-inception-2015-12-05-6726825d.pth
     python -m pono_gan.evaluate --checkpoint cyclegan.ckpt --direction AtoB --data data/horse2zebra --layout unpaired
+    python -m pono_gan.evaluate --checkpoint style.ckpt --direction AtoB --data data/song2kai --layout paired
 
 Each input is translated at its own resolution exactly as ``infer.py`` does (padded to the generator's multiple,
 cropped back). Metrics (``--metrics`` picks; default: all that can run):
@@ -18,6 +19,13 @@ cropped back). Metrics (``--metrics`` picks; default: all that can run):
   network, whose weights are a separate download (``--inception-weights``; see :mod:`pono_gan.features`). By
   default FID / KID are skipped with a note when the weights are not found; asked for by name, they are an error.
   KID uses subsets of ``min(1000, n_outputs, n_targets)`` images (torchmetrics' 1000 fails on small sets).
+
+A style (MUNIT) model renders each input in the style of an example: the *next* target image (in sorted order,
+wrapping around), so never the input's own target; the metrics above score that result, which for data whose
+true correspondences are known (``paired`` / ``aligned``) measures content preservation. It also renders each input
+in ``--num-styles`` random styles (seeded, fresh codes per input) for two more per-image metrics: ``l1_random``, the
+mean L1 of those results against the target, and ``diversity_l1``, the mean L1 between every two of them (how much
+the style code changes the result; 0 means the style is ignored).
 
 Outputs: ``OUTPUT/per_image.csv`` (input, target and the per-image metrics) and ``OUTPUT/summary.json`` (mean and
 standard deviation of each per-image metric; each distribution metric with its description, feature extractor,
@@ -49,7 +57,7 @@ from pono_gan.features import (
     missing_inception_message,
 )
 from pono_gan.inference import InferenceError, Model, Translator, load_model, resolve_device
-from pono_gan.metrics import paired_metrics
+from pono_gan.metrics import l1_per_image, paired_metrics, pairwise_l1
 from pono_gan.viz import to_unit_range
 
 __all__ = [
@@ -58,6 +66,8 @@ __all__ = [
 
 LAYOUTS = ("paired", "aligned", "unpaired")
 PER_IMAGE_METRICS = ("l1", "psnr", "ssim")
+#: per-image metrics of style models only, from ``num_styles`` random styles per input
+STYLE_METRICS = ("l1_random", "diversity_l1")
 # name -> (kind, backbone, description)
 DISTRIBUTION_METRICS: dict[str, tuple[str, str, str]] = {
     "fd_effnet_lite0": ("fd", "effnet", "Frechet distance on EfficientNet-Lite0 features, not comparable to FID"),
@@ -65,35 +75,42 @@ DISTRIBUTION_METRICS: dict[str, tuple[str, str, str]] = {
     "fid": ("fd", "inception", "FID: Frechet distance on Inception v3 pool3 features"),
     "kid": ("kid", "inception", "KID: polynomial-kernel MMD^2 on Inception v3 pool3 features"),
 }
-METRICS = PER_IMAGE_METRICS + tuple(DISTRIBUTION_METRICS)
+METRICS = PER_IMAGE_METRICS + STYLE_METRICS + tuple(DISTRIBUTION_METRICS)
+#: the metrics that compare each output with its own target
+NEEDS_PAIRS = PER_IMAGE_METRICS + ("l1_random",)
 
 
 def select_metrics(
-    metrics: Sequence[str] | None, layout: str, inception_weights: str | Path | None = None
+    metrics: Sequence[str] | None, layout: str, inception_weights: str | Path | None = None, styled: bool = False
 ) -> tuple[list[str], dict[str, str], Path | None]:
     """Which metrics run: ``(chosen, skipped {name: reason}, Inception weights file or None)``.
 
-    ``metrics=None`` means every metric that can run: the per-image ones where there are pairs, the EfficientNet
-    ones, and FID / KID where the Inception weights are found (else skipped, with the reason).
+    ``metrics=None`` means every metric that can run: the per-image ones where there are pairs, the style ones for
+    a style model (``styled``), the EfficientNet ones, and FID / KID where the Inception weights are found (else
+    skipped, with the reason).
 
     Raises:
-        DataError: an unknown metric name, or a per-image metric on the unpaired layout.
+        DataError: an unknown metric name, a per-image metric on the unpaired layout, a style metric without a
+            style model.
         MissingPathError: FID / KID asked for by name without the weights, or a weights path that does not exist.
     """
     pairs = layout != "unpaired"
     if metrics is None:
-        chosen = [*(PER_IMAGE_METRICS if pairs else ()), *DISTRIBUTION_METRICS]
+        chosen = [name for name in METRICS if (pairs or name not in NEEDS_PAIRS) and (styled or name not in STYLE_METRICS)]
     else:
         chosen = list(dict.fromkeys(metrics))
         unknown = [name for name in chosen if name not in METRICS]
         if unknown or not chosen:
             what = f"unknown metric {unknown[0]!r}" if unknown else "no metric chosen"
             raise DataError(f"{what}; valid: {', '.join(METRICS)}")
-        if not pairs and any(name in PER_IMAGE_METRICS for name in chosen):
+        if not pairs and any(name in NEEDS_PAIRS for name in chosen):
             raise DataError(
-                f"{', '.join(n for n in chosen if n in PER_IMAGE_METRICS)} need ground-truth pairs; the unpaired layout "
+                f"{', '.join(n for n in chosen if n in NEEDS_PAIRS)} need ground-truth pairs; the unpaired layout "
                 f"has only the distribution metrics ({', '.join(DISTRIBUTION_METRICS)})"
+                f"{' and diversity_l1' if styled else ''}"
             )
+        if not styled and any(name in STYLE_METRICS for name in chosen):
+            raise DataError(f"{', '.join(n for n in chosen if n in STYLE_METRICS)} score style (MUNIT) models only")
     skipped: dict[str, str] = {}
     inception = [name for name in chosen if name in DISTRIBUTION_METRICS and DISTRIBUTION_METRICS[name][1] == "inception"]
     weights = find_inception_weights(inception_weights) if inception else None
@@ -117,11 +134,13 @@ def evaluate(
     metrics: Sequence[str] | None = None,
     inception_weights: str | Path | None = None,
     batch_size: int = 32,
+    num_styles: int = 3,
 ) -> dict[str, Any]:
     """Score ``model`` on ``root``'s ``split``; returns the summary (also written under ``output`` when given).
 
     Args:
         metrics: names from :data:`METRICS`; None: all that can run (see :func:`select_metrics`).
+        num_styles: style models: random styles per input for ``l1_random`` and ``diversity_l1`` (at least 2).
         inception_weights: the FID / KID Inception weights file (default: found by
             :func:`pono_gan.features.find_inception_weights`).
         batch_size: images per feature-extractor batch.
@@ -132,7 +151,10 @@ def evaluate(
     """
     if layout not in LAYOUTS:
         raise DataError(f"unknown layout {layout!r}; valid: {', '.join(LAYOUTS)}")
-    chosen, skipped, weights = select_metrics(metrics, layout, inception_weights)
+    chosen, skipped, weights = select_metrics(metrics, layout, inception_weights, model.styled)
+    random_metrics = [name for name in chosen if name in STYLE_METRICS]
+    if random_metrics and num_styles < 2:
+        raise DataError(f"--num-styles {num_styles}: {', '.join(random_metrics)} need at least 2 random styles per input")
     config = model.config
     dataset = make_dataset(
         root, layout, split, preprocessing=Preprocessing("none", size_multiple=1), direction=model.direction,
@@ -140,7 +162,7 @@ def evaluate(
     )
     torch_device = resolve_device(device)
     translator = Translator(model.generator, torch_device)
-    per_image = [name for name in chosen if name in PER_IMAGE_METRICS]
+    per_image = [name for name in chosen if name in PER_IMAGE_METRICS + STYLE_METRICS]
     backbones = {DISTRIBUTION_METRICS[name][1] for name in chosen if name in DISTRIBUTION_METRICS}
     extractors = {}
     if "effnet" in backbones:
@@ -154,13 +176,26 @@ def evaluate(
     rows = []
     with torch.inference_mode():
         loader = DataLoader(dataset, batch_size=None, num_workers=workers if len(dataset) > 1 else 0)
+        # a style model renders input i in the style of target i + 1 (a first pass encodes the targets' styles)
+        styles = [(sample["B_path"], model.generator.encode_style(sample["B"][None].to(torch_device)))
+                  for index, sample in enumerate(loader) if index < n_targets] if model.styled else []
+        seed = torch.Generator().manual_seed(0)
         for index, sample in enumerate(loader):
             target = to_unit_range(sample["B"][None])
             if index < n_inputs:
-                prediction, _ = translator(to_unit_range(sample["A"][None]))
+                source = to_unit_range(sample["A"][None])
+                style_path, style = styles[(index + 1) % len(styles)] if styles else (None, None)
+                prediction, _ = translator(source, style)
                 if per_image:
-                    scores = paired_metrics(prediction, target.to(prediction.device))
+                    scores = paired_metrics(prediction, target) if layout != "unpaired" else {}
+                    if random_metrics:
+                        codes = model.generator.random_style(num_styles, seed)
+                        outputs = [translator(source, code[None])[0] for code in codes]
+                        scores["diversity_l1"] = pairwise_l1(outputs)
+                        if "l1_random" in chosen:
+                            scores["l1_random"] = torch.stack([l1_per_image(o, target) for o in outputs]).mean(0)
                     rows.append({"input": sample["A_path"], "target": sample["B_path"],
+                                 **({"style": style_path} if styles else {}),
                                  **{k: scores[k].item() for k in per_image}})
             for backbone in extractors:
                 if index < n_inputs:
@@ -182,6 +217,9 @@ def evaluate(
         "distribution_metrics": {},
         "skipped": skipped,
     }
+    if model.styled:
+        summary["styles"] = {"example": "the next target image (sorted, wrapping around)",
+                             "random_per_input": num_styles if random_metrics else 0, "seed": 0}
     features = {key: bank.features() for key, bank in banks.items()}
     for name in chosen:
         if name in DISTRIBUTION_METRICS:
@@ -215,7 +253,8 @@ def _write(output: Path, summary: dict[str, Any], rows: list[dict[str, Any]], pe
     output.mkdir(parents=True, exist_ok=True)
     if per_image:
         with open(output / "per_image.csv", "w", newline="") as handle:
-            writer = csv.DictWriter(handle, fieldnames=["input", "target", *per_image])
+            style = ["style"] if rows and "style" in rows[0] else []
+            writer = csv.DictWriter(handle, fieldnames=["input", "target", *style, *per_image])
             writer.writeheader()
             writer.writerows(rows)
     (output / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
@@ -256,6 +295,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                         help="the FID / KID Inception weights (default: $PONO_GAN_INCEPTION_WEIGHTS, then torch hub's "
                              "checkpoints folder)")
     parser.add_argument("--batch-size", type=_positive, default=32, help="images per feature batch (default: %(default)s)")
+    parser.add_argument("--num-styles", type=_positive, default=3,
+                        help="style models: random styles per input for l1_random and diversity_l1 (default: %(default)s)")
     args = parser.parse_args(argv)
     try:
         model = load_model(args.checkpoint, args.direction)
@@ -267,7 +308,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         output = Path(args.output) if args.output else Path(args.checkpoint).resolve().parent.parent / f"eval_{args.split}"
         metrics = [name for value in args.metrics for name in value.split(",") if name] if args.metrics else None
         summary = evaluate(model, root, layout, args.split, output, args.device, args.limit, metrics=metrics,
-                           inception_weights=args.inception_weights, batch_size=args.batch_size)
+                           inception_weights=args.inception_weights, batch_size=args.batch_size, num_styles=args.num_styles)
     except (PonoGanError, InferenceError) as error:
         print(f"evaluate: error: {error}", file=sys.stderr)
         sys.exit(2)  # as train.py and infer.py: 2 is a usage / input error

@@ -40,7 +40,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
 import torch
 import torch.nn.functional as F
@@ -52,7 +52,7 @@ from pono_gan.checkpoint import KEY, CheckpointError, generator_from_checkpoint,
 from pono_gan.data.io import IMAGE_EXTENSIONS, ImageReadError, list_images, load_image_and_alpha, save_image
 from pono_gan.hardware import cpu_has_native
 from pono_gan.layers import Moments
-from pono_gan.models import GeneratorConfig, ResnetGenerator
+from pono_gan.models import GeneratorConfig, MunitConfig, MunitGenerator, ResnetGenerator, StyleTransfer
 from pono_gan.viz import moment_maps
 
 __all__ = [
@@ -75,6 +75,7 @@ __all__ = [
     "default_batch_size",
     "resolve_device",
     "run_inference",
+    "style_codes",
     "translate_jobs",
 ]
 
@@ -98,7 +99,7 @@ class Model:
     generator: nn.Module
     direction: str
     task: str
-    config: GeneratorConfig
+    config: GeneratorConfig | MunitConfig
     data: dict[str, Any]
     path: Path
 
@@ -110,14 +111,20 @@ class Model:
     def has_pono(self) -> bool:
         return bool(getattr(self.generator, "has_pono", False))
 
+    @property
+    def styled(self) -> bool:
+        """A style (MUNIT) model: its generator needs a style code besides the image."""
+        return isinstance(self.generator, StyleTransfer)
+
 
 def load_model(checkpoint: str | os.PathLike, direction: str | None = None, map_location: str = "cpu") -> Model:
     """Rebuild the generator a checkpoint holds, in eval mode; no architecture arguments are needed.
 
     Args:
         checkpoint: a ``.ckpt`` written by ``train.py`` (see :mod:`pono_gan.checkpoint`).
-        direction: ``AtoB`` or ``BtoA`` for an unpaired model (required there); must be None for a paired model,
-            which translates the direction it was trained for.
+        direction: ``AtoB`` or ``BtoA`` for an unpaired or style model (required there); must be None for a paired
+            model, which translates the direction it was trained for. A style checkpoint gives a
+            :class:`pono_gan.models.StyleTransfer`: the source domain's content encoder, the target's decoder.
 
     Raises:
         CheckpointError: missing, truncated or foreign file; a direction the checkpoint lacks.
@@ -138,13 +145,18 @@ def load_model(checkpoint: str | os.PathLike, direction: str | None = None, map_
             )
         direction = trained
     elif direction is None:
-        raise InferenceError(
-            f"{path}: an unpaired model holds {' and '.join(generators)} generators; pass --direction AtoB or --direction BtoA"
-        )
+        kind = "a style model holds the domains" if task == "style" else "an unpaired model holds"
+        raise InferenceError(f"{path}: {kind} {' and '.join(generators)} generators; pass --direction AtoB or --direction BtoA")
     if direction is None:
         raise CheckpointError(f"{path}: holds no generator; use a .ckpt written by train.py")
-    generator = generator_from_checkpoint(data, direction, path)
-    config = GeneratorConfig.from_dict(generators[direction]["config"])
+    if task == "style":
+        source, target = (generator_from_checkpoint(data, domain, path) for domain in (direction[0], direction[-1]))
+        generator: nn.Module = StyleTransfer(source, target).eval()
+        config = MunitConfig.from_dict({**generators[direction[0]]["config"],
+                                        "out_channels": generators[direction[-1]]["config"]["out_channels"]})
+    else:
+        generator = generator_from_checkpoint(data, direction, path)
+        config = GeneratorConfig.from_dict(generators[direction]["config"])
     for name, channels in (("input", config.in_channels), ("output", config.out_channels)):
         if channels not in (1, 3):
             raise InferenceError(
@@ -156,10 +168,11 @@ def load_model(checkpoint: str | os.PathLike, direction: str | None = None, map_
 def min_input_size(generator: nn.Module) -> int:
     """The smallest H or W the generator accepts (a multiple of ``generator.multiple``).
 
-    A ResNet generator reflect-pads its bottleneck by 1, so the bottleneck needs at least 2 pixels.
+    A ResNet generator (and MUNIT's content encoder) reflect-pads its bottleneck by 1, so the bottleneck needs at
+    least 2 pixels.
     """
     multiple = generator.multiple
-    return 2 * multiple if isinstance(generator, ResnetGenerator) else multiple
+    return 2 * multiple if isinstance(generator, (ResnetGenerator, MunitGenerator, StyleTransfer)) else multiple
 
 
 def resolve_device(name: str = "auto") -> torch.device:
@@ -191,11 +204,13 @@ def precision_warning(precision: str, device: torch.device) -> str | None:
 
 @dataclass(frozen=True)
 class Job:
-    """One input file and where its translation (and optional moment maps) go."""
+    """One input file, where its translation (and optional moment maps) go, and, for a style model, the name of
+    the style it is rendered in (a key of the style codes, see :func:`style_codes`)."""
 
     source: Path
     target: Path
     moments: Path | None = None
+    style: str | None = None
 
     def done(self) -> bool:
         return self.target.is_file() and (self.moments is None or self.moments.is_file())
@@ -221,6 +236,7 @@ def plan_jobs(
     extension: str = "same",
     recursive: bool = True,
     save_moments: bool = False,
+    styles: Sequence[str] = (),
 ) -> list[Job]:
     """Map every image under ``input_path`` to its output path under ``output_dir``.
 
@@ -229,6 +245,7 @@ def plan_jobs(
         output_dir: the folder that receives the mirrored tree; must not be, or lie inside, the input folder.
         extension: ``same`` keeps each input's extension (and so its format); ``png``, ``jpg``, ... change it.
         save_moments: also plan ``NAME_moments.png`` beside every output.
+        styles: style names for a style model: each input ``NAME.ext`` gets one output ``NAME_STYLE.ext`` per style.
 
     Raises:
         InferenceError: missing input, empty folder, an output folder inside the input, or two inputs that would
@@ -261,19 +278,21 @@ def plan_jobs(
         files, relatives = [source], [Path(source.name)]
     jobs, claimed = [], {}
     for file, relative in zip(files, relatives):
-        target = output / (relative.with_suffix(suffix) if suffix else relative)
-        moments = target.with_name(target.stem + MOMENTS_SUFFIX) if save_moments else None
-        for path in (target, moments):
-            if path is None:
-                continue
-            if path.resolve() == file.resolve():
-                raise InferenceError(f"{file}: its output would overwrite it; choose another output folder")
-            if path in claimed:
-                raise InferenceError(
-                    f"{file} and {claimed[path]} would both write {path}; use --ext same or rename one of them"
-                )
-            claimed[path] = file
-        jobs.append(Job(file, target, moments))
+        mirrored = output / (relative.with_suffix(suffix) if suffix else relative)
+        for style in styles or (None,):
+            target = mirrored if style is None else mirrored.with_name(f"{mirrored.stem}_{style}{mirrored.suffix}")
+            moments = target.with_name(target.stem + MOMENTS_SUFFIX) if save_moments else None
+            for path in (target, moments):
+                if path is None:
+                    continue
+                if path.resolve() == file.resolve():
+                    raise InferenceError(f"{file}: its output would overwrite it; choose another output folder")
+                if path in claimed:
+                    raise InferenceError(
+                        f"{file} and {claimed[path]} would both write {path}; use --ext same or rename one of them"
+                    )
+                claimed[path] = file
+            jobs.append(Job(file, target, moments, style))
     return jobs
 
 
@@ -461,27 +480,31 @@ class Translator:
                 raise InferenceError(f"--tile-overlap {overlap}: must be at least 0 and less than --tile {tile}")
             self.stride = max(self.multiple, (tile - overlap) // self.multiple * self.multiple)
             self.overlap = tile - self.stride
-        forward = generator.forward_with_moments if with_moments else (lambda x: (generator(x), []))
+        # a style model's forward takes (x, style); the others take x alone: ``style`` is passed only when given
+        forward = generator.forward_with_moments if with_moments else (lambda x, *style: (generator(x, *style), []))
         if compile:
             # freezing: weights become constants, so inductor folds them and pre-packs them for oneDNN (about
             # 1.2x over eager fp32 on a 2-core AVX2 CPU, benchmarks/infer_speed.py); inference only.
             forward = torch.compile(forward, options={"freezing": True})
-        self._forward: Callable[[Tensor], tuple[Tensor, list[Moments]]] = forward
+        self._forward: Callable[..., tuple[Tensor, list[Moments]]] = forward
 
     def _autocast(self):
         if self.dtype is None:
             return nullcontext()
         return torch.autocast(self.device.type, dtype=self.dtype)
 
-    def _run(self, x: Tensor) -> tuple[Tensor, list[Moments]]:
-        """The generator on a padded batch in [-1, 1]: output in [0, 1] and moments, float32 on the CPU."""
+    def _run(self, x: Tensor, style: Tensor | None = None) -> tuple[Tensor, list[Moments]]:
+        """The generator on a padded batch in [-1, 1] (with one style code for all of it, for a style model):
+        output in [0, 1] and moments, float32 on the CPU."""
+        styles = () if style is None else (style.to(self.device).expand(x.shape[0], -1),)
         with torch.inference_mode(), self._autocast():
-            output, moments = self._forward(x.to(self.device, non_blocking=True))
+            output, moments = self._forward(x.to(self.device, non_blocking=True), *styles)
         output = ((output.float() + 1) / 2).clamp_(0, 1).cpu()
         return output, [Moments(m.mean.float().cpu(), m.std.float().cpu()) for m in moments]
 
-    def __call__(self, images: Tensor) -> tuple[Tensor, list[list[Moments]]]:
-        """Translate (B, C, H, W) images in [0, 1].
+    def __call__(self, images: Tensor, style: Tensor | None = None) -> tuple[Tensor, list[list[Moments]]]:
+        """Translate (B, C, H, W) images in [0, 1]; a style model (:class:`pono_gan.models.StyleTransfer`) needs
+        ``style``, one code (1, style_dim) used for every image.
 
         Returns:
             ``(outputs, moments)``: (B, C_out, H, W) in [0, 1], float32, CPU; and for each image its list of
@@ -491,11 +514,11 @@ class Translator:
         if images.dim() != 4:
             raise ValueError(f"Translator expects (B, C, H, W) images, got shape {tuple(images.shape)}")
         if self.tile is not None:
-            results = [self._tiled(image[None]) for image in images]
+            results = [self._tiled(image[None], style) for image in images]
             return torch.cat([r[0] for r in results]), [r[1] for r in results]
         height, width = images.shape[-2:]
         padded, (top, left) = pad_to_multiple(images.float() * 2 - 1, self.multiple, self.minimum)
-        output, moments = self._run(padded)
+        output, moments = self._run(padded, style)
         output = output[..., top : top + height, left : left + width]
         per_image = [
             [self._crop_moments(Moments(m.mean[i : i + 1], m.std[i : i + 1]), padded.shape[-1], top, left, height, width) for m in moments]
@@ -510,7 +533,7 @@ class Translator:
         cols = slice(left // scale, left // scale + max(1, math.ceil(width / scale)))
         return Moments(moments.mean[..., rows, cols], moments.std[..., rows, cols])
 
-    def _tiled(self, image: Tensor) -> tuple[Tensor, list[Moments]]:
+    def _tiled(self, image: Tensor, style: Tensor | None) -> tuple[Tensor, list[Moments]]:
         """One (1, C, H, W) image in [0, 1], tile by tile; memory is bounded by the tile size and the image itself."""
         height, width = image.shape[-2:]
         padded, (top, left) = pad_to_multiple(image.float() * 2 - 1, self.multiple, self.minimum)
@@ -523,7 +546,7 @@ class Translator:
         for first in range(0, len(positions), self.batch_size):
             chunk = positions[first : first + self.batch_size]
             batch = torch.cat([padded[..., y : y + tile_h, x : x + tile_w] for y, x in chunk])
-            tiles, moments = self._run(batch)
+            tiles, moments = self._run(batch, style)
             if output is None:
                 output = _Accumulator(tiles.shape[1], full_h, full_w)
                 for stage in moments:
@@ -572,6 +595,9 @@ class InferenceOptions:
     overwrite: bool = False
     compile: bool = False
     progress: bool = True
+    style: str | None = None
+    num_styles: int = 0
+    seed: int = 0
 
 
 @dataclass
@@ -655,14 +681,17 @@ def translate_jobs(
     options: InferenceOptions = InferenceOptions(),
     warn: Callable[[str], None] = _warn,
     translator: Translator | None = None,
+    styles: Mapping[str, Tensor] | None = None,
 ) -> Summary:
     """Translate ``jobs`` with ``model``; per-input failures are warned about and counted, never raised.
 
     ``translator`` reuses a :class:`Translator` across calls (e.g. a compiled one); by default one is built from
-    ``options`` (device, precision, tile, batch size, moments, compile).
+    ``options`` (device, precision, tile, batch size, moments, compile). A style model needs ``styles``, the codes
+    its jobs name (:func:`style_codes`); each input is decoded once however many styles it is rendered in.
 
     Raises:
-        InferenceError: bad options (tile size, precision, device, load size, moments without PONO).
+        InferenceError: bad options (tile size, precision, device, load size, moments without PONO), a style job
+            without its code.
     """
     from tqdm import tqdm
 
@@ -696,9 +725,16 @@ def translate_jobs(
         summary.seconds = time.perf_counter() - start
         return summary
 
-    workers = max(0, options.workers) if len(todo) > 1 else 0
+    missing = {job.style for job in todo if job.style is not None} - set(styles or {})
+    if missing or (model.styled and any(job.style is None for job in todo)):
+        raise InferenceError(f"{model.path}: a style model needs a style code for every job (missing: {sorted(missing) or 'none given'})")
+    jobs_of: dict[Path, list[Job]] = {}
+    for job in todo:
+        jobs_of.setdefault(job.source, []).append(job)
+    sources = list(jobs_of)
+    workers = max(0, options.workers) if len(sources) > 1 else 0
     loader = DataLoader(
-        _Decode([job.source for job in todo], model.config.in_channels, load_size),
+        _Decode(sources, model.config.in_channels, load_size),
         batch_size=None,
         shuffle=False,
         num_workers=workers,
@@ -730,18 +766,20 @@ def translate_jobs(
             save_image(moments_panel(moments), job.moments)
         save_image(image, job.target, alpha if options.keep_alpha else None)
 
-    def process(items: list[dict[str, Any]]) -> None:
-        batch = torch.stack([item["image"] for item in items])
+    def process(entries: list[tuple[dict[str, Any], Job]]) -> None:
+        """Translate same-size images that share a style; ``entries`` are (decoded item, job) pairs."""
+        batch = torch.stack([item["image"] for item, _ in entries])
+        style = entries[0][1].style
         try:
-            outputs, moments = translator(batch)
+            outputs, moments = translator(batch, None if style is None else styles[style])
         except Exception as error:
             if device.type == "cuda":
                 torch.cuda.empty_cache()
-            if len(items) > 1:  # retry one by one: only the image that cannot run fails
-                for item in items:
-                    process([item])
+            if len(entries) > 1:  # retry one by one: only the image that cannot run fails
+                for entry in entries:
+                    process([entry])
                 return
-            job, (height, width) = todo[items[0]["index"]], batch.shape[-2:]
+            job, (height, width) = entries[0][1], batch.shape[-2:]
             reason = str(error).splitlines()[0] if str(error) else type(error).__name__
             if _is_out_of_memory(error):
                 hint = f"a smaller --tile (now {translator.tile})" if translator.tile else "--tile 512 (or smaller) to process it in tiles"
@@ -750,29 +788,31 @@ def translate_jobs(
                 fail(f"{job.source}: translation failed ({type(error).__name__}: {reason})")
             bar.update(1)
             return
-        for index, item in enumerate(items):
-            job = todo[item["index"]]
+        for index, (item, job) in enumerate(entries):
             output = resize_to(outputs[index], tuple(item["size"]))
             writes.append((job, writer.submit(save, job, output, item["alpha"], moments[index])))
-        bar.update(len(items))
+        bar.update(len(entries))
         finish_writes(max_writes)
 
-    buckets: OrderedDict[tuple[int, ...], list[dict[str, Any]]] = OrderedDict()
+    buckets: OrderedDict[tuple[Any, ...], list[tuple[dict[str, Any], Job]]] = OrderedDict()
     try:
         for item in loader:
+            source_jobs = jobs_of[sources[item["index"]]]
             if item["error"] is not None:
-                fail(item["error"])
-                bar.update(1)
+                fail(item["error"])  # one line per input; every output of it counts as failed
+                summary.failed += len(source_jobs) - 1
+                bar.update(len(source_jobs))
                 continue
-            if translator.tile is not None:
-                process([item])
-                continue
-            key = tuple(item["image"].shape)
-            buckets.setdefault(key, []).append(item)
-            if len(buckets[key]) >= batch_size:
-                process(buckets.pop(key))
-            elif sum(map(len, buckets.values())) > 2 * batch_size:
-                process(buckets.popitem(last=False)[1])  # bound memory: run the oldest partial batch
+            for job in source_jobs:
+                if translator.tile is not None:
+                    process([(item, job)])
+                    continue
+                key = (*item["image"].shape, job.style)
+                buckets.setdefault(key, []).append((item, job))
+                if len(buckets[key]) >= batch_size:
+                    process(buckets.pop(key))
+                elif sum(map(len, buckets.values())) > 2 * batch_size:
+                    process(buckets.popitem(last=False)[1])  # bound memory: run the oldest partial batch
         while buckets:
             process(buckets.popitem(last=False)[1])
         finish_writes(0)
@@ -798,8 +838,99 @@ def run_inference(
     model = load_model(checkpoint, options.direction)
     if options.save_moments and not model.has_pono:
         raise InferenceError(f"{model.path}: --save-moments needs a PONO generator; this one has no PONO layers")
-    jobs = plan_jobs(input_path, output_dir, options.extension, options.recursive, options.save_moments)
-    return translate_jobs(model, jobs, options, warn)
+    styles = None
+    if model.styled:
+        if options.style is None and options.num_styles == 0:
+            raise InferenceError(
+                f"{model.path}: a style model needs --style IMAGE_OR_DIR (example images of the target domain) "
+                "or --num-styles N (random styles)"
+            )
+        plan_jobs(input_path, output_dir, options.extension, options.recursive)  # input errors before any encoding
+        model.generator.to(resolve_device(options.device))
+        styles = style_codes(model, options.style, options.num_styles, options.seed,
+                             _style_size(model, options.load_size), options.recursive, warn)
+    elif options.style is not None or options.num_styles:
+        raise InferenceError(f"{model.path}: --style / --num-styles need a style model (task: style); this is a {model.task} model")
+    jobs = plan_jobs(input_path, output_dir, options.extension, options.recursive, options.save_moments, list(styles or ()))
+    return translate_jobs(model, jobs, options, warn, styles=styles)
+
+
+def _style_size(model: Model, load_size: int | str | None) -> int | None:
+    """The shorter side style examples are encoded at: ``--load-size`` when given, else the training load_size
+    when training resized images, else None (each example at its own size)."""
+    size = _resolve_load_size(load_size, model)
+    if size is None and model.data.get("preprocess", "none") != "none":
+        size = model.data.get("load_size")
+    return int(size) if size else None
+
+
+def style_codes(
+    model: Model,
+    style: str | os.PathLike | None = None,
+    num_styles: int = 0,
+    seed: int = 0,
+    size: int | None = None,
+    recursive: bool = True,
+    warn: Callable[[str], None] = _warn,
+) -> dict[str, Tensor]:
+    """The styles a style model renders every input in, by name, each a (1, style_dim) float32 code on the CPU.
+
+    * ``style``: an example image of the target domain, or a folder of them (recursive unless ``recursive=False``),
+      named by their path under the folder without extension (``sub/b.png`` -> ``sub-b``). Each is read like an
+      input (target domain's channel count, alpha over white, EXIF orientation), resized so its shorter side is
+      ``size`` when given and enlarged to the style encoder's minimum when smaller, then encoded by the target
+      domain's style encoder. An unreadable example is warned about and skipped.
+    * ``num_styles``: ``random0``, ``random1``, ... drawn from the prior N(0, I) with ``seed``: the same codes on
+      every run (``random<k>`` does not depend on ``num_styles``), so a rerun completes the same outputs.
+
+    Raises:
+        InferenceError: neither given, a missing path, a folder without images, two examples with one name, or no
+            readable example.
+    """
+    generator = model.generator
+    if not isinstance(generator, StyleTransfer):
+        raise InferenceError(f"{model.path}: styles need a style model (task: style); this is a {model.task} model")
+    if num_styles < 0:
+        raise InferenceError(f"--num-styles {num_styles}: must be 0 or more")
+    codes: dict[str, Tensor] = {}
+    if style is not None:
+        path = Path(style)
+        if not path.exists():
+            raise InferenceError(f"style not found: {path} (pass an example image of the target domain or a folder of them)")
+        files = list_images(path, recursive=recursive) if path.is_dir() else [path]
+        if not files:
+            raise InferenceError(f"no images found in the style folder {path} (looked for {', '.join(IMAGE_EXTENSIONS)})")
+        device = next(generator.parameters()).device
+        minimum = generator.style_min_size
+        named: dict[str, Path] = {}
+        for file in files:
+            name = "-".join(file.relative_to(path).with_suffix("").parts) if path.is_dir() else file.stem
+            if name in named:
+                raise InferenceError(f"style examples {named[name]} and {file} would both be named {name!r}; rename one")
+            named[name] = file
+            try:
+                image, _ = load_image_and_alpha(file, model.config.out_channels)
+            except Exception as error:
+                reason = str(error).splitlines()[0] if str(error) else type(error).__name__
+                warn(reason if isinstance(error, ImageReadError) else f"{file}: cannot be read ({reason})")
+                continue
+            if size is not None:
+                image = resize_shorter_side(image, size)
+            if min(image.shape[-2:]) < minimum:
+                image = resize_shorter_side(image, minimum)
+            with torch.inference_mode():
+                codes[name] = generator.encode_style(image[None].to(device) * 2 - 1).float().cpu()
+        if not codes:
+            raise InferenceError(f"no readable style example in {path}; see the warnings above")
+    seeded = torch.Generator().manual_seed(seed)
+    for index in range(num_styles):  # one draw per code: random<k> is the same whatever num_styles is
+        name = f"random{index}"
+        if name in codes:
+            raise InferenceError(f"a style example is named {name!r}, as a random style; rename it or drop --num-styles")
+        codes[name] = generator.random_style(1, seeded).float().cpu()
+    if not codes:
+        raise InferenceError(f"{model.path}: pass --style IMAGE_OR_DIR or --num-styles N")
+    return codes
 
 
 # ------------------------------------------------------------------------------------------------- export
@@ -842,6 +973,8 @@ def export_generator(model: Model, export_format: str, path: str | os.PathLike, 
     """
     if export_format not in EXPORT_FORMATS:
         raise InferenceError(f"unknown export format {export_format!r}; valid: {', '.join(EXPORT_FORMATS)}")
+    if model.styled:
+        raise InferenceError(f"{model.path}: exporting style (MUNIT) models is not supported; run them with infer.py --style / --num-styles")
     path = Path(path)
     generator = exportable_generator(model.generator)
     minimum = min_input_size(model.generator)

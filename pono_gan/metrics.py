@@ -6,7 +6,7 @@ import kornia
 import torch
 from torch import Tensor
 
-__all__ = ["l1_per_image", "psnr_per_image", "ssim_per_image", "paired_metrics"]
+__all__ = ["l1_per_image", "psnr_per_image", "ssim_per_image", "paired_metrics", "pairwise_l1"]
 
 
 def _check(prediction: Tensor, target: Tensor) -> None:
@@ -43,3 +43,12 @@ def paired_metrics(prediction: Tensor, target: Tensor) -> dict[str, Tensor]:
         "psnr": psnr_per_image(prediction, target),
         "ssim": ssim_per_image(prediction, target),
     }
+
+
+def pairwise_l1(outputs: list[Tensor]) -> Tensor:
+    """Diversity: the mean L1 between every two of ``outputs`` (each (B, C, H, W), e.g. one input in several
+    styles), per image, (B,). 0 when all are equal; MUNIT reports the same statistic with LPIPS distances."""
+    if len(outputs) < 2:
+        raise ValueError(f"pairwise_l1 needs at least 2 outputs per input, got {len(outputs)}")
+    pairs = [l1_per_image(a, b) for i, a in enumerate(outputs) for b in outputs[i + 1 :]]
+    return torch.stack(pairs).mean(0)

@@ -10,7 +10,7 @@ import torch
 from PIL import Image
 
 from pono_gan.checkpoint import FORMAT_VERSION, KEY
-from pono_gan.models import GeneratorConfig, build_generator, init_weights
+from pono_gan.models import GeneratorConfig, MunitConfig, build_generator, build_munit, init_weights
 
 __all__ = ["tiny_config", "write_tiny_checkpoint", "write_image_zoo"]
 
@@ -35,19 +35,26 @@ def write_tiny_checkpoint(
     """Write a pono-gan checkpoint holding freshly initialized tiny generators; returns its path.
 
     ``task="paired"`` stores one generator keyed by ``direction``; ``task="unpaired"`` stores ``AtoB`` and ``BtoA``
-    (different weights). ``config_overrides`` go to :func:`tiny_config` (e.g. ``in_channels=1``, ``arch="unet"``).
+    (different weights); ``task="style"`` stores MUNIT generators for domains ``A`` and ``B`` (8 base channels, 1
+    residual block, style code of 8, style encoder downsampling twice). ``config_overrides`` go to
+    :func:`tiny_config` (e.g. ``in_channels=1``, ``arch="unet"``) or to the :class:`MunitConfig`.
     The layout is the contract in :mod:`pono_gan.checkpoint`, wrapped as Lightning writes it.
     """
-    if task not in ("paired", "unpaired"):
-        raise ValueError(f"task must be 'paired' or 'unpaired', got {task!r}")
+    if task not in ("paired", "unpaired", "style"):
+        raise ValueError(f"task must be 'paired', 'unpaired' or 'style', got {task!r}")
     torch.manual_seed(seed)
-    config = tiny_config(pono=pono, shortcut=shortcut, **config_overrides)
-    directions = [direction] if task == "paired" else ["AtoB", "BtoA"]
+    if task == "style":
+        values: dict[str, Any] = dict(base_channels=8, num_blocks=1, mlp_dim=16, style_downsampling=2, pono=pono, shortcut=shortcut)
+        config: GeneratorConfig | MunitConfig = MunitConfig(**{**values, **config_overrides})
+    else:
+        config = tiny_config(pono=pono, shortcut=shortcut, **config_overrides)
+    directions = {"paired": [direction], "unpaired": ["AtoB", "BtoA"], "style": ["A", "B"]}[task]
     state_dict: dict[str, torch.Tensor] = {}
     generators = {}
     for name in directions:
-        prefix = "generator." if task == "paired" else f"generator_{name}."
-        generator = init_weights(build_generator(config))
+        prefix = "generator." if task == "paired" else f"generator_{name.lower() if task == 'style' else name}."
+        build = build_munit if task == "style" else build_generator
+        generator = init_weights(build(config))
         state_dict.update({prefix + key: value for key, value in generator.state_dict().items()})
         generators[name] = {"config": config.to_dict(), "prefix": prefix}
     meta = {

@@ -4,7 +4,14 @@ from pono_gan.models.config import GeneratorConfig, build_generator
 from pono_gan.models.discriminators import MultiScaleDiscriminator, PatchDiscriminator, build_discriminator
 from pono_gan.models.generators import ResnetBlock, ResnetGenerator, UnetGenerator, check_image_batch
 from pono_gan.models.init import INIT_NAMES, init_weights
-from pono_gan.models.munit import MunitConfig, MunitGenerator, build_munit, munit_from_checkpoint, translate
+from pono_gan.models.munit import (
+    MunitConfig,
+    MunitGenerator,
+    StyleTransfer,
+    build_munit,
+    munit_from_checkpoint,
+    translate,
+)
 
 __all__ = [
     "GeneratorConfig",
@@ -20,6 +27,7 @@ __all__ = [
     "init_weights",
     "MunitConfig",
     "MunitGenerator",
+    "StyleTransfer",
     "build_munit",
     "munit_from_checkpoint",
     "translate",

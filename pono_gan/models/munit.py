@@ -43,6 +43,7 @@ __all__ = [
     "StyleDecoder",
     "MunitGenerator",
     "MunitConfig",
+    "StyleTransfer",
     "build_munit",
     "munit_from_checkpoint",
     "translate",
@@ -132,7 +133,7 @@ class StyleEncoder(nn.Module):
     Widths double over the first two downsamplings and stay there (MUNIT's ``StyleEncoder``).
 
     Shape:
-        - input: (B, in_channels, H, W), any H, W >= 2**num_downsampling
+        - input: (B, in_channels, H, W), any H, W >= ``min_size`` (the larger of 4 and 2**num_downsampling)
         - output: (B, style_dim)
     """
 
@@ -146,6 +147,8 @@ class StyleEncoder(nn.Module):
             width = out
         layers += [nn.AdaptiveAvgPool2d(1), nn.Conv2d(width, style_dim, 1), nn.Flatten(1)]
         self.model = nn.Sequential(*layers)
+        #: the smallest H and W it takes (its reflect paddings need: 3 for the 7x7 conv, 1 per downsampling conv)
+        self.min_size = max(4, 2**num_downsampling)
 
     def forward(self, x: Tensor) -> Tensor:
         return self.model(x)
@@ -320,8 +323,54 @@ class MunitGenerator(nn.Module):
 def translate(source: MunitGenerator, target: MunitGenerator, images: Tensor, style: Tensor) -> Tensor:
     """``images`` of ``source``'s domain rendered in ``target``'s domain with ``style``: the content code and PONO
     moments come from ``source``'s content encoder, the image from ``target``'s decoder."""
-    content, moments = source.encode_content(images)
-    return target.decode(content, style, moments)
+    return StyleTransfer(source, target)(images, style)
+
+
+class StyleTransfer(nn.Module):
+    """One direction of a style model as a single network: ``source``'s content encoder (and its PONO moments),
+    ``target``'s style encoder and decoder. What inference runs; ``source is target`` reconstructs.
+
+    Shape:
+        - forward: x (B, source.in_channels, H, W), style (B, style_dim) -> (B, target out_channels, H, W)
+    """
+
+    def __init__(self, source: MunitGenerator, target: MunitGenerator) -> None:
+        super().__init__()
+        self.source = source
+        self.target = target
+
+    @property
+    def multiple(self) -> int:
+        return self.source.multiple
+
+    @property
+    def has_pono(self) -> bool:
+        return self.source.has_pono
+
+    @property
+    def style_dim(self) -> int:
+        return self.target.style_dim
+
+    @property
+    def style_min_size(self) -> int:
+        """The smallest H and W of a style example."""
+        return self.target.style_encoder.min_size
+
+    def encode_style(self, examples: Tensor) -> Tensor:
+        """Style codes (B, style_dim) of example images of the target domain."""
+        return self.target.encode_style(examples)
+
+    def random_style(self, n: int, generator: torch.Generator | None = None) -> Tensor:
+        """``n`` codes from the prior N(0, I): see :meth:`MunitGenerator.random_style`."""
+        return self.target.random_style(n, generator)
+
+    def forward_with_moments(self, x: Tensor, style: Tensor) -> tuple[Tensor, list[Moments]]:
+        """The translation and the content encoder's PONO moments (shallowest first; [] without PONO)."""
+        content, moments = self.source.encode_content(x)
+        return self.target.decode(content, style, moments), moments
+
+    def forward(self, x: Tensor, style: Tensor) -> Tensor:
+        return self.forward_with_moments(x, style)[0]
 
 
 @dataclass
