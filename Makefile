@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test test-fast ablation fonts venv clean
+.PHONY: demo test test-fast ablation ablation-style fonts venv clean
 
 venv: $(STAMP)
 
@@ -26,6 +26,10 @@ test-fast: $(STAMP)
 # The PONO-vs-baselines ablation on Song -> Kai glyphs (about half an hour on 2 cores): writes docs/results.md.
 ablation: $(STAMP) fonts
 	$(PY) benchmarks/ablation.py
+
+# The style (MUNIT) model with and without PONO-MS on the glyphs as unpaired domains: writes docs/results_style.md.
+ablation-style: $(STAMP) fonts
+	$(PY) benchmarks/ablation.py --task style
 
 # Debian's Arphic fonts for the glyph data set (tests that need them skip without them). Needs root for apt-get.
 FONTS := /usr/share/fonts/truetype/arphic-gbsn00lp/gbsn00lp.ttf /usr/share/fonts/truetype/arphic-gkai00mp/gkai00mp.ttf
