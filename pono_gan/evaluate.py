@@ -38,6 +38,7 @@ import argparse
 import csv
 import json
 import sys
+from itertools import islice
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -178,7 +179,7 @@ def evaluate(
         loader = DataLoader(dataset, batch_size=None, num_workers=workers if len(dataset) > 1 else 0)
         # a style model renders input i in the style of target i + 1 (a first pass encodes the targets' styles)
         styles = [(sample["B_path"], model.generator.encode_style(sample["B"][None].to(torch_device)))
-                  for index, sample in enumerate(loader) if index < n_targets] if model.styled else []
+                  for sample in islice(loader, n_targets)] if model.styled else []
         seed = torch.Generator().manual_seed(0)
         for index, sample in enumerate(loader):
             target = to_unit_range(sample["B"][None])
