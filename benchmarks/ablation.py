@@ -3,7 +3,7 @@ Kai glyphs at an equal step budget, several seeds each, scored on the held-out t
 
 * ``--task paired`` (default): InstanceNorm, GroupNorm, PONO-MS and PONO-DMS variants of one pix2pix-style
   generator on the Song -> Kai pairs; ``docs/results.md`` (a table, a sample grid and PONO moment maps).
-* ``--task style``: the MUNIT style model with an IN, GN or PONO-MS content encoder, the glyphs as two unpaired
+* ``--task style``: the MUNIT style model with an IN, GN, PONO-MS or PONO-DMS content path, the glyphs as two unpaired
   domains, scored for content preservation against the true Kai glyphs and for diversity across random styles;
   ``docs/results_style.md``.
 
@@ -64,7 +64,7 @@ class Study:
 STUDIES = {
     "paired": Study(("ablation/glyphs.yaml",), "paired", ("instance", "group", "pono_ms", "pono_dms"), "ablation-glyphs",
                     "runs/ablation", "docs/results.md", ("l1", "psnr", "ssim", "fd_effnet_lite0", "kid_effnet_lite0"), None),
-    "style": Study(("style/base.yaml", "ablation/glyphs_style.yaml"), "style", ("instance", "group", "pono_ms"),
+    "style": Study(("style/base.yaml", "ablation/glyphs_style.yaml"), "style", ("instance", "group", "pono_ms", "pono_dms"),
                    "ablation-glyphs-style", "runs/ablation_style", "docs/results_style.md",
                    ("l1", "psnr", "ssim", "l1_random", "diversity_l1", "fd_effnet_lite0", "kid_effnet_lite0"), "AtoB"),
 }
@@ -446,7 +446,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2], help="default: %(default)s")
     parser.add_argument("--jobs", type=int, default=2, help="runs trained at once (default: %(default)s)")
     parser.add_argument("--variants", nargs="+", choices=list(VARIANTS),
-                        help="default: all four (paired); instance, group, pono_ms (style)")
+                        help="default: all four")
     args = parser.parse_args(argv)
     args.command = "python benchmarks/ablation.py" + ("" if argv is None and len(sys.argv) == 1 else " " + " ".join(argv or sys.argv[1:]))
     study = STUDIES[args.task]
