@@ -348,7 +348,7 @@ each; a run took about {minutes_per_run(results):.0f} minutes of wall time). The
   encoder with an 8-dim code, AdaIN decoder; image, content-code and style-code reconstruction, LSGAN with a
   2-scale discriminator), small for the CPU budget (16 base channels, 2 residual blocks). The variants differ
   only in the content encoder's normalization and the shortcut, as in `configs/style/`: **IN** (MUNIT's
-  InstanceNorm), **GN** (GroupNorm) and **PONO-MS** (InstanceNorm plus PONO after each downsampling conv, its
+  InstanceNorm), **GN** (GroupNorm), **PONO-MS** (InstanceNorm plus PONO after each downsampling conv, its
   moments carried into the decoder by static Moment Shortcuts at the mirrored resolutions){', and **PONO-DMS** (the same with Dynamic Moment Shortcuts)' if 'pono_dms' in results else ''}.
 - **Metrics:** `python -m pono_gan.evaluate --direction AtoB --layout paired` on the {counts['test']} test
   characters. Each Song glyph is rendered in the style of an example, the Kai glyph of the *next* test character,
