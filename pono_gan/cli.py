@@ -29,7 +29,7 @@ import torch
 from jsonargparse import Namespace
 from pytorch_lightning.callbacks import ModelCheckpoint
 from pytorch_lightning.cli import LightningArgumentParser, LightningCLI
-from pytorch_lightning.utilities import rank_zero_warn
+from pytorch_lightning.utilities import rank_zero_info, rank_zero_warn
 
 from pono_gan.callbacks import ImageLogger
 from pono_gan.checkpoint import read_checkpoint
@@ -53,7 +53,8 @@ class _OneLineErrorParser(LightningArgumentParser):
         summary = " ".join(kept or lines or ["invalid arguments"])
         if len(summary) > 400:
             summary = summary[:400] + " ..."
-        raise SystemExit(f"error: {summary} (see `python train.py fit --help`, or --print_config for a valid config)")
+        print(f"error: {summary} (see `python train.py fit --help`, or --print_config for a valid config)", file=sys.stderr)
+        raise SystemExit(2)
 
 
 def checkpoint_dir(run_dir: str | None) -> str:
@@ -74,6 +75,17 @@ def _as_dict(value: Any) -> dict[str, Any]:
     if isinstance(value, dict):
         return dict(value)
     return dict(vars(value))
+
+
+def _flatten(value: Any, prefix: str = "") -> dict[str, Any]:
+    """``{"optimizer": {"decay_for": 100}}`` -> ``{"optimizer.decay_for": 100}`` (Namespaces too; lists as tuples)."""
+    value = _as_dict(value) if isinstance(value, Namespace) else value
+    if isinstance(value, dict):
+        flat: dict[str, Any] = {}
+        for key, item in value.items():
+            flat.update(_flatten(item, f"{prefix}{key}."))
+        return flat
+    return {prefix[:-1]: tuple(value) if isinstance(value, list) else value}
 
 
 class PonoCLI(LightningCLI):
@@ -114,6 +126,19 @@ class PonoCLI(LightningCLI):
         subcommand = self.config.get("subcommand")
         ckpt_path = self._resolve_ckpt_path(self.config[subcommand]) if subcommand else None
         self._resume_from = read_checkpoint(ckpt_path) if ckpt_path else None
+
+    def _parse_ckpt_path(self) -> None:
+        """Lightning's LightningCLI lays a checkpoint's saved hyperparameters over the config; here the config
+        wins, so a resumed run can change its schedule (say a longer ``decay_for``), and the keys that differ
+        from the checkpoint are named in one line."""
+        if self._resume_from is None:
+            return
+        subcommand = self.config.get("subcommand")
+        saved = _flatten(self._resume_from.get("hyper_parameters") or {})
+        current = _flatten(_as_dict(self.config[subcommand].model.get("init_args")))
+        changed = [f"{key} {saved[key]!r} -> {current[key]!r}" for key in saved if key in current and saved[key] != current[key]]
+        if changed:
+            rank_zero_info(f"resuming with a changed config (the config wins): {', '.join(changed)}")
 
     def before_instantiate_classes(self) -> None:
         config = self.config[self.subcommand] if self.subcommand else self.config
@@ -164,4 +189,5 @@ def main(args: list[str] | None = None) -> None:
     try:
         PonoCLI(args=args)
     except PonoGanError as error:
-        sys.exit(f"error: {error}")
+        print(f"error: {error}", file=sys.stderr)
+        sys.exit(2)

@@ -12,6 +12,7 @@ import torch
 from torch.utils.data import DataLoader
 
 from pono_gan.data.datasets import collate, make_dataset, split_exists
+from pono_gan.data.sampling import EpochSampler, ResumableDataLoader
 from pono_gan.errors import DataError, MissingPathError
 from pono_gan.data.transforms import Preprocessing
 
@@ -178,25 +179,32 @@ class ImageTranslationDataModule(pl.LightningDataModule):
 
     # ------------------------------------------------------------------------------------------- dataloaders
 
-    def _loader(self, dataset, shuffle: bool, batch_size: int) -> DataLoader:
+    def _loader_options(self) -> dict:
         workers = self.hparams.num_workers
-        return DataLoader(
-            dataset,
-            batch_size=batch_size,
-            shuffle=shuffle,
+        return dict(
             num_workers=workers,
             collate_fn=collate,
             pin_memory=torch.cuda.is_available(),
             persistent_workers=workers > 0,
         )
 
+    def _loader(self, dataset, batch_size: int) -> DataLoader:
+        return DataLoader(dataset, batch_size=batch_size, shuffle=False, **self._loader_options())
+
     def _eval_batch_size(self, dataset) -> int:
         return self.hparams.batch_size if dataset.uniform_output_size() else 1
 
-    def train_dataloader(self) -> DataLoader:
+    def train_dataloader(self) -> ResumableDataLoader:
+        """Shuffled batches whose order, crops, flips and unpaired partners follow from the run's seed and the
+        epoch alone (see :mod:`pono_gan.data.sampling`): a run resumed mid-epoch continues with the next unseen
+        sample, and ``num_workers`` does not change what is trained on. Under DDP each rank takes its share."""
         if self.train_dataset is None:
             self.setup("fit")
-        return self._loader(self.train_dataset, shuffle=True, batch_size=self.hparams.batch_size)
+        trainer = self.trainer
+        replicas, rank = (trainer.world_size, trainer.global_rank) if trainer is not None else (1, 0)
+        # torch.initial_seed() is the seed seed_everything set (the same on every rank); resume restores it.
+        sampler = EpochSampler(self.train_dataset, seed=torch.initial_seed(), num_replicas=replicas, rank=rank)
+        return ResumableDataLoader(self.train_dataset, sampler, batch_size=self.hparams.batch_size, **self._loader_options())
 
     def val_dataloader(self) -> DataLoader | list:
         """The validation loader, or an empty list when there is no validation split (Lightning then skips
@@ -207,12 +215,12 @@ class ImageTranslationDataModule(pl.LightningDataModule):
             # Lightning warns about a zero-length loader; here that is the intended way to skip validation.
             warnings.filterwarnings("ignore", message=_EMPTY_VAL_WARNING)
             return []
-        return self._loader(self.val_dataset, shuffle=False, batch_size=self._eval_batch_size(self.val_dataset))
+        return self._loader(self.val_dataset, batch_size=self._eval_batch_size(self.val_dataset))
 
     def test_dataloader(self) -> DataLoader:
         if self.test_dataset is None:
             self.setup("test")
-        return self._loader(self.test_dataset, shuffle=False, batch_size=self._eval_batch_size(self.test_dataset))
+        return self._loader(self.test_dataset, batch_size=self._eval_batch_size(self.test_dataset))
 
     # ------------------------------------------------------------------------------------------ sample panel
 

@@ -33,6 +33,7 @@ from torch import Tensor
 from torch.utils.data import Dataset
 
 from pono_gan.data.io import IMAGE_EXTENSIONS, ImageReadError, list_images, load_image
+from pono_gan.data.sampling import SampleKey, sample_generator
 from pono_gan.data.transforms import Preprocessing, apply_geometry, resize
 from pono_gan.errors import DataError, MissingPathError
 
@@ -259,25 +260,30 @@ class _TranslationDataset(Dataset):
             warnings.warn(f"skipping a sample: {error} ({_README})", UnreadableImageWarning, stacklevel=2)
             raise _Unreadable from None
 
-    def _sample(self, index: int) -> dict:
+    def _sample(self, index: int, generator: torch.Generator | None) -> dict:
         raise NotImplementedError
 
-    def __getitem__(self, index: int) -> dict:
+    def __getitem__(self, key: int | SampleKey) -> dict:
+        """The sample at ``key``: an index, or an ``(index, sample_seed)`` key from
+        :class:`pono_gan.data.sampling.EpochSampler`, whose seed then decides the sample's random crop, flip and
+        unpaired partner (with a bare index in training they come from torch's global generator)."""
+        index, seed = key if isinstance(key, tuple) else (key, None)
+        generator = None if seed is None else sample_generator(seed)
         length = len(self)
         if not -length <= index < length:
             raise IndexError(f"index {index} out of range for {length} samples")
         for attempt in range(length):
             try:
-                return self._sample((index + attempt) % length)
+                return self._sample((index + attempt) % length, generator)
             except _Unreadable:
                 continue
         raise ImageReadError(f"every sample of this {type(self).__name__} failed to decode ({_README})")
 
-    def _pair(self, a: Tensor, b: Tensor, path_a: Path, path_b: Path) -> dict:
+    def _pair(self, a: Tensor, b: Tensor, path_a: Path, path_b: Path, generator: torch.Generator | None) -> dict:
         """Preprocess an aligned pair with one geometry: B is resized to A's frame, then both are cut alike."""
         size = self.preprocessing.resized_size(*a.shape[-2:])
         a, b = resize(a, size), resize(b, size)
-        geometry = self.preprocessing.sample(*size, train=self.train)
+        geometry = self.preprocessing.sample(*size, train=self.train, generator=generator)
         return {
             "A": apply_geometry(a, geometry).mul(2).sub(1),
             "B": apply_geometry(b, geometry).mul(2).sub(1),
@@ -285,10 +291,11 @@ class _TranslationDataset(Dataset):
             "B_path": str(path_b),
         }
 
-    def _single(self, image: Tensor) -> Tensor:
+    def _single(self, image: Tensor, generator: torch.Generator | None) -> Tensor:
         size = self.preprocessing.resized_size(*image.shape[-2:])
         image = resize(image, size)
-        return apply_geometry(image, self.preprocessing.sample(*size, train=self.train)).mul(2).sub(1)
+        geometry = self.preprocessing.sample(*size, train=self.train, generator=generator)
+        return apply_geometry(image, geometry).mul(2).sub(1)
 
 
 class AlignedImageDataset(_TranslationDataset):
@@ -319,7 +326,7 @@ class AlignedImageDataset(_TranslationDataset):
     def _length(self) -> int:
         return len(self.paths)
 
-    def _sample(self, index: int) -> dict:
+    def _sample(self, index: int, generator: torch.Generator | None) -> dict:
         path = self.paths[index]
         input_channels, target_channels = self.channels
         left_channels, right_channels = (target_channels, input_channels) if self.swap else self.channels
@@ -331,7 +338,7 @@ class AlignedImageDataset(_TranslationDataset):
         a, b = left[..., :half], right[..., half : 2 * half]
         if self.swap:
             a, b = b, a
-        return self._pair(a, b, path, path)
+        return self._pair(a, b, path, path, generator)
 
 
 class PairedImageDataset(_TranslationDataset):
@@ -359,11 +366,11 @@ class PairedImageDataset(_TranslationDataset):
     def _length(self) -> int:
         return len(self.pairs)
 
-    def _sample(self, index: int) -> dict:
+    def _sample(self, index: int, generator: torch.Generator | None) -> dict:
         path_a, path_b = self.pairs[index]
         a = self._read(path_a, self.channels[0])
         b = self._read(path_b, self.channels[1])
-        return self._pair(a, b, path_a, path_b)
+        return self._pair(a, b, path_a, path_b, generator)
 
 
 class UnpairedImageDataset(_TranslationDataset):
@@ -399,15 +406,16 @@ class UnpairedImageDataset(_TranslationDataset):
     def _length(self) -> int:
         return max(len(self.paths_a), len(self.paths_b))
 
-    def _sample(self, index: int) -> dict:
+    def _sample(self, index: int, generator: torch.Generator | None) -> dict:
         path_a = self.paths_a[index % len(self.paths_a)]
         a = self._read(path_a, self.channels[0])
         if self.train:
-            path_b = self.paths_b[int(torch.randint(len(self.paths_b), ()))]
+            path_b = self.paths_b[int(torch.randint(len(self.paths_b), (), generator=generator))]
         else:
             path_b = self.paths_b[index % len(self.paths_b)]
         b = self._read(path_b, self.channels[1])
-        return {"A": self._single(a), "B": self._single(b), "A_path": str(path_a), "B_path": str(path_b)}
+        a, b = self._single(a, generator), self._single(b, generator)
+        return {"A": a, "B": b, "A_path": str(path_a), "B_path": str(path_b)}
 
 
 def collate(samples: Sequence[dict]) -> dict:

@@ -26,6 +26,7 @@ from torch import Tensor, nn
 from pono_gan import checkpoint as ckpt
 from pono_gan.losses import adversarial_loss
 from pono_gan.models import GeneratorConfig, build_discriminator, build_generator, init_weights
+from pono_gan.tasks.randomness import TrainingRandomness
 
 __all__ = ["DiscriminatorConfig", "OptimizerConfig", "GANTask", "LinearDecay"]
 
@@ -59,12 +60,12 @@ class OptimizerConfig:
         beta1: Adam beta1 (0.5 for GANs).
         beta2: Adam beta2.
         weight_decay: Adam's L2 weight decay on every parameter (0 in pix2pix / CycleGAN, 1e-4 in MUNIT).
-        schedule: ``linear`` (constant for ``constant_for`` units, then linear to 0 over ``decay_for``) or
-            ``constant``.
+        schedule: ``linear`` (CycleGAN's: ``constant_for`` units at the full rate, then linear decay over
+            ``decay_for``; the formula is in :class:`LinearDecay`) or ``constant``.
         unit: what ``constant_for`` / ``decay_for`` count: ``epoch`` (CycleGAN's n_epochs / n_epochs_decay) or
             ``step`` (training iterations).
         constant_for: units at the initial learning rate.
-        decay_for: units of linear decay; the rate is 0 after ``constant_for + decay_for`` units.
+        decay_for: units of linear decay; the rate is 0 from unit ``constant_for + decay_for`` on.
     """
 
     lr_generator: float = 2e-4
@@ -79,16 +80,21 @@ class OptimizerConfig:
 
 
 class LinearDecay:
-    """``1`` for ``t < constant_for``, then linearly to ``0`` at ``constant_for + decay_for`` (a picklable lambda)."""
+    """CycleGAN's linear schedule: the learning-rate factor of unit ``t`` (0-based; a picklable lambda).
+
+    ``factor(t) = 1 - max(0, t + 1 - constant_for) / (decay_for + 1)``, clamped at 0: exactly ``constant_for``
+    units at the full rate, then ``decay_for`` units falling linearly (``decay_for / (decay_for + 1)``, ...,
+    ``1 / (decay_for + 1)``), and 0 from unit ``constant_for + decay_for`` on. This is junyanz's ``lambda_rule``
+    (``epoch_count`` 1) with the scheduler stepped after each epoch: "100 epochs, then 100 of decay" trains
+    epochs 0-99 at the full rate and ends with 1/101 of it.
+    """
 
     def __init__(self, constant_for: int, decay_for: int) -> None:
         self.constant_for = constant_for
         self.decay_for = decay_for
 
     def __call__(self, t: int) -> float:
-        if t < self.constant_for:
-            return 1.0
-        return max(0.0, 1.0 - (t - self.constant_for) / max(1, self.decay_for))
+        return max(0.0, 1.0 - max(0, t + 1 - self.constant_for) / (self.decay_for + 1))
 
 
 def _as_dataclass(value: Any, cls: type) -> Any:
@@ -135,6 +141,7 @@ class GANTask(pl.LightningModule):
         self.gan_loss = gan_loss
         self.init_type = init_type
         self.init_gain = init_gain
+        self.randomness = TrainingRandomness()
         # Plain data only in the checkpoint, so inference can load it with weights_only=True.
         self.save_hyperparameters(
             {
@@ -212,34 +219,44 @@ class GANTask(pl.LightningModule):
             {"params": list(self.generators.parameters()), "lr": o.lr_generator, "name": "generator"},
             {"params": list(self.discriminators.parameters()), "lr": o.lr_discriminator, "name": "discriminator"},
         ]
-        optimizer = torch.optim.Adam(groups, betas=(o.beta1, o.beta2), weight_decay=o.weight_decay)
-        if o.schedule == "constant":
-            return optimizer
-        scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, LinearDecay(o.constant_for, o.decay_for))
-        return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": o.unit}}
+        return torch.optim.Adam(groups, betas=(o.beta1, o.beta2), weight_decay=o.weight_decay)
+
+    def schedule_position(self) -> int:
+        """Where the schedule is: iterations completed (``unit: step``) or the current epoch (``unit: epoch``)."""
+        return self.trainer.global_step if self.optimizer_config.unit == "step" else self.trainer.current_epoch
+
+    def learning_rates(self, position: int) -> dict[str, float]:
+        """The learning rate of each parameter group at ``position`` (see :meth:`schedule_position`)."""
+        o = self.optimizer_config
+        factor = 1.0 if o.schedule == "constant" else LinearDecay(o.constant_for, o.decay_for)(position)
+        return {"generator": o.lr_generator * factor, "discriminator": o.lr_discriminator * factor}
+
+    def _configure_step(self, optimizer: torch.optim.Optimizer) -> None:
+        """Set every group's rate and Adam settings from the config and the trainer's position. The rate is a
+        function of where training is, so no resume point can lose or repeat a scheduler step, and a resumed run
+        whose config changed the schedule or Adam's settings follows its config (a checkpoint's optimizer state
+        would otherwise restore the old ones)."""
+        o = self.optimizer_config
+        rates = self.learning_rates(self.schedule_position())
+        for group in optimizer.param_groups:
+            group.update(lr=rates[group["name"]], betas=(o.beta1, o.beta2), weight_decay=o.weight_decay)
 
     def training_step(self, batch: dict[str, Any], batch_idx: int) -> Tensor:
         optimizer = self.optimizers()
-        with self.frozen(self.discriminators):
-            loss_g, logs_g, fakes = self.generator_loss(batch)
-        loss_d, logs_d = self.discriminator_loss(batch, {k: v.detach() for k, v in fakes.items()})
-        optimizer.zero_grad(set_to_none=True)
-        self.manual_backward(loss_g + loss_d)
-        optimizer.step()
-        scheduler = self.lr_schedulers()
-        if scheduler is not None and self.optimizer_config.unit == "step":
-            scheduler.step()
+        self._configure_step(optimizer.optimizer)
+        with self.randomness.active(self.device):
+            with self.frozen(self.discriminators):
+                loss_g, logs_g, fakes = self.generator_loss(batch)
+            loss_d, logs_d = self.discriminator_loss(batch, {k: v.detach() for k, v in fakes.items()})
+            optimizer.zero_grad(set_to_none=True)
+            self.manual_backward(loss_g + loss_d)
+            optimizer.step()
         batch_size = batch["A"].shape[0]
         self.log_dict({f"train/{k}": v.detach() for k, v in {**logs_g, **logs_d}.items()}, batch_size=batch_size)
         self.log_dict({"train/loss_G": loss_g.detach(), "train/loss_D": loss_d.detach()}, prog_bar=True, batch_size=batch_size)
         for group in optimizer.optimizer.param_groups:
             self.log(f"lr/{group['name']}", group["lr"], batch_size=batch_size)
         return loss_g + loss_d
-
-    def on_train_epoch_end(self) -> None:
-        scheduler = self.lr_schedulers()
-        if scheduler is not None and self.optimizer_config.unit == "epoch":
-            scheduler.step()
 
     # ----- checkpoint contract (see pono_gan/checkpoint.py) ---------------------------------------------------
     def _generator_entries(self) -> dict[str, dict[str, Any]]:
@@ -274,3 +291,7 @@ class GANTask(pl.LightningModule):
             "variant": self.variant,
             "wandb_run_id": self._wandb_run_id(),
         }
+        checkpoint["training_rng"] = self.randomness.state_dict()
+
+    def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        self.randomness.load_state_dict(checkpoint.get("training_rng"))

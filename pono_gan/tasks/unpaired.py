@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import random
 from dataclasses import replace
 from typing import Any, Literal
 
@@ -21,37 +20,58 @@ class ImagePool:
     """A buffer of past fakes for the discriminator (Shrivastava et al.; CycleGAN uses 50).
 
     Until full, every fake is stored and returned; then each fake is, with probability 1/2, swapped for a
-    random stored one (which it replaces). Its content is saved in checkpoints, so resume is exact.
+    random stored one (which it replaces). Its choices come from a generator of its own, saved with its images
+    in checkpoints, so a resumed run swaps as the uninterrupted one would.
+
+    The images live on the device of the fakes it is given (no copies to the host each step); images restored
+    from a checkpoint move there at the next query, and :meth:`state_dict` returns them as one tensor on that
+    device (as Lightning saves the weights).
+
+    Args:
+        size: how many images it holds (0: every fake is returned as it is).
+        seed: the seed of its generator (None: drawn from torch's global generator, which seed_everything sets).
     """
 
-    def __init__(self, size: int) -> None:
+    def __init__(self, size: int, seed: int | None = None) -> None:
         self.size = size
         self.images: list[Tensor] = []
+        if seed is None:
+            seed = int(torch.randint(2**62, ()))
+        self.generator = torch.Generator().manual_seed(seed)
 
     def query(self, images: Tensor) -> Tensor:
         if self.size == 0:
             return images
+        images = images.detach()
+        if self.images and self.images[0].device != images.device:
+            self.images = [image.to(images.device) for image in self.images]
         out = []
-        for image in images.detach():
+        for image in images:
             image = image.unsqueeze(0)
             if len(self.images) < self.size:
                 self.images.append(image.clone())
                 out.append(image)
-            elif random.random() < 0.5:
-                index = random.randrange(self.size)
-                out.append(self.images[index].to(image.device, copy=True))
+            elif float(torch.rand((), generator=self.generator)) < 0.5:
+                index = int(torch.randint(self.size, (), generator=self.generator))
+                out.append(self.images[index])
                 self.images[index] = image.clone()
             else:
                 out.append(image)
         return torch.cat(out, 0)
 
     def state_dict(self) -> dict[str, Any]:
-        return {"size": self.size, "images": torch.cat(self.images).cpu() if self.images else None}
+        return {
+            "size": self.size,
+            "images": torch.cat(self.images) if self.images else None,
+            "generator": self.generator.get_state(),
+        }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         self.size = state["size"]
         images = state["images"]
         self.images = [] if images is None else [image.unsqueeze(0) for image in images]
+        if "generator" in state:  # older checkpoints have none
+            self.generator.set_state(state["generator"])
 
 
 class UnpairedTask(GANTask):
@@ -167,6 +187,7 @@ class UnpairedTask(GANTask):
         checkpoint["image_pools"] = {"A": self.pool_a.state_dict(), "B": self.pool_b.state_dict()}
 
     def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        super().on_load_checkpoint(checkpoint)
         pools = checkpoint.get("image_pools")
         if pools:
             self.pool_a.load_state_dict(pools["A"])

@@ -4,6 +4,7 @@ import torch
 from torch.utils.data import DataLoader
 
 from pono_gan.data import ImageTranslationDataModule
+from pono_gan.data.sampling import EpochSampler
 from tests.data import make_paired, make_unpaired, random_rgb, write
 
 SMALL = dict(preprocess="resize_and_crop", load_size=36, crop_size=32, num_workers=0)
@@ -65,7 +66,45 @@ def test_dataloader_settings(tmp_path):
     assert isinstance(loader, DataLoader)
     assert loader.num_workers == 1 and loader.persistent_workers
     assert loader.pin_memory == torch.cuda.is_available()
-    assert isinstance(loader.sampler, torch.utils.data.RandomSampler)
+    assert isinstance(loader.sampler, EpochSampler)
+
+
+def test_epoch_order_and_sample_seeds_follow_from_seed_and_epoch():
+    sampler = EpochSampler(list(range(5)), seed=3)
+    first = sampler.epoch_keys()
+    assert sorted(index for index, _ in first) == [0, 1, 2, 3, 4]
+    assert EpochSampler(list(range(5)), seed=3).epoch_keys() == first  # a function of (seed, epoch) only
+    sampler.set_epoch(1)
+    assert sampler.epoch_keys() != first and sorted(i for i, _ in sampler.epoch_keys()) == [0, 1, 2, 3, 4]
+    assert EpochSampler(list(range(5)), seed=4).epoch_keys() != first
+    ranks = [EpochSampler(list(range(5)), seed=3, num_replicas=2, rank=r).epoch_keys() for r in (0, 1)]
+    assert len(ranks[0]) == len(ranks[1]) == 3 and set(ranks[0] + ranks[1]) == set(first)  # padded to 6, disjoint
+
+
+@pytest.mark.parametrize("workers", [0, 2])
+def test_a_loader_resumed_mid_epoch_yields_the_rest_of_the_epoch(tmp_path, workers):
+    """Order, crops, flips and unpaired partners of the resumed batches equal the uninterrupted ones."""
+    make_paired(tmp_path, count=7, size=(40, 40))
+    module = data_module(tmp_path, layout="unpaired", batch_size=2, num_workers=workers)
+    module.setup("fit")
+    loader = module.train_dataloader()
+    loader.sampler.set_epoch(2)
+    uninterrupted = list(loader)
+    assert len(uninterrupted) == 4
+    iterator = iter(loader)
+    seen = [next(iterator), next(iterator)]
+    state = loader.state_dict()
+    assert state == {"seed": loader.sampler.seed, "epoch": 2, "samples": 4}
+    resumed_loader = data_module(tmp_path, layout="unpaired", batch_size=2, num_workers=workers).train_dataloader()
+    resumed_loader.load_state_dict(state)
+    rest = list(resumed_loader)
+    assert len(rest) == 2
+    for batch, expected in zip(seen + rest, uninterrupted):
+        assert batch["A_path"] == expected["A_path"] and batch["B_path"] == expected["B_path"]
+        assert torch.equal(batch["A"], expected["A"]) and torch.equal(batch["B"], expected["B"])
+    # a finished epoch continues with the next one, from its start
+    resumed_loader.load_state_dict(resumed_loader.state_dict())
+    assert resumed_loader.sampler.epoch == 3 and len(list(resumed_loader)) == 4
 
 
 def test_validation_uses_val_then_test_with_a_limit(tmp_path):

@@ -56,13 +56,26 @@ def test_unpaired_checkpoint_has_both_directions_and_pools(tiny_dataset, tmp_pat
 
 def test_linear_schedule_per_step(tiny_dataset, tmp_path):
     cli = tiny_run(["configs/paired/base.yaml", "configs/paired/pono_ms.yaml"], tiny_dataset, tmp_path / "run",
-                   "--trainer.max_steps", "4", "--model.init_args.optimizer.constant_for", "2",
-                   "--model.init_args.optimizer.decay_for", "2", "--model.init_args.optimizer.lr_discriminator", "1e-4")
+                   "--trainer.max_steps", "4", "--model.init_args.optimizer.unit", "step",
+                   "--model.init_args.optimizer.constant_for", "2", "--model.init_args.optimizer.decay_for", "2",
+                   "--model.init_args.optimizer.lr_discriminator", "1e-4")
     groups = cli.trainer.optimizers[0].param_groups
     assert [g["name"] for g in groups] == ["generator", "discriminator"]
-    assert groups[0]["lr"] == pytest.approx(0.0) and groups[1]["lr"] == pytest.approx(0.0)
-    decay = LinearDecay(2, 2)
-    assert [decay(t) for t in range(5)] == [1.0, 1.0, 1.0, 0.5, 0.0]
+    # the 4th iteration (t = 3) ran at 1/3 of each group's own rate
+    assert groups[0]["lr"] == pytest.approx(2e-4 / 3) and groups[1]["lr"] == pytest.approx(1e-4 / 3)
+    assert [cli.model.learning_rates(t)["generator"] / 2e-4 for t in range(5)] == pytest.approx([1, 1, 2 / 3, 1 / 3, 0])
+
+
+def test_linear_decay_is_cyclegans_lambda_rule():
+    """junyanz: lr_l = 1 - max(0, epoch + epoch_count - n_epochs) / (n_epochs_decay + 1), epoch_count 1."""
+    for constant_for, decay_for in [(100, 100), (2, 2), (0, 3), (5, 0)]:
+        decay = LinearDecay(constant_for, decay_for)
+        for t in range(constant_for + decay_for + 3):
+            expected = max(0.0, 1.0 - max(0, t + 1 - constant_for) / float(decay_for + 1))
+            assert decay(t) == pytest.approx(expected)
+    decay = LinearDecay(100, 100)
+    assert sum(decay(t) == 1.0 for t in range(200)) == 100  # exactly 100 epochs at the full rate
+    assert decay(199) == pytest.approx(1 / 101) and decay(200) == 0.0
 
 
 def test_resume_restores_iteration_lr_and_optimizer_state(tiny_dataset, tmp_path):
@@ -95,7 +108,7 @@ def test_resume_restores_iteration_lr_and_optimizer_state(tiny_dataset, tmp_path
     cli.trainer.fit(cli.model, cli.datamodule, ckpt_path=str(run / "checkpoints" / "step0000002.ckpt"))
     assert seen["step"] == 2
     assert seen["lr"] == pytest.approx([g["lr"] for g in saved["optimizer_states"][0]["param_groups"]])
-    assert seen["lr"][0] == pytest.approx(2e-4 * LinearDecay(1, 8)(2))
+    assert seen["lr"][0] == pytest.approx(2e-4 * LinearDecay(1, 8)(1))  # the rate of the 2nd iteration (t = 1)
     torch.testing.assert_close(seen["exp_avg"], saved["optimizer_states"][0]["state"][0]["exp_avg"])
     assert seen["pool"] == 4
     assert cli.trainer.global_step == 5
@@ -103,8 +116,12 @@ def test_resume_restores_iteration_lr_and_optimizer_state(tiny_dataset, tmp_path
 
 def test_bf16_mixed_trains_on_cpu(tiny_dataset, tmp_path):
     cli = tiny_run(["configs/paired/base.yaml", "configs/paired/pono_ms.yaml"], tiny_dataset, tmp_path / "run",
-                   "--trainer.max_steps", "2", "--trainer.precision", "bf16-mixed")
+                   "--trainer.max_steps", "2", "--trainer.precision", "bf16-mixed", run=False)
+    seen = []
+    cli.model.generator.stem[1].register_forward_hook(lambda module, args, output: seen.append(output.dtype))
+    cli.trainer.fit(cli.model, cli.datamodule)
     assert cli.trainer.global_step == 2
+    assert torch.bfloat16 in seen  # the convolutions ran under bf16 autocast
     assert all(torch.isfinite(p).all() for p in cli.model.parameters())
     assert next(cli.model.parameters()).dtype == torch.float32
 
@@ -131,3 +148,19 @@ def test_image_pool_semantics():
     restored.load_state_dict(state)
     assert restored.size == 2 and all(torch.equal(a, b) for a, b in zip(restored.images, pool.images))
     assert torch.equal(ImagePool(0).query(first), first)
+
+
+def test_a_resumed_run_follows_its_changed_schedule_and_says_so(tiny_dataset, tmp_path, caplog):
+    configs = ["configs/unpaired/base.yaml", "configs/unpaired/pono_ms.yaml"]
+    schedule = ["--model.init_args.optimizer.unit", "step", "--model.init_args.optimizer.constant_for", "1",
+                "--trainer.max_epochs", "-1"]
+    tiny_run(configs, tiny_dataset, tmp_path / "run", "--trainer.max_steps", "2", *schedule,
+             "--model.init_args.optimizer.decay_for", "4")
+    with caplog.at_level("INFO"):
+        cli = tiny_run(configs, tiny_dataset, tmp_path / "run", "--trainer.max_steps", "3", *schedule,
+                       "--model.init_args.optimizer.decay_for", "10", "--ckpt_path", "last")
+    lines = [r.getMessage() for r in caplog.records if "changed config" in r.getMessage()]
+    assert lines == ["resuming with a changed config (the config wins): optimizer.decay_for 4 -> 10"]
+    assert cli.model.optimizer_config.decay_for == 10
+    rates = [group["lr"] for group in cli.trainer.optimizers[0].param_groups]
+    assert rates == pytest.approx([2e-4 * LinearDecay(1, 10)(2)] * 2)  # the 3rd iteration, on the new schedule
