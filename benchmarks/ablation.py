@@ -36,6 +36,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from pono_gan.data.glyphs import build_glyphs  # noqa: E402
+from pono_gan.errors import PonoGanError  # noqa: E402
 from pono_gan.data.io import list_images, load_image  # noqa: E402
 from pono_gan.evaluate import evaluate  # noqa: E402
 from pono_gan.inference import Translator, load_model  # noqa: E402
@@ -454,7 +455,10 @@ def main(argv: list[str] | None = None) -> None:
     args.variants = args.variants or list(study.variants)
     data, runs, docs = (Path(p) if Path(p).is_absolute() else ROOT / p for p in (args.data, args.runs, args.docs))
 
-    build_glyphs(data, size=64)
+    try:
+        build_glyphs(data, size=64)
+    except PonoGanError as error:
+        parser.exit(2, f"ablation: error: {error}\n")
     data_record = json.loads((data / "glyphs.json").read_text())
     start = time.perf_counter()
     # Runs share the cores: `--jobs` runs at a time, each with its share of threads (two 1-thread runs on two

@@ -11,8 +11,15 @@ from pytorch_lightning.utilities import rank_zero_info
 __all__ = ["WandbLogger", "wandb_offline"]
 
 
+def _unset_empty_mode() -> None:
+    """An empty ``WANDB_MODE`` (``WANDB_MODE= make demo``) counts as unset; wandb itself would reject it."""
+    if "WANDB_MODE" in os.environ and not os.environ["WANDB_MODE"].strip():
+        del os.environ["WANDB_MODE"]
+
+
 def wandb_offline(requested: bool | None) -> bool:
     """Whether to log offline: as requested; else as ``WANDB_MODE`` says; else offline when not logged in."""
+    _unset_empty_mode()
     if requested is not None:
         return requested
     mode = os.environ.get("WANDB_MODE", "").lower()

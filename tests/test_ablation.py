@@ -94,3 +94,15 @@ def test_style_report_names_the_setup_and_the_measured_table(ablation, tmp_path)
     assert "2 variants x 2 seeds" in text and "about 5 minutes" in text and "![samples](results/glyphs_style_samples.png)" in text
     assert "| IN | **0.1500 +- 0.0707** |" in text and "| PONO-MS | 1 |" in text and "Of these 7 comparisons" in text
     assert "| Cat -> Dog | 315.6 | 80.4 |" in text and "PONO-DMS" not in text
+
+
+def test_a_missing_font_exits_2_with_one_line(ablation, monkeypatch, tmp_path, capsys):
+    from pono_gan.data.glyphs import build_glyphs
+
+    missing = tmp_path / "no-such-font.ttf"
+    monkeypatch.setattr(ablation, "build_glyphs", lambda root, size: build_glyphs(root, size=size, source_font=missing))
+    with pytest.raises(SystemExit) as caught:
+        ablation.main(["--data", str(tmp_path / "glyphs"), "--runs", str(tmp_path / "runs"), "--docs", str(tmp_path / "r.md")])
+    assert caught.value.code == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("ablation: error:") and "no-such-font.ttf" in err[0]

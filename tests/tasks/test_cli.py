@@ -10,6 +10,8 @@ import time
 import pytest
 import torch
 
+from pono_gan.cli import main
+from pono_gan.loggers import WandbLogger
 from tests.tasks.helpers import TINY
 from tests.wandb_records import history_keys, read_records, run_record
 
@@ -85,9 +87,20 @@ def test_ddp_two_cpu_processes(tiny_dataset, tmp_path):
     result = run_train(tiny_dataset, tmp_path / "run", "--trainer.max_steps", "2", "--trainer.strategy", "ddp",
                        "--trainer.devices", "2", "--trainer.logger", "false", timeout=400)
     assert result.returncode == 0, result.stderr[-3000:]
-    assert "max_steps=2" in result.stderr + result.stdout
+    output = result.stderr + result.stdout
+    assert "max_steps=2" in output
+    assert "GLOBAL_RANK: 0, MEMBER: 1/2" in output and "GLOBAL_RANK: 1, MEMBER: 2/2" in output  # two ranks ran
     checkpoint = torch.load(tmp_path / "run" / "checkpoints" / "last.ckpt", weights_only=True)
     assert checkpoint["global_step"] == 2
+
+
+def test_a_bad_config_key_exits_2_with_one_line(tiny_dataset, tmp_path):
+    result = run_train(tiny_dataset, tmp_path / "run", "--trainer.max_steps", "1", "--trainer.logger", "false",
+                       "--model.init_args.generator.nrom", "group")
+    assert result.returncode == 2
+    lines = [line for line in result.stderr.strip().splitlines() if line.strip()]
+    assert lines[-1].startswith("error:") and "nrom" in lines[-1], result.stderr[-2000:]
+    assert "Traceback" not in result.stderr
 
 
 @pytest.mark.parametrize(
@@ -99,18 +112,27 @@ def test_ddp_two_cpu_processes(tiny_dataset, tmp_path):
     ],
     ids=["unknown-key", "bad-choice", "missing-data"],
 )
-def test_user_errors_are_one_line(tiny_dataset, tmp_path, extra, expected):
-    result = run_train(tiny_dataset, tmp_path / "run", "--trainer.max_steps", "1", "--trainer.logger", "false", *extra)
-    assert result.returncode != 0
-    lines = [line for line in result.stderr.strip().splitlines() if line.strip()]
-    assert lines[-1].startswith("error:") and expected in lines[-1], result.stderr[-2000:]
-    assert "Traceback" not in result.stderr
+def test_user_errors_exit_2_with_one_line(tiny_dataset, tmp_path, capsys, extra, expected):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["fit", *PAIRED, *TINY, "--data.root", str(tiny_dataset), "--trainer.default_root_dir", str(tmp_path / "run"),
+              "--trainer.max_steps", "1", "--trainer.logger", "false", *extra])
+    assert exit_info.value.code == 2
+    lines = [line for line in capsys.readouterr().err.strip().splitlines() if line.strip()]
+    assert lines[-1].startswith("error:") and expected in lines[-1]
+
+
+def test_an_empty_wandb_mode_counts_as_unset(tmp_path, monkeypatch):
+    monkeypatch.setenv("WANDB_MODE", "")
+    monkeypatch.delenv("WANDB_API_KEY", raising=False)
+    logger = WandbLogger(save_dir=str(tmp_path), name="empty-mode")
+    assert logger.experiment.settings.mode == "offline"  # wandb itself rejects an empty mode
+    logger.experiment.finish()
 
 
 def test_truncated_checkpoint_is_one_line(tiny_dataset, tmp_path):
     broken = tmp_path / "broken.ckpt"
     broken.write_bytes(b"PK\x03\x04 truncated")
     result = run_train(tiny_dataset, tmp_path / "run", "--trainer.max_steps", "1", "--ckpt_path", str(broken))
-    assert result.returncode != 0
+    assert result.returncode == 2
     assert "Traceback" not in result.stderr
     assert result.stderr.strip().splitlines()[-1].startswith("error:") and "broken.ckpt" in result.stderr
