@@ -31,15 +31,18 @@ ablation: $(STAMP) fonts
 ablation-style: $(STAMP) fonts
 	$(PY) benchmarks/ablation.py --task style
 
-# Debian's Arphic fonts for the glyph data set (tests that need them skip without them). Needs root for apt-get.
-FONTS := /usr/share/fonts/truetype/arphic-gbsn00lp/gbsn00lp.ttf /usr/share/fonts/truetype/arphic-gkai00mp/gkai00mp.ttf
+# Every font the glyph data set and its tests use: Debian's Arphic Song / Kai and DejaVu Sans / Serif (the tests
+# that need them skip without them, and fail under CI). Needs root for apt-get.
+FONTS := /usr/share/fonts/truetype/arphic-gbsn00lp/gbsn00lp.ttf /usr/share/fonts/truetype/arphic-gkai00mp/gkai00mp.ttf \
+	/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf /usr/share/fonts/truetype/dejavu/DejaVuSerif.ttf
+FONT_PACKAGES := fonts-arphic-gbsn00lp fonts-arphic-gkai00mp fonts-dejavu-core
 fonts:
 	@for f in $(FONTS); do test -f $$f || missing=1; done; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-	    apt-get update -qq && apt-get install -y -qq fonts-arphic-gbsn00lp fonts-arphic-gkai00mp >/dev/null; \
+	    apt-get update -qq && apt-get install -y -qq $(FONT_PACKAGES) >/dev/null; \
 	  else \
-	    echo "note: the Arphic fonts are missing; run: sudo apt-get install fonts-arphic-gbsn00lp fonts-arphic-gkai00mp"; \
+	    echo "note: fonts are missing; run: sudo apt-get install $(FONT_PACKAGES)"; \
 	  fi; \
 	fi
 

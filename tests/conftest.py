@@ -8,6 +8,14 @@ os.environ.setdefault("WANDB_MODE", "offline")
 os.environ.setdefault("WANDB_SILENT", "true")
 
 
+def pytest_runtest_setup(item):
+    from tests.requirements import missing
+
+    for mark in item.iter_markers("requires"):
+        if not mark.kwargs["available"]:
+            missing(mark.kwargs["what"], mark.kwargs["fix"])
+
+
 @pytest.fixture(autouse=True)
 def _seed():
     torch.manual_seed(0)

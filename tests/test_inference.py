@@ -32,6 +32,7 @@ from pono_gan.inference import (
     translate_jobs,
 )
 from pono_gan.models import build_generator, init_weights
+from tests.requirements import requires_module
 from tests.helpers import tiny_config, write_image_zoo, write_tiny_checkpoint
 
 QUIET = dict(progress=False, workers=0)
@@ -365,9 +366,11 @@ class TestExport:
             torch.testing.assert_close(loaded(x), model.generator(x), atol=1e-5, rtol=1e-4)
         assert not list(tmp_path.glob(".*.part"))
 
+    @requires_module("onnxscript", "pip install -e '.[test]' (ONNX export is the optional 'export' extra)")
+    @requires_module("onnxruntime", "pip install -e '.[test]' (ONNX export is the optional 'export' extra)")
     def test_onnx_equals_eager(self, tmp_path):
-        pytest.importorskip("onnxscript", reason="ONNX export is the optional 'export' extra")
-        onnxruntime = pytest.importorskip("onnxruntime", reason="ONNX export is the optional 'export' extra")
+        import onnxruntime
+
         model = load_model(write_tiny_checkpoint(tmp_path / "u.ckpt", task="unpaired"), "BtoA")
         path = export_generator(model, "onnx", tmp_path / "g.onnx")
         session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])

@@ -11,14 +11,14 @@ from pono_gan.data.datasets import make_dataset
 from pono_gan.data.glyphs import DEFAULT_SOURCE_FONT, DEFAULT_TARGET_FONT, build_glyphs, charset, render_glyphs
 from pono_gan.data.transforms import Preprocessing
 from pono_gan.errors import DataError, MissingPathError
+from tests.requirements import requires
 
 DEJAVU = Path("/usr/share/fonts/truetype/dejavu")
 SANS, SERIF = DEJAVU / "DejaVuSans.ttf", DEJAVU / "DejaVuSerif.ttf"
 LATIN = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
-needs_dejavu = pytest.mark.skipif(not SERIF.is_file(), reason="DejaVu fonts are not installed (Debian fonts-dejavu-core)")
-needs_arphic = pytest.mark.skipif(
-    not (Path(DEFAULT_SOURCE_FONT).is_file() and Path(DEFAULT_TARGET_FONT).is_file()),
-    reason="the Arphic fonts are not installed: make fonts",
+needs_dejavu = requires(SERIF.is_file() and SANS.is_file(), "the DejaVu fonts are not installed", "make fonts")
+needs_arphic = requires(
+    Path(DEFAULT_SOURCE_FONT).is_file() and Path(DEFAULT_TARGET_FONT).is_file(), "the Arphic fonts are not installed", "make fonts"
 )
 
 
@@ -100,3 +100,11 @@ def test_song_to_kai_from_the_debian_fonts(tmp_path, capsys):
     assert sum(record["counts"].values()) == 3755  # both fonts draw every GB2312 level-1 hanzi
     assert record["counts"] == {"train": 3191, "val": 188, "test": 376}
     assert "ready:" in capsys.readouterr().out
+
+
+def test_the_builder_cli_exits_2_on_a_missing_font(tmp_path, capsys):
+    with pytest.raises(SystemExit) as caught:
+        builders_main(["glyphs", "--root", str(tmp_path / "g"), "--source-font", str(tmp_path / "nope.ttf")])
+    assert caught.value.code == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "nope.ttf" in err[0] and not (tmp_path / "g").exists()

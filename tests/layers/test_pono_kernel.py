@@ -10,11 +10,12 @@ import pytest
 import torch
 
 from pono_gan.layers import _pono_kernel, pono, pono_reference
+from tests.requirements import requires
 
 HAS_COMPILER = bool(os.environ.get("CC")) or any(shutil.which(name) for name in ("cc", "gcc", "clang"))
-needs_kernel = pytest.mark.skipif(
-    _pono_kernel.library() is None, reason=f"the fused PONO kernel is unavailable: {_pono_kernel.status()}"
-)
+COMPILER_FIX = "install a C compiler with OpenMP (apt-get install gcc) or set CC"
+needs_kernel = requires(_pono_kernel.library() is not None, f"the fused PONO kernel is unavailable: {_pono_kernel.status()}", COMPILER_FIX)
+needs_compiler = requires(HAS_COMPILER, "no C compiler on this machine: pono runs its torch Function", COMPILER_FIX)
 
 
 @pytest.fixture(autouse=True)
@@ -47,9 +48,8 @@ def max_errors(x: torch.Tensor, eps: float = 1e-5) -> list[float]:
     return [(ours.double() - theirs).abs().max().item() for ours, theirs in pairs]
 
 
+@needs_compiler
 def test_kernel_builds_where_a_compiler_exists():
-    if not HAS_COMPILER:
-        pytest.skip("no C compiler on this machine: pono runs its torch Function")
     assert _pono_kernel.library() is not None, _pono_kernel.status()
     x = torch.randn(2, 8, 4, 4, requires_grad=True)
     assert path_of(pono(x)) == "_PonoKernelFunction"
@@ -187,7 +187,7 @@ def test_failed_build_falls_back_once(monkeypatch, fresh_build, caplog):
     assert path_of(pono(x)) == "_PonoFunction"
 
 
-@pytest.mark.skipif(not HAS_COMPILER, reason="no C compiler")
+@needs_compiler
 def test_unloadable_cached_library_is_rebuilt(fresh_build):
     compiler, source = _pono_kernel._compiler(), _pono_kernel.SOURCE.read_bytes()
     for flags in _pono_kernel.FLAG_SETS:
@@ -207,7 +207,7 @@ def test_cache_key_covers_source_flags_and_compiler():
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(not HAS_COMPILER, reason="no C compiler")
+@needs_compiler
 def test_concurrent_first_builds_share_one_library(tmp_path):
     script = textwrap.dedent(
         """
