@@ -145,3 +145,30 @@ def test_decoder_needs_moments():
 
 def test_all_variants_listed():
     assert len(list(itertools.product(["resnet", "unet"], NORM_NAMES, VARIANTS))) == 40
+
+
+@pytest.mark.parametrize("arch", ["resnet", "unet"])
+@pytest.mark.parametrize("norm", ["instance", "group"])
+def test_pono_sits_right_after_each_strided_conv_and_ms_at_the_mirrored_decoder_input(arch, norm):
+    """PONO takes its moments from the strided conv's output, before the norm; the decoder stage that mirrors
+    an encoder stage gets that stage's moments (deepest first) and applies ``h * std + mean`` to its input
+    before it upsamples."""
+    config = GeneratorConfig(arch=arch, base_channels=8, num_blocks=1, num_downsampling=3, norm=norm, pono=True, shortcut="ms")
+    generator = build_generator(config).eval()
+    conv_outputs, stage_inputs, body_inputs = [], [], []
+    for stage in generator.down:
+        stage.conv.register_forward_hook(lambda module, args, output: conv_outputs.append(output))
+    for stage in generator.up:
+        stage.register_forward_pre_hook(lambda module, args: stage_inputs.append(args))
+        stage.body.register_forward_pre_hook(lambda module, args: body_inputs.append(args[0]))
+    _, moments = generator.forward_with_moments(torch.randn(2, 3, 32, 32))
+    assert len(moments) == len(conv_outputs) == 3
+    for features, (mean, std) in zip(conv_outputs, moments):
+        torch.testing.assert_close(mean, features.mean(1, keepdim=True))
+        torch.testing.assert_close(std, (features.var(1, unbiased=False, keepdim=True) + 1e-5).sqrt())
+    # decoder stages run deepest first (the U-Net's innermost stage is up[-1] and runs first)
+    ran = sorted(zip(stage_inputs, body_inputs), key=lambda pair: pair[0][0].shape[-1])
+    assert len(ran) == 3
+    for ((x, passed), body_input), expected in zip(ran, reversed(moments)):
+        assert all(torch.equal(a, b) for a, b in zip(passed, expected))
+        torch.testing.assert_close(body_input, x * expected.std + expected.mean)
