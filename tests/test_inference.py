@@ -17,23 +17,22 @@ from pono_gan.inference import (
     Job,
     Summary,
     Translator,
-    _ramp_window,
     export_generator,
     load_model,
     min_input_size,
     moments_panel,
     pad_to_multiple,
     plan_jobs,
-    precision_warning,
-    remove_stale_temporaries,
     resolve_device,
     run_inference,
-    tile_starts,
     translate_jobs,
 )
+from pono_gan.inference.geometry import BlendAccumulator, ramp_window, tile_starts
+from pono_gan.inference.jobs import remove_stale_temporaries
+from pono_gan.inference.model import precision_warning
 from pono_gan.models import build_generator, init_weights
-from tests.requirements import requires_module
 from tests.helpers import tiny_config, write_image_zoo, write_tiny_checkpoint
+from tests.requirements import requires_module
 
 QUIET = dict(progress=False, workers=0)
 
@@ -228,9 +227,9 @@ class TestTranslator:
             Translator(_generator(), tile=32, tile_overlap=32)
 
     def test_window_and_tile_positions(self):
-        window = _ramp_window(16, 4, True, True)
+        window = ramp_window(16, 4, True, True)
         assert window.min() > 0 and window[4:12].eq(1).all() and window[0] < window[3]
-        assert _ramp_window(8, 4, False, False).eq(1).all()
+        assert ramp_window(8, 4, False, False).eq(1).all()
         assert tile_starts(100, 32, 24) == [0, 24, 48, 68] and tile_starts(20, 32, 24) == [0]
 
     def test_bf16_autocast_is_close_to_fp32(self):
@@ -343,7 +342,7 @@ class TestDeviceAndPrecision:
             resolve_device("cuda")
 
     def test_emulated_precision_warns(self, monkeypatch):
-        import pono_gan.inference as inference
+        import pono_gan.inference.model as inference
 
         monkeypatch.setattr(inference, "cpu_has_native", lambda dtype: False)
         assert "emulated" in precision_warning("bf16", torch.device("cpu"))
@@ -388,11 +387,10 @@ class TestExport:
 
 
 def test_blending_recovers_a_constant_image_and_strides_respect_the_multiple():
-    from pono_gan.inference import _Accumulator
 
     translator = Translator(_generator(norm="none"), tile=16, tile_overlap=6)
     assert (translator.stride, translator.overlap) == (8, 8)  # stride rounded down to the multiple (4)
-    accumulator = _Accumulator(1, 40, 44)
+    accumulator = BlendAccumulator(1, 40, 44)
     for y in tile_starts(40, 16, translator.stride):
         for x in tile_starts(44, 16, translator.stride):
             accumulator.add(torch.full((1, 16, 16), 0.25), y, x, translator._window(y, x, 16, 16, 40, 44, 1))

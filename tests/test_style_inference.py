@@ -12,7 +12,8 @@ import torch
 from PIL import Image
 
 import infer
-import pono_gan.inference as inference
+import pono_gan.inference.run as inference_run
+import pono_gan.inference.style as inference_style
 from pono_gan.checkpoint import read_checkpoint
 from pono_gan.data.io import load_image
 from pono_gan.errors import DataError
@@ -93,8 +94,9 @@ def test_example_and_random_styles_write_content_style_outputs(style_checkpoint,
     content, styles, contents, examples = folders
     model = load_model(style_checkpoint, "AtoB")
     decoded = []
-    real_load = inference.load_image_and_alpha
-    monkeypatch.setattr(inference, "load_image_and_alpha", lambda path, *a: decoded.append(path) or real_load(path, *a))
+    real_load = inference_run.load_image_and_alpha
+    for module in (inference_run, inference_style):  # content decoding, style examples
+        monkeypatch.setattr(module, "load_image_and_alpha", lambda path, *a: decoded.append(path) or real_load(path, *a))
     options = InferenceOptions(direction="AtoB", style=str(styles), num_styles=2, save_moments=True, **QUIET)
     summary = run_inference(style_checkpoint, content, tmp_path / "out", options)
     assert (summary.written, summary.failed) == (8, 0)

@@ -1,0 +1,111 @@
+"""ONNX and TorchScript export of a generator, with the pre- and post-processing facts stored in the file.
+
+The exported graph is the network alone; :func:`export_generator` writes it atomically."""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+import warnings
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import Tensor, nn
+
+from pono_gan.inference.geometry import padded_size
+from pono_gan.inference.model import InferenceError, Model, min_input_size
+
+EXPORT_FORMATS = ("onnx", "torchscript")
+
+
+
+def exportable_generator(generator: nn.Module) -> nn.Module:
+    """A float32 CPU eval-mode copy of ``generator`` (PONO records plain tensor ops under tracing / export)."""
+    return copy.deepcopy(generator).float().cpu().eval()
+
+
+def export_metadata(model: Model) -> dict[str, Any]:
+    """What a user of the exported file needs to know, stored inside it (ONNX metadata / TorchScript extra file)."""
+    return {
+        "producer": "pono-gan",
+        "direction": model.direction,
+        "task": model.task,
+        "multiple": model.multiple,
+        "min_size": min_input_size(model.generator),
+        "input": f"float32 NCHW, {model.config.in_channels} channels, values in [-1, 1] (x * 2 - 1 for x in [0, 1]), "
+        f"H and W multiples of {model.multiple} and at least {min_input_size(model.generator)} (reflect-pad, crop back)",
+        "output": f"float32 NCHW, {model.config.out_channels} channels, values in [-1, 1] ((y + 1) / 2 for [0, 1])",
+        "generator": model.config.to_dict(),
+    }
+
+
+def _atomic_target(path: Path) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return path.with_name(f".{path.name}.{os.getpid()}.part")
+
+
+def export_generator(model: Model, export_format: str, path: str | os.PathLike, example_size: int | None = None) -> Path:
+    """Write the generator alone as ONNX or TorchScript (float32, CPU, dynamic batch, height and width).
+
+    The file holds the network only: the caller maps images to [-1, 1], pads H and W to a multiple of
+    ``model.multiple`` (see :func:`pad_to_multiple`), and maps the output back with ``(y + 1) / 2``. The same facts
+    are stored inside the file (ONNX ``metadata_props`` / TorchScript extra file ``pono_gan.json``).
+
+    Raises:
+        InferenceError: unknown format, or ONNX export without the ``onnx`` / ``onnxscript`` packages.
+    """
+    if export_format not in EXPORT_FORMATS:
+        raise InferenceError(f"unknown export format {export_format!r}; valid: {', '.join(EXPORT_FORMATS)}")
+    if model.styled:
+        raise InferenceError(f"{model.path}: exporting style (MUNIT) models is not supported; run them with infer.py --style / --num-styles")
+    path = Path(path)
+    generator = exportable_generator(model.generator)
+    minimum = min_input_size(model.generator)
+    size = padded_size(example_size or int(model.data.get("crop_size") or 64), model.multiple, minimum)
+    example = torch.rand(1, model.config.in_channels, size, size) * 2 - 1
+    metadata = export_metadata(model)
+    temporary = _atomic_target(path)
+    try:
+        with torch.no_grad(), warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # tracer warnings about the generator's Python-level shape checks
+            if export_format == "torchscript":
+                traced = torch.jit.trace(generator, example, check_trace=False)
+                torch.jit.save(traced, str(temporary), _extra_files={"pono_gan.json": json.dumps(metadata)})
+            else:
+                _export_onnx(generator, example, temporary, metadata)
+        os.replace(temporary, path)
+    finally:
+        if temporary.exists():
+            temporary.unlink()
+    return path
+
+
+def _export_onnx(generator: nn.Module, example: Tensor, path: Path, metadata: dict[str, Any]) -> None:
+    try:
+        import onnx
+        import onnxscript  # noqa: F401  (torch.onnx's exporter needs it)
+    except ImportError as error:
+        raise InferenceError(
+            f"ONNX export needs the onnx and onnxscript packages ({error.name} is missing): pip install 'pono-gan[export]'"
+        ) from None
+    import io
+    from contextlib import redirect_stdout
+
+    dynamic = torch.export.Dim.DYNAMIC
+    with redirect_stdout(io.StringIO()):  # the exporter narrates its steps on stdout
+        program = torch.onnx.export(
+            generator,
+            (example,),
+            dynamic_shapes=({0: dynamic, 2: dynamic, 3: dynamic},),
+            input_names=["image"],
+            output_names=["translated"],
+            external_data=False,
+            verbose=False,
+        )
+    proto = program.model_proto
+    for key, value in metadata.items():
+        entry = proto.metadata_props.add()
+        entry.key, entry.value = key, value if isinstance(value, str) else json.dumps(value)
+    onnx.save(proto, str(path))
