@@ -4,6 +4,7 @@ never interrupted, for every task, both schedule units and with 0 or 2 DataLoade
 
 from __future__ import annotations
 
+import glob
 import signal
 
 import pytest
@@ -30,15 +31,17 @@ TASKS = {
 }
 
 
-def command(task: str, data, run_dir, unit: str, workers: int, kill_at: int | None, resume: bool) -> list[str]:
-    args = ["fit", *TASKS[task], *TINY,
-            "--data.root", str(data), "--trainer.default_root_dir", str(run_dir), "--trainer.logger", "false",
+def command(task: str, data, run_dir, unit: str, workers: int, kill_at: int | None, resume: bool,
+            wandb: bool = False) -> list[str]:
+    args = ["fit", *TASKS[task], *TINY, "--data.root", str(data), "--trainer.default_root_dir", str(run_dir),
             "--data.load_size", "40", "--data.crop_size", "32", "--data.num_workers", str(workers),
             "--trainer.max_steps", str(FINAL), "--trainer.max_epochs", "-1",
             "--checkpoint.every_n_train_steps", "2", "--images.every_n_steps", "3",
             "--model.init_args.optimizer.unit", unit,
             "--model.init_args.optimizer.constant_for", "1" if unit == "epoch" else "3",
             "--model.init_args.optimizer.decay_for", "2" if unit == "epoch" else "6"]
+    if not wandb:  # else the default logger, offline (tests/conftest.py sets WANDB_MODE)
+        args += ["--trainer.logger", "false"]
     if kill_at is not None:
         args += ["--trainer.callbacks+=tests.tasks.resume_runner.SigkillAt", f"--trainer.callbacks.step={kill_at}"]
     if resume:
@@ -95,11 +98,13 @@ def max_difference(a, b, path="") -> float:
 @pytest.mark.parametrize("task", list(TASKS))
 def test_killed_twice_and_resumed_equals_uninterrupted(task, unit, workers, tiny_dataset, tmp_path, uninterrupted):
     run_dir = tmp_path / "run"
-    assert run(command(task, tiny_dataset, run_dir, unit, workers, MID_EPOCH, False)) == -signal.SIGKILL
+    wandb = task == "paired" and workers == 0  # one of them also logs to W&B (offline), which must not matter
+    assert run(command(task, tiny_dataset, run_dir, unit, workers, MID_EPOCH, False, wandb)) == -signal.SIGKILL
     assert last(run_dir)["global_step"] == MID_EPOCH and MID_EPOCH % BATCHES_PER_EPOCH != 0
-    assert run(command(task, tiny_dataset, run_dir, unit, workers, EPOCH_END, True)) == -signal.SIGKILL
+    assert run(command(task, tiny_dataset, run_dir, unit, workers, EPOCH_END, True, wandb)) == -signal.SIGKILL
     assert last(run_dir)["global_step"] == EPOCH_END and EPOCH_END % BATCHES_PER_EPOCH == 0
-    assert run(command(task, tiny_dataset, run_dir, unit, workers, None, True)) == 0
+    run_ids = {last(run_dir)["pono_gan"]["wandb_run_id"]}
+    assert run(command(task, tiny_dataset, run_dir, unit, workers, None, True, wandb)) == 0
 
     resumed, reference = last(run_dir), uninterrupted(task, unit)
     assert resumed["global_step"] == reference["global_step"] == FINAL
@@ -107,6 +112,11 @@ def test_killed_twice_and_resumed_equals_uninterrupted(task, unit, workers, tiny
     assert max_difference(resumed["optimizer_states"], reference["optimizer_states"]) <= 1e-6  # Adam, rates
     assert max_difference(resumed.get("image_pools"), reference.get("image_pools")) <= 1e-6
     assert max_difference(resumed["training_rng"], reference["training_rng"]) == 0
+    if wandb:  # the resumed runs continued the first run's W&B run: three offline folders of one run id
+        run_ids.add(resumed["pono_gan"]["wandb_run_id"])
+        [run_id] = run_ids
+        folders = sorted(glob.glob(str(run_dir / "wandb" / "offline-run-*" / "run-*.wandb")))
+        assert run_id and len(folders) == 3 and all(f.endswith(f"run-{run_id}.wandb") for f in folders)
     rates = [group["lr"] for group in reference["optimizer_states"][0]["param_groups"]]
     assert rates[0] < 2e-4 if task != "style" else rates[0] < 1e-4  # the schedule did decay
 
