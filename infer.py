@@ -47,17 +47,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from pono_gan.checkpoint import CheckpointError
-from pono_gan.inference import (
-    DIRECTIONS,
-    EXPORT_FORMATS,
-    PRECISIONS,
-    InferenceError,
-    InferenceOptions,
-    export_generator,
-    load_model,
-    run_inference,
-)
+from pono_gan.inference.choices import DIRECTIONS, EXPORT_FORMATS, PRECISION_NAMES
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -78,7 +68,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--batch-size", type=int, help="same-size images (or tiles) per forward pass (default: 1 on CPU, 8 on GPU)")
     parser.add_argument("--workers", type=int, default=2, help="DataLoader processes that decode images (0: in-process)")
     parser.add_argument("--device", default="auto", help="auto | cpu | cuda | cuda:N")
-    parser.add_argument("--precision", choices=tuple(PRECISIONS), default="32", help="32, or bf16 / 16 autocast")
+    parser.add_argument("--precision", choices=PRECISION_NAMES, default="32", help="32, or bf16 / 16 autocast")
     parser.add_argument("--tile", type=int, metavar="PIXELS", help="run large images in tiles of this size (a multiple of the generator's)")
     parser.add_argument("--tile-overlap", type=int, metavar="PIXELS", help="overlap between tiles (default: tile / 4)")
     parser.add_argument("--save-moments", action="store_true", help="write NAME_moments.png (PONO mean / std maps) beside each output")
@@ -92,6 +82,10 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    # torch and the models load only now, so --help and flag errors answer at once
+    from pono_gan.checkpoint import CheckpointError
+    from pono_gan.inference import InferenceError, InferenceOptions, export_generator, load_model, run_inference
+
     try:
         if args.export:
             export_format, path = args.export

@@ -28,42 +28,32 @@ image and tiled results differ slightly from whole-image results (most near tile
 Use tiles only when the whole image does not fit in memory, and make them as large as memory allows.
 """
 
-from pono_gan.inference.export import EXPORT_FORMATS, export_generator
-from pono_gan.inference.geometry import pad_to_multiple, resize_shorter_side
-from pono_gan.inference.jobs import Job, plan_jobs
-from pono_gan.inference.model import (
-    DIRECTIONS,
-    PRECISIONS,
-    InferenceError,
-    Model,
-    load_model,
-    min_input_size,
-    resolve_device,
-)
-from pono_gan.inference.run import InferenceOptions, Summary, default_batch_size, moments_panel, run_inference, translate_jobs
-from pono_gan.inference.style import style_codes
-from pono_gan.inference.translator import Translator
+from pono_gan.lazy import lazy_exports
 
-__all__ = [
-    "DIRECTIONS",
-    "EXPORT_FORMATS",
-    "PRECISIONS",
-    "InferenceError",
-    "InferenceOptions",
-    "Job",
-    "Model",
-    "Summary",
-    "Translator",
-    "export_generator",
-    "load_model",
-    "min_input_size",
-    "moments_panel",
-    "pad_to_multiple",
-    "plan_jobs",
-    "resize_shorter_side",
-    "default_batch_size",
-    "resolve_device",
-    "run_inference",
-    "style_codes",
-    "translate_jobs",
-]
+# Names are imported on first use (PEP 562), so `import pono_gan.inference.choices` (infer.py's flags) stays light.
+_HOMES = {
+    "DIRECTIONS": "choices",
+    "EXPORT_FORMATS": "choices",
+    "PRECISIONS": "model",
+    "InferenceError": "model",
+    "InferenceOptions": "run",
+    "Job": "jobs",
+    "Model": "model",
+    "Summary": "run",
+    "Translator": "translator",
+    "export_generator": "export",
+    "load_model": "model",
+    "min_input_size": "model",
+    "moments_panel": "run",
+    "pad_to_multiple": "geometry",
+    "plan_jobs": "jobs",
+    "resize_shorter_side": "geometry",
+    "default_batch_size": "run",
+    "resolve_device": "model",
+    "run_inference": "run",
+    "style_codes": "style",
+    "translate_jobs": "run",
+}
+__all__ = list(_HOMES)
+
+__getattr__, __dir__ = lazy_exports(__name__, _HOMES)

@@ -14,10 +14,9 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
+from pono_gan.inference.choices import EXPORT_FORMATS
 from pono_gan.inference.geometry import padded_size
 from pono_gan.inference.model import InferenceError, Model, min_input_size
-
-EXPORT_FORMATS = ("onnx", "torchscript")
 
 
 

@@ -20,6 +20,7 @@ from pono_gan.checkpoint import (
     read_checkpoint,
 )
 from pono_gan.hardware import cpu_has_native
+from pono_gan.inference.choices import DIRECTIONS, PRECISION_NAMES
 from pono_gan.models import (
     GeneratorConfig,
     MunitConfig,
@@ -28,8 +29,8 @@ from pono_gan.models import (
     StyleTransfer,
 )
 
-DIRECTIONS = ("AtoB", "BtoA")
-PRECISIONS: dict[str, torch.dtype | None] = {"32": None, "bf16": torch.bfloat16, "16": torch.float16}
+#: precision name -> autocast dtype (None: float32 as it is)
+PRECISIONS: dict[str, torch.dtype | None] = dict(zip(PRECISION_NAMES, (None, torch.bfloat16, torch.float16)))
 
 
 class InferenceError(ValueError):

@@ -1,43 +1,11 @@
-"""Evaluate a checkpoint on a held-out split: per-image metrics against the targets and distribution metrics.
+"""Scoring a checkpoint on a split: translations, per-image metrics, distribution metrics, the summary files.
 
-    python -m pono_gan.evaluate --checkpoint runs/demo/checkpoints/last.ckpt            # the data it trained on
-    python -m pono_gan.evaluate --checkpoint last.ckpt --data data/facades --layout aligned --split val
-    python -m pono_gan.evaluate --checkpoint last.ckpt --inception-weights weights-inception-2015-12-05-6726825d.pth
-    python -m pono_gan.evaluate --checkpoint cyclegan.ckpt --direction AtoB --data data/horse2zebra --layout unpaired
-    python -m pono_gan.evaluate --checkpoint style.ckpt --direction AtoB --data data/song2kai --layout paired
-
-Each input is translated at its own resolution exactly as ``infer.py`` does (padded to the generator's multiple,
-cropped back). Metrics (``--metrics`` picks; default: all that can run):
-
-* per image, against the target of each pair (``paired`` / ``aligned`` layouts): ``l1`` (mean absolute error in
-  [0, 1]), ``psnr`` in dB (one value per image, then the mean: kornia's psnr would pool the batch), ``ssim``
-  (11 x 11 Gaussian window, averaged over the image);
-* distribution metrics, the set of translations against the set of targets (any layout; for ``unpaired`` every
-  input is translated once and compared with every target-domain image): ``fd_effnet_lite0`` and
-  ``kid_effnet_lite0``, the Frechet distance and KID on EfficientNet-Lite0 features (weights installed with the
-  package, so they work offline; not comparable to FID / KID), and ``fid`` / ``kid`` on the Inception v3 FID
-  network, whose weights are a separate download (``--inception-weights``; see :mod:`pono_gan.features`). By
-  default FID / KID are skipped with a note when the weights are not found; asked for by name, they are an error.
-  KID uses subsets of ``min(1000, n_outputs, n_targets)`` images (torchmetrics' 1000 fails on small sets).
-
-A style (MUNIT) model renders each input in the style of an example: the *next* target image (in sorted order,
-wrapping around), so never the input's own target; the metrics above score that result, which for data whose
-true correspondences are known (``paired`` / ``aligned``) measures content preservation. It also renders each input
-in ``--num-styles`` random styles (seeded, fresh codes per input) for two more per-image metrics: ``l1_random``, the
-mean L1 of those results against the target, and ``diversity_l1``, the mean L1 between every two of them (how much
-the style code changes the result; 0 means the style is ignored).
-
-Outputs: ``OUTPUT/per_image.csv`` (input, target and the per-image metrics) and ``OUTPUT/summary.json`` (mean and
-standard deviation of each per-image metric; each distribution metric with its description, feature extractor,
-image counts and KID subset size; the skipped metrics with the reason; the checkpoint and the data).
-"""
+See :mod:`pono_gan.evaluate` for the metrics and outputs; :func:`evaluate` is the entry point."""
 
 from __future__ import annotations
 
-import argparse
 import csv
 import json
-import sys
 from itertools import islice
 from pathlib import Path
 from typing import Any, Sequence
@@ -47,7 +15,15 @@ from torch.utils.data import DataLoader
 
 from pono_gan.data.datasets import make_dataset
 from pono_gan.data.transforms import Preprocessing
-from pono_gan.errors import DataError, MissingPathError, PonoGanError
+from pono_gan.errors import DataError, MissingPathError
+from pono_gan.evaluate.names import (
+    DISTRIBUTION_METRICS,
+    LAYOUTS,
+    METRICS,
+    NEEDS_PAIRS,
+    PER_IMAGE_METRICS,
+    STYLE_METRICS,
+)
 from pono_gan.features import (
     EffNetLite0Features,
     FeatureBank,
@@ -57,28 +33,12 @@ from pono_gan.features import (
     kernel_distance,
     missing_inception_message,
 )
-from pono_gan.inference import InferenceError, Model, Translator, load_model, resolve_device
+from pono_gan.inference import Model, Translator, resolve_device
 from pono_gan.metrics import l1_per_image, paired_metrics, pairwise_l1
 from pono_gan.viz import to_unit_range
 
-__all__ = [
-    "DISTRIBUTION_METRICS", "LAYOUTS", "METRICS", "PER_IMAGE_METRICS", "describe", "evaluate", "main", "select_metrics",
-]
+__all__ = ["describe", "evaluate", "select_metrics"]
 
-LAYOUTS = ("paired", "aligned", "unpaired")
-PER_IMAGE_METRICS = ("l1", "psnr", "ssim")
-#: per-image metrics of style models only, from ``num_styles`` random styles per input
-STYLE_METRICS = ("l1_random", "diversity_l1")
-# name -> (kind, backbone, description)
-DISTRIBUTION_METRICS: dict[str, tuple[str, str, str]] = {
-    "fd_effnet_lite0": ("fd", "effnet", "Frechet distance on EfficientNet-Lite0 features, not comparable to FID"),
-    "kid_effnet_lite0": ("kid", "effnet", "KID (polynomial-kernel MMD^2) on EfficientNet-Lite0 features, not comparable to KID"),
-    "fid": ("fd", "inception", "FID: Frechet distance on Inception v3 pool3 features"),
-    "kid": ("kid", "inception", "KID: polynomial-kernel MMD^2 on Inception v3 pool3 features"),
-}
-METRICS = PER_IMAGE_METRICS + STYLE_METRICS + tuple(DISTRIBUTION_METRICS)
-#: the metrics that compare each output with its own target
-NEEDS_PAIRS = PER_IMAGE_METRICS + ("l1_random",)
 
 
 def select_metrics(
@@ -270,58 +230,3 @@ def describe(summary: dict[str, Any]) -> str:
         else:
             parts.append(f"{name} {v['mean']:.4g} +- {v['std']:.2g} (subsets of {v['subset_size']})")
     return ", ".join(parts)
-
-
-def _positive(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
-    return value
-
-
-def main(argv: list[str] | None = None) -> dict[str, Any]:
-    parser = argparse.ArgumentParser(prog="python -m pono_gan.evaluate", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--checkpoint", required=True, help="a .ckpt written by train.py")
-    parser.add_argument("--data", help="data root (default: the one the checkpoint was trained on)")
-    parser.add_argument("--layout", choices=LAYOUTS, help="default: the training layout")
-    parser.add_argument("--split", default="test", help="test | val | train (default: %(default)s)")
-    parser.add_argument("--direction", choices=("AtoB", "BtoA"), help="unpaired checkpoints: which generator")
-    parser.add_argument("--output", help="folder for per_image.csv and summary.json (default: beside the checkpoint)")
-    parser.add_argument("--device", default="auto", help="auto | cpu | cuda (default: %(default)s)")
-    parser.add_argument("--limit", type=int, help="score only the first N samples")
-    parser.add_argument("--metrics", nargs="+", metavar="NAME",
-                        help=f"any of {', '.join(METRICS)} (default: all that can run; FID / KID only with their weights)")
-    parser.add_argument("--inception-weights", metavar="PATH",
-                        help="the FID / KID Inception weights (default: $PONO_GAN_INCEPTION_WEIGHTS, then torch hub's "
-                             "checkpoints folder)")
-    parser.add_argument("--batch-size", type=_positive, default=32, help="images per feature batch (default: %(default)s)")
-    parser.add_argument("--num-styles", type=_positive, default=3,
-                        help="style models: random styles per input for l1_random and diversity_l1 (default: %(default)s)")
-    args = parser.parse_args(argv)
-    try:
-        model = load_model(args.checkpoint, args.direction)
-        trained = model.data
-        root = args.data or trained.get("root")
-        if root is None:
-            raise DataError(f"{args.checkpoint}: does not record its data root; pass --data")
-        layout = args.layout or (trained.get("layout") if trained.get("layout") in LAYOUTS else "paired")
-        output = Path(args.output) if args.output else Path(args.checkpoint).resolve().parent.parent / f"eval_{args.split}"
-        metrics = [name for value in args.metrics for name in value.split(",") if name] if args.metrics else None
-        summary = evaluate(model, root, layout, args.split, output, args.device, args.limit, metrics=metrics,
-                           inception_weights=args.inception_weights, batch_size=args.batch_size, num_styles=args.num_styles)
-    except (PonoGanError, InferenceError) as error:
-        print(f"evaluate: error: {error}", file=sys.stderr)
-        sys.exit(2)  # as train.py and infer.py: 2 is a usage / input error
-    reasons = {}
-    for name, reason in summary["skipped"].items():
-        reasons.setdefault(reason, []).append(name)
-    for reason, names in reasons.items():
-        print(f"evaluate: skipped {', '.join(names)}: {reason}", file=sys.stderr)
-    what = f"{summary['count']} pairs" if layout != "unpaired" else f"{summary['count']} inputs"
-    print(f"{what} from {root} ({args.split}): {describe(summary)} -> {output}")
-    return summary
-
-
-if __name__ == "__main__":
-    main()

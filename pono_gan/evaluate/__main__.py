@@ -1,0 +1,3 @@
+from pono_gan.evaluate.cli import main
+
+main()

@@ -1,0 +1,69 @@
+"""``python -m pono_gan.evaluate``: the command line; it parses its flags before it imports torch."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+from pono_gan.evaluate import __doc__ as package_doc
+from pono_gan.evaluate.names import LAYOUTS, METRICS
+
+__all__ = ["main"]
+
+
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def main(argv: list[str] | None = None) -> dict[str, Any]:
+    parser = argparse.ArgumentParser(prog="python -m pono_gan.evaluate", description=package_doc,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--checkpoint", required=True, help="a .ckpt written by train.py")
+    parser.add_argument("--data", help="data root (default: the one the checkpoint was trained on)")
+    parser.add_argument("--layout", choices=LAYOUTS, help="default: the training layout")
+    parser.add_argument("--split", default="test", help="test | val | train (default: %(default)s)")
+    parser.add_argument("--direction", choices=("AtoB", "BtoA"), help="unpaired checkpoints: which generator")
+    parser.add_argument("--output", help="folder for per_image.csv and summary.json (default: beside the checkpoint)")
+    parser.add_argument("--device", default="auto", help="auto | cpu | cuda (default: %(default)s)")
+    parser.add_argument("--limit", type=int, help="score only the first N samples")
+    parser.add_argument("--metrics", nargs="+", metavar="NAME",
+                        help=f"any of {', '.join(METRICS)} (default: all that can run; FID / KID only with their weights)")
+    parser.add_argument("--inception-weights", metavar="PATH",
+                        help="the FID / KID Inception weights (default: $PONO_GAN_INCEPTION_WEIGHTS, then torch hub's "
+                             "checkpoints folder)")
+    parser.add_argument("--batch-size", type=_positive, default=32, help="images per feature batch (default: %(default)s)")
+    parser.add_argument("--num-styles", type=_positive, default=3,
+                        help="style models: random styles per input for l1_random and diversity_l1 (default: %(default)s)")
+    args = parser.parse_args(argv)
+    # torch, the models and the metrics load only now, so --help and flag errors answer at once
+    from pono_gan.errors import DataError, PonoGanError
+    from pono_gan.evaluate.core import describe, evaluate
+    from pono_gan.inference import InferenceError, load_model
+
+    try:
+        model = load_model(args.checkpoint, args.direction)
+        trained = model.data
+        root = args.data or trained.get("root")
+        if root is None:
+            raise DataError(f"{args.checkpoint}: does not record its data root; pass --data")
+        layout = args.layout or (trained.get("layout") if trained.get("layout") in LAYOUTS else "paired")
+        output = Path(args.output) if args.output else Path(args.checkpoint).resolve().parent.parent / f"eval_{args.split}"
+        metrics = [name for value in args.metrics for name in value.split(",") if name] if args.metrics else None
+        summary = evaluate(model, root, layout, args.split, output, args.device, args.limit, metrics=metrics,
+                           inception_weights=args.inception_weights, batch_size=args.batch_size, num_styles=args.num_styles)
+    except (PonoGanError, InferenceError) as error:
+        print(f"evaluate: error: {error}", file=sys.stderr)
+        sys.exit(2)  # as train.py and infer.py: 2 is a usage / input error
+    reasons = {}
+    for name, reason in summary["skipped"].items():
+        reasons.setdefault(reason, []).append(name)
+    for reason, names in reasons.items():
+        print(f"evaluate: skipped {', '.join(names)}: {reason}", file=sys.stderr)
+    what = f"{summary['count']} pairs" if layout != "unpaired" else f"{summary['count']} inputs"
+    print(f"{what} from {root} ({args.split}): {describe(summary)} -> {output}")
+    return summary

@@ -1,0 +1,9 @@
+"""The names ``infer.py``'s flags accept, in a module that imports nothing heavy (so ``--help`` is instant).
+
+The meanings live beside the code that uses them: :data:`pono_gan.inference.model.PRECISIONS` maps each precision
+name to its dtype, :func:`pono_gan.inference.export.export_generator` writes each format.
+"""
+
+DIRECTIONS = ("AtoB", "BtoA")
+PRECISION_NAMES = ("32", "bf16", "16")
+EXPORT_FORMATS = ("onnx", "torchscript")

@@ -1,0 +1,32 @@
+"""``infer.py --help`` and ``python -m pono_gan.evaluate --help`` answer before torch is imported (about 4 s here)."""
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+PROBE = """
+import runpy, sys
+sys.argv = {argv!r}
+try:
+    {run}
+except SystemExit as exit:
+    code = exit.code
+print(code, "torch" in sys.modules)
+"""
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("argv,run", [
+    (["infer.py", "--help"], "runpy.run_path('infer.py', run_name='__main__')"),
+    (["evaluate", "--help"], "runpy.run_module('pono_gan.evaluate', run_name='__main__', alter_sys=True)"),
+    (["infer.py", "--checkpoint", "x.ckpt", "--precision", "64"], "runpy.run_path('infer.py', run_name='__main__')"),
+], ids=["infer", "evaluate", "infer-bad-flag"])
+def test_help_and_flag_errors_do_not_import_torch(argv, run):
+    result = subprocess.run([sys.executable, "-c", PROBE.format(argv=argv, run=run)], cwd=ROOT, capture_output=True,
+                            text=True, timeout=60)
+    code, torch_loaded = result.stdout.split()[-2:]
+    assert torch_loaded == "False", result.stderr[-2000:]
+    assert code == ("0" if "--help" in argv else "2")
