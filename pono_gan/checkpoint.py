@@ -4,17 +4,18 @@ A pono-gan checkpoint is a Lightning ``.ckpt`` (a ``torch.save`` dict) with one 
 
     {
       "format": 1,
-      "task": "paired" | "unpaired",
-      "direction": "AtoB" | "BtoA" | None,     # paired: the direction it was trained for; unpaired: None
-      "generators": {                           # one per direction the checkpoint can translate
+      "task": "paired" | "unpaired" | "style",
+      "direction": "AtoB" | "BtoA" | None,     # paired: the direction it was trained for; else None
+      "generators": {                           # paired / unpaired: one per direction it can translate
         "AtoB": {"config": {...GeneratorConfig fields...}, "prefix": "generator."},
-        ...
+        ...                                     # style: one per domain, "A" / "B", with MunitConfig fields
       },
       "data": {"channels": [in, out], "preprocess": ..., "load_size": ..., "crop_size": ...},
       "wandb_run_id": "..." | None,
     }
 
-A paired checkpoint has one generator, keyed by its direction; an unpaired one has "AtoB" and "BtoA".
+A paired checkpoint has one generator, keyed by its direction; an unpaired one has "AtoB" and "BtoA"; a style
+one has "A" and "B". This module knows the model builders; the networks know nothing of checkpoint files.
 ``prefix`` selects the generator's weights from ``checkpoint["state_dict"]``. Everything in it is plain data, so
 ``torch.load(..., weights_only=True)`` reads it: inference needs the file alone, no training code, no flags.
 """
@@ -31,9 +32,9 @@ import torch
 from torch import nn
 
 from pono_gan.errors import PonoGanError
-from pono_gan.models import GeneratorConfig, MunitConfig, build_generator, build_munit
+from pono_gan.models import GeneratorConfig, MunitConfig, MunitGenerator, build_generator, build_munit
 
-__all__ = ["FORMAT_VERSION", "KEY", "CheckpointError", "read_checkpoint", "generator_from_checkpoint"]
+__all__ = ["FORMAT_VERSION", "KEY", "CheckpointError", "generator_from_checkpoint", "munit_from_checkpoint", "read_checkpoint"]
 
 KEY = "pono_gan"
 FORMAT_VERSION = 1
@@ -93,3 +94,15 @@ def generator_from_checkpoint(checkpoint: dict[str, Any], direction: str, path: 
     except RuntimeError as error:
         raise CheckpointError(f"{path}: weights do not match the stored {direction} generator config ({str(error).splitlines()[0]})") from None
     return generator.eval()
+
+
+def munit_from_checkpoint(checkpoint: dict[str, Any], domain: str, path: str | os.PathLike = "checkpoint") -> MunitGenerator:
+    """Rebuild domain ``domain``'s (``"A"`` or ``"B"``) generator of a ``style`` checkpoint in eval mode.
+
+    ``checkpoint`` is what :func:`read_checkpoint` returns; its ``"pono_gan"`` entry has ``"task": "style"`` and
+    ``"generators": {"A": {"config": MunitConfig fields, "prefix": "generator_a."}, "B": ...}``.
+    """
+    meta = checkpoint[KEY]
+    if meta.get("task") != "style":
+        raise CheckpointError(f"{path}: a {meta.get('task')!r} checkpoint holds no style (MUNIT) generators")
+    return generator_from_checkpoint(checkpoint, domain, path)  # type: ignore[return-value]

@@ -14,7 +14,7 @@ from PIL import Image
 import infer
 import pono_gan.inference.run as inference_run
 import pono_gan.inference.style as inference_style
-from pono_gan.checkpoint import read_checkpoint
+from pono_gan.checkpoint import munit_from_checkpoint, read_checkpoint
 from pono_gan.data.io import load_image
 from pono_gan.errors import DataError
 from pono_gan.evaluate import evaluate, select_metrics
@@ -29,7 +29,7 @@ from pono_gan.inference import (
     style_codes,
 )
 from pono_gan.metrics import pairwise_l1
-from pono_gan.models import StyleTransfer, munit_from_checkpoint, translate
+from pono_gan.models import StyleTransfer, translate
 from tests.helpers import write_image_zoo, write_tiny_checkpoint
 
 QUIET = dict(progress=False, workers=0)

@@ -9,7 +9,6 @@ from pono_gan.models.munit import (
     MunitGenerator,
     StyleTransfer,
     build_munit,
-    munit_from_checkpoint,
     translate,
 )
 
@@ -29,6 +28,5 @@ __all__ = [
     "MunitGenerator",
     "StyleTransfer",
     "build_munit",
-    "munit_from_checkpoint",
     "translate",
 ]

@@ -25,7 +25,6 @@ Names follow MUNIT's ``gen`` config: ``base_channels`` is its ``dim``, ``num_dow
 
 from __future__ import annotations
 
-import os
 from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
@@ -45,7 +44,6 @@ __all__ = [
     "MunitConfig",
     "StyleTransfer",
     "build_munit",
-    "munit_from_checkpoint",
     "translate",
 ]
 
@@ -420,17 +418,3 @@ def build_munit(config: MunitConfig) -> MunitGenerator:
     values = config.to_dict()
     values.pop("arch")
     return MunitGenerator(**values)
-
-
-def munit_from_checkpoint(checkpoint: dict[str, Any], domain: str, path: str | os.PathLike = "checkpoint") -> MunitGenerator:
-    """Rebuild domain ``domain``'s (``"A"`` or ``"B"``) generator of a ``style`` checkpoint in eval mode.
-
-    ``checkpoint`` is what :func:`pono_gan.checkpoint.read_checkpoint` returns; its ``"pono_gan"`` entry has
-    ``"task": "style"`` and ``"generators": {"A": {"config": MunitConfig fields, "prefix": "generator_a."}, "B": ...}``.
-    """
-    from pono_gan.checkpoint import KEY, CheckpointError, generator_from_checkpoint  # it imports this package
-
-    meta = checkpoint[KEY]
-    if meta.get("task") != "style":
-        raise CheckpointError(f"{path}: a {meta.get('task')!r} checkpoint holds no style (MUNIT) generators")
-    return generator_from_checkpoint(checkpoint, domain, path)

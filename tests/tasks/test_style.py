@@ -4,10 +4,10 @@ import pytest
 import torch
 from torch import nn
 
-from pono_gan.checkpoint import CheckpointError, read_checkpoint
+from pono_gan.checkpoint import CheckpointError, munit_from_checkpoint, read_checkpoint
 from pono_gan.inference import InferenceError, InferenceOptions, load_model, run_inference
 from pono_gan.layers import DynamicMomentShortcut, PONO
-from pono_gan.models import MunitConfig, MunitGenerator, munit_from_checkpoint, translate
+from pono_gan.models import MunitConfig, MunitGenerator, translate
 from pono_gan.tasks import DiscriminatorConfig, StyleTask
 from tests.tasks.helpers import tiny_run
 

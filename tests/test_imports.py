@@ -1,4 +1,5 @@
-"""``infer.py --help`` and ``python -m pono_gan.evaluate --help`` answer before torch is imported (about 4 s here)."""
+"""What entry points import: ``infer.py --help`` and ``python -m pono_gan.evaluate --help`` answer before torch is
+imported (about 4 s here), and the networks know nothing of checkpoint files."""
 
 import os
 import subprocess
@@ -30,3 +31,10 @@ def test_help_and_flag_errors_do_not_import_torch(argv, run):
     code, torch_loaded = result.stdout.split()[-2:]
     assert torch_loaded == "False", result.stderr[-2000:]
     assert code == ("0" if "--help" in argv else "2")
+
+
+@pytest.mark.slow
+def test_the_models_do_not_import_the_checkpoint_module():
+    probe = "import sys, pono_gan.models, pono_gan.layers; print('pono_gan.checkpoint' in sys.modules)"
+    result = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert result.stdout.strip() == "False", result.stderr[-2000:]
