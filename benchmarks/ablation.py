@@ -40,7 +40,7 @@ from pono_gan.errors import PonoGanError  # noqa: E402
 from pono_gan.data.io import list_images, load_image  # noqa: E402
 from pono_gan.evaluate import evaluate  # noqa: E402
 from pono_gan.inference import Translator, load_model  # noqa: E402
-from pono_gan.viz import moment_maps, sample_panel, to_unit_range  # noqa: E402
+from pono_gan.viz import moment_labels, moment_maps, sample_panel  # noqa: E402
 
 CONFIGS = ROOT / "configs"
 
@@ -172,6 +172,7 @@ def figures(runs: Path, data: Path, variants: list[str], seed: int, images: Path
     """The sample grid (input, target, one column per variant) and the PONO moment maps of ``seed``'s runs."""
     inputs, targets, chars = test_images(data, 8)
     columns, moments = [inputs, targets], None
+    labels = ["Song", "Kai", *(VARIANTS[variant] for variant in variants)]
     for variant in variants:
         model = load_model(runs / variant / f"seed{seed}" / "checkpoints" / "last.ckpt")
         with torch.inference_mode():
@@ -182,12 +183,13 @@ def figures(runs: Path, data: Path, variants: list[str], seed: int, images: Path
                 _, moments = model.generator.eval().forward_with_moments(inputs[:4] * 2 - 1)
             moments_of = VARIANTS[variant]
     images.mkdir(parents=True, exist_ok=True)
-    save_image(sample_panel(columns), images / "glyphs_samples.png")
+    save_image(sample_panel(columns, labels), images / "glyphs_samples.png")
     written = ["glyphs_samples.png"]
     if moments is not None:
         panels = moment_maps(moments, tuple(inputs.shape[-2:]))
-        rows = [inputs[:4].expand(-1, 3, -1, -1)] + [panels[key] for key in sorted(panels, key=lambda k: (k[-1], k))]
-        save_image(sample_panel(rows), images / "glyphs_moments.png")
+        keys = sorted(panels, key=lambda k: (k[-1], k))
+        rows = [inputs[:4].expand(-1, 3, -1, -1)] + [panels[key] for key in keys]
+        save_image(sample_panel(rows, ["Song", *moment_labels({key: panels[key] for key in keys})]), images / "glyphs_moments.png")
         written.append("glyphs_moments.png")
         order = ", ".join(key for key in sorted(panels, key=lambda k: (k[-1], k)))
         return written, [chars, moments_of, order]
@@ -315,6 +317,7 @@ def style_figures(runs: Path, data: Path, variants: list[str], seed: int, images
     inputs, targets, chars = test_images(data, 8)
     examples = torch.roll(targets, -1, 0)
     columns = [inputs, targets, examples]
+    labels = ["Song", "Kai", "style"]
     for variant in variants:
         model = load_model(runs / variant / f"seed{seed}" / "checkpoints" / "last.ckpt", "AtoB")
         translator = Translator(model.generator, torch.device("cpu"))
@@ -323,8 +326,9 @@ def style_figures(runs: Path, data: Path, variants: list[str], seed: int, images
                                 for x, e in zip(inputs, examples)])
             codes = model.generator.random_style(2, torch.Generator().manual_seed(0))
             columns += [guided] + [translator(inputs, code[None])[0] for code in codes]
+            labels += [VARIANTS[variant], f"{VARIANTS[variant]} r0", f"{VARIANTS[variant]} r1"]
     images.mkdir(parents=True, exist_ok=True)
-    save_image(sample_panel(columns), images / "glyphs_style_samples.png")
+    save_image(sample_panel(columns, labels), images / "glyphs_style_samples.png")
     return ["glyphs_style_samples.png"], [chars]
 
 

@@ -22,7 +22,7 @@ from torchvision.utils import save_image
 from pono_gan.checkpoint import generator_from_checkpoint, read_checkpoint
 from pono_gan.cli import checkpoint_dir, main as train_cli
 from pono_gan.data import build_gray2photo, list_images, load_image
-from pono_gan.viz import moment_maps, sample_panel
+from pono_gan.viz import moment_labels, moment_maps, sample_panel
 
 PROJECT = Path(__file__).resolve().parents[1]
 CONFIG = PROJECT / "configs" / "demo.yaml"
@@ -74,7 +74,8 @@ def main(argv: list[str] | None = None) -> None:
     maps = moment_maps(moments, size=tuple(sources.shape[-2:]))
     args.output.mkdir(parents=True, exist_ok=True)
     comparison = args.output / "comparison.png"
-    save_image(sample_panel([sources, outputs, photos, *maps.values()]), comparison)
+    labels = ["grayscale", "translation", "photo", *moment_labels(maps)]
+    save_image(sample_panel([sources, outputs, photos, *maps.values()], labels), comparison)
 
     wandb_dir = args.run_dir / "wandb"
     print("\n[demo] done. Look at:")

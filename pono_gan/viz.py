@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Sequence
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import Tensor
@@ -11,7 +12,7 @@ from torchvision.utils import make_grid
 
 from pono_gan.layers import Moments
 
-__all__ = ["to_unit_range", "normalize_per_image", "moment_maps", "sample_panel"]
+__all__ = ["to_unit_range", "normalize_per_image", "moment_labels", "moment_maps", "sample_panel"]
 
 
 def to_unit_range(images: Tensor) -> Tensor:
@@ -40,13 +41,42 @@ def moment_maps(moments: Sequence[Moments], size: tuple[int, int]) -> dict[str, 
     return panels
 
 
-def sample_panel(columns: Sequence[Tensor], padding: int = 2) -> Tensor:
+def moment_labels(maps: dict[str, Tensor]) -> list[str]:
+    """Column labels for :func:`moment_maps`' maps, in their order: ``mean 1``, ``std 1``, ``mean 2``, ..."""
+    return [key.replace("/stage", " ") for key in maps]
+
+
+def _label_strip(labels: Sequence[str], cell_width: int, padding: int) -> Tensor:
+    """A white (3, h, W) strip with each label centred over its column, in PIL's built-in font, shrunk to fit."""
+    from PIL import Image, ImageDraw, ImageFont
+
+    size = max(8, min(16, cell_width // 5))
+    height = size + 6
+    strip = Image.new("RGB", (padding + len(labels) * cell_width, height), "white")
+    draw = ImageDraw.Draw(strip)
+    for index, label in enumerate(labels):
+        font_size = size
+        font = ImageFont.load_default(font_size)
+        while font_size > 6 and draw.textlength(label, font=font) > cell_width - padding - 2:
+            font_size -= 1
+            font = ImageFont.load_default(font_size)
+        width = draw.textlength(label, font=font)
+        left = padding + index * cell_width + max(0, (cell_width - padding - width) / 2)
+        draw.text((left, (height - font_size) / 2 - 1), label, fill="black", font=font)
+    return torch.from_numpy(np.asarray(strip).copy()).permute(2, 0, 1).float() / 255
+
+
+def sample_panel(columns: Sequence[Tensor], labels: Sequence[str] | None = None, padding: int = 2) -> Tensor:
     """One (3, H', W') grid image: a row per sample, one column per entry of ``columns`` (each (B, C, H, W) in [0, 1]).
 
     Grayscale columns are repeated to 3 channels; columns of other sizes are resized to the first one's size.
+    ``labels`` (one per column) are written above the columns in the image itself, so the picture says what it
+    shows wherever it ends up (a PNG, a W&B panel, a report).
     """
     if not columns:
         raise ValueError("sample_panel needs at least one column")
+    if labels is not None and len(labels) != len(columns):
+        raise ValueError(f"sample_panel got {len(labels)} labels for {len(columns)} columns")
     size = columns[0].shape[-2:]
     prepared = []
     for column in columns:
@@ -59,4 +89,8 @@ def sample_panel(columns: Sequence[Tensor], padding: int = 2) -> Tensor:
             column = F.interpolate(column, size=size, mode="bilinear", align_corners=False)
         prepared.append(column)
     interleaved = torch.stack(prepared, dim=1).flatten(0, 1)  # sample-major: row i = sample i
-    return make_grid(interleaved, nrow=len(prepared), padding=padding, pad_value=1.0)
+    grid = make_grid(interleaved, nrow=len(prepared), padding=padding, pad_value=1.0)
+    if labels is None:
+        return grid
+    strip = _label_strip(labels, int(size[-1]) + padding, padding)
+    return torch.cat([strip[:, :, : grid.shape[-1]], grid], dim=1)

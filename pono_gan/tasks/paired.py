@@ -11,7 +11,7 @@ from torch import Tensor, nn
 from pono_gan.metrics import paired_metrics
 from pono_gan.models import GeneratorConfig
 from pono_gan.tasks.base import DiscriminatorConfig, GANTask, OptimizerConfig
-from pono_gan.viz import moment_maps, sample_panel, to_unit_range
+from pono_gan.viz import moment_labels, moment_maps, sample_panel, to_unit_range
 
 __all__ = ["PairedTask"]
 
@@ -89,8 +89,9 @@ class PairedTask(GANTask):
     def log_images(self, batch: dict[str, Any]) -> dict[str, Tensor]:
         real_a, real_b = batch["A"], batch["B"]
         fake_b, moments = self.generator.forward_with_moments(real_a)
-        panels = {"samples": sample_panel([to_unit_range(real_a), to_unit_range(fake_b), to_unit_range(real_b)])}
+        columns = [to_unit_range(real_a), to_unit_range(fake_b), to_unit_range(real_b)]
+        panels = {"samples": sample_panel(columns, ["input", "output", "target"])}
         if moments:
             maps = moment_maps(moments, size=real_a.shape[-2:])
-            panels["moments"] = sample_panel([to_unit_range(real_a), *maps.values()])
+            panels["moments"] = sample_panel([to_unit_range(real_a), *maps.values()], ["input", *moment_labels(maps)])
         return panels

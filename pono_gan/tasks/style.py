@@ -31,7 +31,7 @@ from torch import Tensor, nn
 
 from pono_gan.models import MunitConfig, build_munit, init_weights, translate
 from pono_gan.tasks.base import DiscriminatorConfig, GANTask, OptimizerConfig
-from pono_gan.viz import moment_maps, sample_panel, to_unit_range
+from pono_gan.viz import moment_labels, moment_maps, sample_panel, to_unit_range
 
 __all__ = ["StyleTask"]
 
@@ -188,11 +188,14 @@ class StyleTask(GANTask):
             g_source, g_target = self.generators[source], self.generators[target]
             guided = translate(g_source, g_target, content_images, g_target.encode_style(style_images))
             columns = [content_images, style_images, guided]
-            for code in g_target.random_style(self.num_sample_styles, generator=seed):
+            labels = ["content", "style", "result"]
+            for index, code in enumerate(g_target.random_style(self.num_sample_styles, generator=seed)):
                 columns.append(translate(g_source, g_target, content_images, code.expand(n, -1)))
-            panels[f"styles_{source}to{target}"] = sample_panel([to_unit_range(column) for column in columns])
+                labels.append(f"random {index}")
+            panels[f"styles_{source}to{target}"] = sample_panel([to_unit_range(column) for column in columns], labels)
             _, moments = g_source.encode_content(content_images)
             if moments:
                 maps = moment_maps(moments, size=content_images.shape[-2:])
-                panels[f"moments_{source}"] = sample_panel([to_unit_range(content_images), *maps.values()])
+                panels[f"moments_{source}"] = sample_panel([to_unit_range(content_images), *maps.values()],
+                                                           ["content", *moment_labels(maps)])
         return panels

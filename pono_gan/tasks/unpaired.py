@@ -11,7 +11,7 @@ from torch import Tensor, nn
 
 from pono_gan.models import GeneratorConfig
 from pono_gan.tasks.base import DiscriminatorConfig, GANTask, OptimizerConfig
-from pono_gan.viz import moment_maps, sample_panel, to_unit_range
+from pono_gan.viz import moment_labels, moment_maps, sample_panel, to_unit_range
 
 __all__ = ["ImagePool", "UnpairedTask"]
 
@@ -175,11 +175,14 @@ class UnpairedTask(GANTask):
         fake_a = self.generator_ba(real_b)
         unit = to_unit_range
         panels = {
-            "samples_AtoB": sample_panel([unit(real_a), unit(fake_b), unit(self.generator_ba(fake_b))]),
-            "samples_BtoA": sample_panel([unit(real_b), unit(fake_a), unit(self.generator_ab(fake_a))]),
+            "samples_AtoB": sample_panel([unit(real_a), unit(fake_b), unit(self.generator_ba(fake_b))],
+                                         ["A", "A to B", "back to A"]),
+            "samples_BtoA": sample_panel([unit(real_b), unit(fake_a), unit(self.generator_ab(fake_a))],
+                                         ["B", "B to A", "back to B"]),
         }
         if moments:
-            panels["moments_AtoB"] = sample_panel([unit(real_a), *moment_maps(moments, size=real_a.shape[-2:]).values()])
+            maps = moment_maps(moments, size=real_a.shape[-2:])
+            panels["moments_AtoB"] = sample_panel([unit(real_a), *maps.values()], ["A", *moment_labels(maps)])
         return panels
 
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
