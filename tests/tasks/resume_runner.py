@@ -33,9 +33,11 @@ class SigkillAt(pl.Callback):
 
 
 def train(args: list[str]) -> None:
-    """``python train.py ARGS`` in this process, its DataLoader workers forked as in a plain ``python train.py``
-    (a fork-server child would otherwise start them through the fork server too)."""
+    """``python train.py ARGS`` in this process, as a fresh ``python train.py`` would run: its DataLoader workers
+    forked (a fork-server child would otherwise start them through the fork server too), and its own W&B service
+    (not one that the test process started and that would outlive a killed run and keep its run id in use)."""
     multiprocessing.set_start_method("fork", force=True)
+    os.environ.pop("WANDB_SERVICE", None)
     main(args)
 
 
