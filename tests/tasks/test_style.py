@@ -76,10 +76,11 @@ def test_discriminator_loss_and_log_images():
         panels = task.log_images(data)
         again = task.log_images(data)
     assert set(panels) == {"styles_AtoB", "styles_BtoA", "moments_A", "moments_B"}
-    # content | style example | guided result | 2 random styles, one row per sample, 2 px padding
-    assert panels["styles_AtoB"].shape == (3, 2 + 2 * 34, 2 + 5 * 34)
+    # content | style example | guided result | 2 random styles, one row per sample, 2 px padding, labels above
+    grid = (2 + 2 * 34, 2 + 5 * 34)
+    assert panels["styles_AtoB"].shape[2] == grid[1] and panels["styles_AtoB"].shape[1] > grid[0]
     # content | mean and std of 2 stages
-    assert panels["moments_A"].shape == (3, 2 + 2 * 34, 2 + 5 * 34)
+    assert panels["moments_A"].shape == panels["styles_AtoB"].shape
     for name in panels:  # the random styles are fixed, so panels compare across steps
         torch.testing.assert_close(panels[name], again[name])
     baseline = small_task("none").eval()
