@@ -31,6 +31,7 @@ def trained_checkpoint(tiny_dataset, tmp_path_factory):
     return run / "checkpoints" / "last.ckpt"
 
 
+@pytest.mark.slow
 def test_evaluate_writes_per_image_csv_and_summary(trained_checkpoint, tiny_dataset, tmp_path):
     model = load_model(trained_checkpoint)
     summary = evaluate(model, tiny_dataset, "paired", "test", tmp_path / "eval", device="cpu", workers=0)
@@ -55,6 +56,7 @@ def test_evaluate_writes_per_image_csv_and_summary(trained_checkpoint, tiny_data
     assert set(summary["skipped"]) == {"fid", "kid"} and INCEPTION_FILE in summary["skipped"]["fid"]
 
 
+@pytest.mark.slow
 def test_evaluate_cli_defaults_to_the_training_data(trained_checkpoint):
     result = subprocess.run([sys.executable, "-m", "pono_gan.evaluate", "--checkpoint", str(trained_checkpoint)],
                             capture_output=True, text=True, timeout=120)
@@ -63,6 +65,7 @@ def test_evaluate_cli_defaults_to_the_training_data(trained_checkpoint):
     assert (trained_checkpoint.parent.parent / "eval_test" / "summary.json").is_file()
 
 
+@pytest.mark.slow
 def test_evaluate_needs_ground_truth(trained_checkpoint, tiny_dataset, tmp_path):
     result = subprocess.run([sys.executable, "-m", "pono_gan.evaluate", "--checkpoint", str(trained_checkpoint),
                              "--data", str(tmp_path / "missing")], capture_output=True, text=True, timeout=120)
@@ -111,6 +114,7 @@ def test_a_single_pair_skips_the_distribution_metrics_with_a_reason(fresh_checkp
     assert summary["distribution_metrics"] == {} and summary["count"] == 1
 
 
+@pytest.mark.slow
 def test_fid_asked_for_without_weights_is_a_one_line_error(fresh_checkpoint, tiny_dataset):
     result = subprocess.run([sys.executable, "-m", "pono_gan.evaluate", "--checkpoint", str(fresh_checkpoint),
                              "--data", str(tiny_dataset), "--metrics", "fid"], capture_output=True, text=True, timeout=120)

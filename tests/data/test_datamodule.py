@@ -183,6 +183,7 @@ def test_sample_batch_falls_back_to_training_images(tmp_path):
     assert torch.equal(batch["A"], module.sample_batch(3)["A"])
 
 
+@pytest.mark.slow
 def test_fit_without_validation_split(tmp_path, recwarn):
     # no val or test: val_dataloader returns [] and Lightning skips validation (and its sanity check) cleanly;
     # channels come from the module's image_channels
@@ -195,6 +196,7 @@ def test_fit_without_validation_split(tmp_path, recwarn):
     assert not [w for w in recwarn if "across ranks is zero" in str(w.message)]  # skipped quietly
 
 
+@pytest.mark.slow
 def test_fit_with_validation_split(tmp_path):
     make_paired(tmp_path, count=4, size=(40, 40))
     make_paired(tmp_path, split="val", count=3, size=(40, 40))

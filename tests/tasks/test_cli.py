@@ -63,6 +63,7 @@ def test_ddp_two_cpu_processes(tiny_dataset, tmp_path):
     assert checkpoint["global_step"] == 2
 
 
+@pytest.mark.slow
 def test_a_bad_config_key_exits_2_with_one_line(tiny_dataset, tmp_path):
     result = run_train(tiny_dataset, tmp_path / "run", "--trainer.max_steps", "1", "--trainer.logger", "false",
                        "--model.init_args.generator.nrom", "group")
@@ -98,6 +99,7 @@ def test_an_empty_wandb_mode_counts_as_unset(tmp_path, monkeypatch):
     logger.experiment.finish()
 
 
+@pytest.mark.slow
 def test_truncated_checkpoint_is_one_line(tiny_dataset, tmp_path):
     broken = tmp_path / "broken.ckpt"
     broken.write_bytes(b"PK\x03\x04 truncated")

@@ -109,6 +109,7 @@ def test_gray_domain_a():
     assert fakes["fake_A"].shape == (2, 1, 32, 32) and fakes["fake_B"].shape == (2, 3, 32, 32)
 
 
+@pytest.mark.slow
 def test_tiny_training_run_checkpoint_reproduces_outputs(tiny_dataset, tmp_path):
     cli = tiny_run(STYLE + ["configs/style/pono_dms.yaml"], tiny_dataset, tmp_path / "run", "--trainer.max_steps", "2",
                    *TWO_SCALES, "--data.layout", "unpaired", "--trainer.val_check_interval", "2",
@@ -158,6 +159,7 @@ def test_tiny_training_run_checkpoint_reproduces_outputs(tiny_dataset, tmp_path)
     assert f"{images[0].stem}_random1{images[0].suffix}" in outputs and f"{images[0].stem}_random1_moments.png" in outputs
 
 
+@pytest.mark.slow
 def test_wandb_logger_is_grouped_and_tagged_for_the_style_task(tiny_dataset, tmp_path):
     cli = tiny_run(STYLE + ["configs/style/pono_ms.yaml"], tiny_dataset, tmp_path / "run", *TWO_SCALES,
                    logger="pono_gan.loggers.WandbLogger", run=False)

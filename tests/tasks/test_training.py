@@ -15,6 +15,7 @@ GRID = [
 ]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("task,variant", GRID)
 def test_every_config_in_the_grid_trains(task, variant, tiny_dataset, tmp_path):
     cli = tiny_run([f"configs/{task}/base.yaml", f"configs/{task}/{variant}.yaml"], tiny_dataset, tmp_path / "run",
@@ -30,6 +31,7 @@ def test_every_config_in_the_grid_trains(task, variant, tiny_dataset, tmp_path):
     assert os.path.isfile(tmp_path / "run" / "config.yaml")
 
 
+@pytest.mark.slow
 def test_checkpoint_rebuilds_generator_without_training_code(tiny_dataset, tmp_path):
     cli = tiny_run(["configs/paired/base.yaml", "configs/paired/pono_dms.yaml"], tiny_dataset, tmp_path / "run",
                    "--trainer.max_steps", "2", "--data.direction", "BtoA")
@@ -43,6 +45,7 @@ def test_checkpoint_rebuilds_generator_without_training_code(tiny_dataset, tmp_p
     torch.testing.assert_close(generator(x), cli.model.generator(x))
 
 
+@pytest.mark.slow
 def test_unpaired_checkpoint_has_both_directions_and_pools(tiny_dataset, tmp_path):
     tiny_run(["configs/unpaired/base.yaml", "configs/unpaired/pono_ms.yaml"], tiny_dataset, tmp_path / "run",
              "--trainer.max_steps", "2")
@@ -54,6 +57,7 @@ def test_unpaired_checkpoint_has_both_directions_and_pools(tiny_dataset, tmp_pat
         generator_from_checkpoint(checkpoint, direction)
 
 
+@pytest.mark.slow
 def test_linear_schedule_per_step(tiny_dataset, tmp_path):
     cli = tiny_run(["configs/paired/base.yaml", "configs/paired/pono_ms.yaml"], tiny_dataset, tmp_path / "run",
                    "--trainer.max_steps", "4", "--model.init_args.optimizer.unit", "step",
@@ -78,6 +82,7 @@ def test_linear_decay_is_cyclegans_lambda_rule():
     assert decay(199) == pytest.approx(1 / 101) and decay(200) == 0.0
 
 
+@pytest.mark.slow
 def test_bf16_mixed_trains_on_cpu(tiny_dataset, tmp_path):
     cli = tiny_run(["configs/paired/base.yaml", "configs/paired/pono_ms.yaml"], tiny_dataset, tmp_path / "run",
                    "--trainer.max_steps", "2", "--trainer.precision", "bf16-mixed", run=False)
@@ -90,6 +95,7 @@ def test_bf16_mixed_trains_on_cpu(tiny_dataset, tmp_path):
     assert next(cli.model.parameters()).dtype == torch.float32
 
 
+@pytest.mark.slow
 def test_csv_logger_gets_losses_lrs_and_validation_metrics(tiny_dataset, tmp_path):
     tiny_run(["configs/paired/base.yaml", "configs/paired/pono_ms.yaml"], tiny_dataset, tmp_path / "run",
              "--trainer.max_steps", "3", "--trainer.val_check_interval", "3", logger="CSVLogger")
@@ -114,6 +120,7 @@ def test_image_pool_semantics():
     assert torch.equal(ImagePool(0).query(first), first)
 
 
+@pytest.mark.slow
 def test_a_resumed_run_follows_its_changed_schedule_and_says_so(tiny_dataset, tmp_path, caplog):
     configs = ["configs/unpaired/base.yaml", "configs/unpaired/pono_ms.yaml"]
     schedule = ["--model.init_args.optimizer.unit", "step", "--model.init_args.optimizer.constant_for", "1",
