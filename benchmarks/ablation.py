@@ -189,7 +189,7 @@ def figures(runs: Path, data: Path, variants: list[str], seed: int, images: Path
         panels = moment_maps(moments, tuple(inputs.shape[-2:]))
         keys = sorted(panels, key=lambda k: (k[-1], k))
         rows = [inputs[:4].expand(-1, 3, -1, -1)] + [panels[key] for key in keys]
-        save_image(sample_panel(rows, ["Song", *moment_labels({key: panels[key] for key in keys})]), images / "glyphs_moments.png")
+        save_image(sample_panel(rows, ["Song", *moment_labels(keys)]), images / "glyphs_moments.png")
         written.append("glyphs_moments.png")
         order = ", ".join(key for key in sorted(panels, key=lambda k: (k[-1], k)))
         return written, [chars, moments_of, order]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Sequence
+from typing import Iterable, Sequence
 
 import numpy as np
 import torch
@@ -41,9 +41,9 @@ def moment_maps(moments: Sequence[Moments], size: tuple[int, int]) -> dict[str, 
     return panels
 
 
-def moment_labels(maps: dict[str, Tensor]) -> list[str]:
-    """Column labels for :func:`moment_maps`' maps, in their order: ``mean 1``, ``std 1``, ``mean 2``, ..."""
-    return [key.replace("/stage", " ") for key in maps]
+def moment_labels(names: Iterable[str]) -> list[str]:
+    """Column labels for :func:`moment_maps`' names (or the dict itself), in their order: ``mean 1``, ``std 1``, ..."""
+    return [name.replace("/stage", " ") for name in names]
 
 
 def _label_strip(labels: Sequence[str], cell_width: int, padding: int) -> Tensor:

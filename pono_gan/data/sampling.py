@@ -77,13 +77,14 @@ class ResumableDataLoader(DataLoader):
     loader; an epoch that was complete continues with the next one.
     """
 
+    sampler: EpochSampler
+
     def __init__(self, dataset: Dataset, sampler: EpochSampler, **kwargs: Any) -> None:
         super().__init__(dataset, sampler=sampler, **kwargs)
-        self._epoch_sampler = sampler
         self._handed_out = 0
 
     def __iter__(self) -> Iterator[Any]:  # type: ignore[override]
-        sampler = self._epoch_sampler
+        sampler = self.sampler
         self._handed_out = sampler.start
         for batch in super().__iter__():
             self._handed_out += self.batch_size or 1
@@ -91,11 +92,11 @@ class ResumableDataLoader(DataLoader):
         sampler.start = 0
 
     def state_dict(self) -> dict[str, int]:
-        sampler = self._epoch_sampler
+        sampler = self.sampler
         return {"seed": sampler.seed, "epoch": sampler.epoch, "samples": min(self._handed_out, sampler.num_samples)}
 
     def load_state_dict(self, state: dict[str, int]) -> None:
-        sampler = self._epoch_sampler
+        sampler = self.sampler
         sampler.seed = int(state["seed"])
         epoch, samples = int(state["epoch"]), int(state["samples"])
         if samples >= sampler.num_samples:
