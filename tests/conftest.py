@@ -30,3 +30,13 @@ def tiny_dataset(tmp_path_factory):
     make_paired(root, "train", count=6, size=(32, 32))
     make_paired(root, "test", count=2, size=(32, 32))
     return root
+
+
+@pytest.fixture()
+def no_inception_weights(monkeypatch, tmp_path):
+    """No real Inception weights anywhere (an empty torch hub folder, no environment variable; subprocesses inherit
+    this): FID / KID are skipped unless a test gives some."""
+    from pono_gan.features import INCEPTION_ENV
+
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch_home"))
+    monkeypatch.delenv(INCEPTION_ENV, raising=False)

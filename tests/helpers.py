@@ -1,18 +1,39 @@
-"""Shared test helpers: tiny pono-gan checkpoints and odd image files, written the way training and users do."""
+"""Shared test helpers: tiny pono-gan checkpoints and odd image files, written the way training and users do, and
+the project's commands run as a user runs them."""
 
 from __future__ import annotations
 
+import atexit
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pytorch_lightning as pl
 import torch
 from PIL import Image
 
-from pono_gan.checkpoint import FORMAT_VERSION, KEY
-from pono_gan.models import GeneratorConfig, MunitConfig, build_generator, build_munit, init_weights
+from pono_gan.data.datamodule import ImageTranslationDataModule
+from pono_gan.models import GeneratorConfig, MunitConfig
+from pono_gan.tasks import DiscriminatorConfig, PairedTask, StyleTask, UnpairedTask
 
-__all__ = ["tiny_config", "write_tiny_checkpoint", "write_image_zoo"]
+__all__ = ["ROOT", "run_python", "tiny_config", "write_tiny_checkpoint", "write_image_zoo"]
+
+#: The project root: where a user runs ``python train.py`` / ``infer.py`` / ``-m pono_gan.evaluate``.
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def run_python(*args: Any, env: dict[str, str | None] | None = None, timeout: float = 120) -> subprocess.CompletedProcess:
+    """``python ARGS...`` in a child process from the project root, its output captured as text. ``env`` entries
+    are laid over this process's environment (``None`` removes one)."""
+    environment = {**os.environ, **(env or {})}
+    environment = {key: value for key, value in environment.items() if value is not None}
+    return subprocess.run([sys.executable, *map(str, args)], cwd=ROOT, env=environment, capture_output=True, text=True,
+                          timeout=timeout)
 
 
 def tiny_config(pono: bool = True, shortcut: str = "ms", **overrides: Any) -> GeneratorConfig:
@@ -20,6 +41,22 @@ def tiny_config(pono: bool = True, shortcut: str = "ms", **overrides: Any) -> Ge
     values: dict[str, Any] = dict(arch="resnet", base_channels=8, num_blocks=1, num_downsampling=2, pono=pono, shortcut=shortcut)
     values.update(overrides)
     return GeneratorConfig(**values)
+
+
+def _tiny_data_root() -> Path:
+    """Two 32x32 image pairs in the paired layout (also read as unpaired), written once per test process."""
+    global _DATA_ROOT
+    if _DATA_ROOT is None:
+        from tests.data import make_paired
+
+        _DATA_ROOT = Path(tempfile.mkdtemp(prefix="pono-gan-tiny-data-"))
+        atexit.register(shutil.rmtree, _DATA_ROOT, ignore_errors=True)
+        make_paired(_DATA_ROOT, "train", count=2, size=(32, 32))
+    return _DATA_ROOT
+
+
+_DATA_ROOT: Path | None = None
+TASKS = {"paired": PairedTask, "unpaired": UnpairedTask, "style": StyleTask}
 
 
 def write_tiny_checkpoint(
@@ -30,45 +67,46 @@ def write_tiny_checkpoint(
     direction: str = "AtoB",
     seed: int = 0,
     data: dict[str, Any] | None = None,
+    data_module: bool = True,
     **config_overrides: Any,
 ) -> Path:
-    """Write a pono-gan checkpoint holding freshly initialized tiny generators; returns its path.
+    """Save a tiny untrained task the way ``train.py`` does; returns the checkpoint's path.
 
-    ``task="paired"`` stores one generator keyed by ``direction``; ``task="unpaired"`` stores ``AtoB`` and ``BtoA``
-    (different weights); ``task="style"`` stores MUNIT generators for domains ``A`` and ``B`` (8 base channels, 1
-    residual block, style code of 8, style encoder downsampling twice). ``config_overrides`` go to
-    :func:`tiny_config` (e.g. ``in_channels=1``, ``arch="unet"``) or to the :class:`MunitConfig`.
-    The layout is the contract in :mod:`pono_gan.checkpoint`, wrapped as Lightning writes it.
+    The task is built as training builds it (its own init) and saved by Lightning's ``Trainer.save_checkpoint``
+    after a zero-step ``fit`` on a two-pair data set, so ``GANTask.on_save_checkpoint`` writes the ``pono_gan``
+    entry and the file holds everything a trained one does (optimizer state, loops, hyperparameters, the data
+    module's settings). ``task="paired"`` trains ``direction``; ``unpaired`` holds ``AtoB`` and ``BtoA``; ``style``
+    holds MUNIT generators for domains ``A`` and ``B`` (8 base channels, 1 residual block, style code of 8, style
+    encoder downsampling twice). ``data`` goes to the data module over ``load_size: 32, crop_size: 32`` (e.g.
+    ``{"preprocess": "none"}``); ``data_module=False`` saves without one, as a model built outside ``train.py``
+    is (only the channels are recorded: how a generator the data module would refuse, e.g. 4 channels, gets
+    saved).
+    ``config_overrides`` go to :func:`tiny_config` (e.g. ``in_channels=1``, ``arch="unet"``) or the
+    :class:`MunitConfig`.
     """
-    if task not in ("paired", "unpaired", "style"):
-        raise ValueError(f"task must be 'paired', 'unpaired' or 'style', got {task!r}")
+    if task not in TASKS:
+        raise ValueError(f"task must be one of {', '.join(TASKS)}, got {task!r}")
     torch.manual_seed(seed)
     if task == "style":
         values: dict[str, Any] = dict(base_channels=8, num_blocks=1, mlp_dim=16, style_downsampling=2, pono=pono, shortcut=shortcut)
         config: GeneratorConfig | MunitConfig = MunitConfig(**{**values, **config_overrides})
     else:
         config = tiny_config(pono=pono, shortcut=shortcut, **config_overrides)
-    directions = {"paired": [direction], "unpaired": ["AtoB", "BtoA"], "style": ["A", "B"]}[task]
-    state_dict: dict[str, torch.Tensor] = {}
-    generators = {}
-    for name in directions:
-        prefix = "generator." if task == "paired" else f"generator_{name.lower() if task == 'style' else name}."
-        build = build_munit if task == "style" else build_generator
-        generator = init_weights(build(config))
-        state_dict.update({prefix + key: value for key, value in generator.state_dict().items()})
-        generators[name] = {"config": config.to_dict(), "prefix": prefix}
-    meta = {
-        "format": FORMAT_VERSION,
-        "task": task,
-        "direction": direction if task == "paired" else None,
-        "generators": generators,
-        "data": data or {"channels": [config.in_channels, config.out_channels], "preprocess": "resize_and_crop",
-                         "load_size": 32, "crop_size": 32},
-        "wandb_run_id": None,
-    }
+    module = TASKS[task](generator=config, discriminator=DiscriminatorConfig(base_channels=4, num_layers=2))
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    torch.save({"epoch": 0, "global_step": 0, "state_dict": state_dict, KEY: meta}, path)
+    with tempfile.TemporaryDirectory(prefix="pono-gan-save-") as scratch:
+        trainer = pl.Trainer(
+            max_steps=0, accelerator="cpu", devices=1, logger=False, enable_checkpointing=False,
+            enable_progress_bar=False, enable_model_summary=False, num_sanity_val_steps=0, default_root_dir=scratch,
+        )
+        if not data_module:
+            trainer.strategy.connect(module)
+        else:
+            settings = {"load_size": 32, "crop_size": 32, "num_workers": 0, **(data or {})}
+            layout = "paired" if task == "paired" else "unpaired"
+            trainer.fit(module, ImageTranslationDataModule(str(_tiny_data_root()), layout, direction, **settings))
+        trainer.save_checkpoint(path)
     return path
 
 

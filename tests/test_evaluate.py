@@ -1,27 +1,20 @@
 import csv
 import json
-import subprocess
-import sys
 
 import pytest
 
+from pono_gan.data import load_image
 from pono_gan.errors import DataError
 from pono_gan.evaluate import evaluate, main, select_metrics
-from pono_gan.features import INCEPTION_ENV, INCEPTION_FILE, INCEPTION_URL
+from pono_gan.features import INCEPTION_FILE, INCEPTION_URL
 from pono_gan.inference import load_model
 from pono_gan.metrics import paired_metrics
-from pono_gan.data import load_image
 from tests.data import make_unpaired
-from tests.helpers import write_tiny_checkpoint
+from tests.helpers import run_python, write_tiny_checkpoint
 from tests.inception_helpers import write_random_inception_weights
 from tests.tasks.helpers import tiny_run
 
-
-@pytest.fixture(autouse=True)
-def _no_inception_weights(monkeypatch, tmp_path):
-    """No real Inception weights anywhere (subprocesses inherit this): FID / KID are skipped unless a test gives some."""
-    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch_home"))
-    monkeypatch.delenv(INCEPTION_ENV, raising=False)
+pytestmark = pytest.mark.usefixtures("no_inception_weights")
 
 
 @pytest.fixture(scope="module")
@@ -58,8 +51,7 @@ def test_evaluate_writes_per_image_csv_and_summary(trained_checkpoint, tiny_data
 
 @pytest.mark.slow
 def test_evaluate_cli_defaults_to_the_training_data(trained_checkpoint):
-    result = subprocess.run([sys.executable, "-m", "pono_gan.evaluate", "--checkpoint", str(trained_checkpoint)],
-                            capture_output=True, text=True, timeout=120)
+    result = run_python("-m", "pono_gan.evaluate", "--checkpoint", trained_checkpoint)
     assert result.returncode == 0, result.stderr[-2000:]
     assert "2 pairs from" in result.stdout
     assert (trained_checkpoint.parent.parent / "eval_test" / "summary.json").is_file()
@@ -67,8 +59,7 @@ def test_evaluate_cli_defaults_to_the_training_data(trained_checkpoint):
 
 @pytest.mark.slow
 def test_evaluate_needs_ground_truth(trained_checkpoint, tiny_dataset, tmp_path):
-    result = subprocess.run([sys.executable, "-m", "pono_gan.evaluate", "--checkpoint", str(trained_checkpoint),
-                             "--data", str(tmp_path / "missing")], capture_output=True, text=True, timeout=120)
+    result = run_python("-m", "pono_gan.evaluate", "--checkpoint", trained_checkpoint, "--data", tmp_path / "missing")
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert result.stderr.strip().splitlines()[-1].startswith("evaluate: error:") and "missing" in result.stderr
 
@@ -116,8 +107,7 @@ def test_a_single_pair_skips_the_distribution_metrics_with_a_reason(fresh_checkp
 
 @pytest.mark.slow
 def test_fid_asked_for_without_weights_is_a_one_line_error(fresh_checkpoint, tiny_dataset):
-    result = subprocess.run([sys.executable, "-m", "pono_gan.evaluate", "--checkpoint", str(fresh_checkpoint),
-                             "--data", str(tiny_dataset), "--metrics", "fid"], capture_output=True, text=True, timeout=120)
+    result = run_python("-m", "pono_gan.evaluate", "--checkpoint", fresh_checkpoint, "--data", tiny_dataset, "--metrics", "fid")
     assert result.returncode == 2 and "Traceback" not in result.stderr
     (line,) = result.stderr.strip().splitlines()
     assert line.startswith("evaluate: error: FID / KID need the Inception v3 weights " + INCEPTION_FILE)

@@ -20,12 +20,7 @@ from pono_gan.features import (
 )
 from tests.inception_helpers import write_random_inception_weights
 
-
-@pytest.fixture(autouse=True)
-def _no_inception_weights(monkeypatch, tmp_path):
-    """No real Inception weights anywhere: an empty torch hub folder and no environment variable."""
-    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch_home"))
-    monkeypatch.delenv(INCEPTION_ENV, raising=False)
+pytestmark = pytest.mark.usefixtures("no_inception_weights")
 
 
 @pytest.fixture(scope="module")

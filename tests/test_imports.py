@@ -1,13 +1,10 @@
 """What entry points import: ``infer.py --help`` and ``python -m pono_gan.evaluate --help`` answer before torch is
 imported (about 4 s here), and the networks know nothing of checkpoint files."""
 
-import os
-import subprocess
-import sys
-
 import pytest
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+from tests.helpers import run_python
+
 PROBE = """
 import runpy, sys
 sys.argv = {argv!r}
@@ -26,8 +23,7 @@ print(code, "torch" in sys.modules)
     (["infer.py", "--checkpoint", "x.ckpt", "--precision", "64"], "runpy.run_path('infer.py', run_name='__main__')"),
 ], ids=["infer", "evaluate", "infer-bad-flag"])
 def test_help_and_flag_errors_do_not_import_torch(argv, run):
-    result = subprocess.run([sys.executable, "-c", PROBE.format(argv=argv, run=run)], cwd=ROOT, capture_output=True,
-                            text=True, timeout=60)
+    result = run_python("-c", PROBE.format(argv=argv, run=run), timeout=60)
     code, torch_loaded = result.stdout.split()[-2:]
     assert torch_loaded == "False", result.stderr[-2000:]
     assert code == ("0" if "--help" in argv else "2")
@@ -36,5 +32,5 @@ def test_help_and_flag_errors_do_not_import_torch(argv, run):
 @pytest.mark.slow
 def test_the_models_do_not_import_the_checkpoint_module():
     probe = "import sys, pono_gan.models, pono_gan.layers; print('pono_gan.checkpoint' in sys.modules)"
-    result = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    result = run_python("-c", probe)
     assert result.stdout.strip() == "False", result.stderr[-2000:]

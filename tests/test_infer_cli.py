@@ -17,14 +17,13 @@ from PIL import Image
 
 import infer
 from pono_gan.inference import load_model
-from tests.helpers import write_image_zoo, write_tiny_checkpoint
+from tests.helpers import ROOT, run_python, write_image_zoo, write_tiny_checkpoint
 
-ROOT = Path(__file__).resolve().parents[1]
 INFER = ROOT / "infer.py"
 
 
 def run_cli(*args: str, timeout: float = 120) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, str(INFER), *map(str, args)], capture_output=True, text=True, timeout=timeout, cwd=ROOT)
+    return run_python(INFER, *args, timeout=timeout)
 
 
 def decode_all(folder: Path) -> dict[str, tuple[int, int]]:

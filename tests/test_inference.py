@@ -95,7 +95,7 @@ class TestLoadModel:
 
     def test_four_channel_generator_is_refused(self, tmp_path):
         with pytest.raises(InferenceError, match="4 input channels"):
-            load_model(write_tiny_checkpoint(tmp_path / "p.ckpt", in_channels=4))
+            load_model(write_tiny_checkpoint(tmp_path / "p.ckpt", data_module=False, in_channels=4))
 
 
 class TestPlanJobs:
@@ -290,7 +290,7 @@ class TestRun:
         assert tiled.written == 3 and seen and all(max(shape[-2:]) <= 16 for shape in seen)
 
     def test_load_size_train_reads_the_checkpoint(self, zoo, tmp_path):
-        path = write_tiny_checkpoint(tmp_path / "p.ckpt", data={"channels": [3, 3], "load_size": 20})
+        path = write_tiny_checkpoint(tmp_path / "p.ckpt", data={"load_size": 20, "crop_size": 16})
         seen = []
         model = load_model(path)
         model.generator.register_forward_pre_hook(lambda module, args: seen.append(tuple(args[0].shape)))

@@ -6,7 +6,6 @@ from __future__ import annotations
 import csv
 import json
 
-import numpy as np
 import pytest
 import torch
 from PIL import Image
@@ -30,23 +29,20 @@ from pono_gan.inference import (
 )
 from pono_gan.metrics import pairwise_l1
 from pono_gan.models import StyleTransfer, translate
+from tests.data import random_rgb, write
 from tests.helpers import write_image_zoo, write_tiny_checkpoint
 
 QUIET = dict(progress=False, workers=0)
 
 
 def photo(path, size=(24, 32), seed=0, mode="RGB"):
-    rng = np.random.default_rng(seed)
-    array = rng.integers(0, 256, (*size, 3), dtype=np.uint8)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    Image.fromarray(array).convert(mode).save(path)
-    return path
+    return write(path, Image.fromarray(random_rgb(*size, seed=seed)).convert(mode))
 
 
 @pytest.fixture(scope="module")
 def style_checkpoint(tmp_path_factory):
     return write_tiny_checkpoint(tmp_path_factory.mktemp("style") / "style.ckpt", task="style",
-                                 data={"preprocess": "none", "load_size": 32, "crop_size": 32, "channels": [3, 3]})
+                                 data={"preprocess": "none"})
 
 
 @pytest.fixture()

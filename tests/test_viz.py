@@ -4,9 +4,9 @@ import pytest
 import torch
 
 from pono_gan.layers import Moments
-from pono_gan.models import GeneratorConfig
-from pono_gan.tasks import DiscriminatorConfig, PairedTask
+from pono_gan.tasks import PairedTask
 from pono_gan.viz import moment_labels, moment_maps, sample_panel
+from tests.tasks.helpers import DISCRIMINATOR, GENERATOR
 
 
 def test_labels_sit_in_a_strip_above_their_columns():
@@ -30,7 +30,7 @@ def test_moment_labels_name_the_statistic_and_stage():
 
 
 def test_training_panels_are_labelled():
-    task = PairedTask(GeneratorConfig(base_channels=4, num_blocks=1, pono=True, shortcut="ms"), DiscriminatorConfig(4, 2))
+    task = PairedTask(GENERATOR, DISCRIMINATOR)
     batch = {"A": torch.rand(2, 3, 16, 16) * 2 - 1, "B": torch.rand(2, 3, 16, 16) * 2 - 1}
     with torch.no_grad():
         panels = task.log_images(batch)

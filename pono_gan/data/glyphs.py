@@ -31,7 +31,6 @@ import os
 import shutil
 import tempfile
 from collections import Counter
-from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np

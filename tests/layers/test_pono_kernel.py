@@ -228,8 +228,9 @@ def test_concurrent_first_builds_share_one_library(tmp_path):
 
 
 def test_source_ships_with_the_package():
-    import tomllib
     from pathlib import Path
+
+    import tomllib
 
     assert _pono_kernel.SOURCE.is_file()
     pyproject = tomllib.loads((Path(__file__).parents[2] / "pyproject.toml").read_text())

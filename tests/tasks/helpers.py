@@ -1,8 +1,21 @@
-"""Tiny, fast training runs through the real CLI (in-process)."""
+"""Tiny tasks and fast training runs through the real CLI (in-process)."""
 
 from __future__ import annotations
 
 from pono_gan.cli import PonoCLI
+from pono_gan.models import GeneratorConfig, MunitConfig
+from pono_gan.tasks import DiscriminatorConfig, StyleTask
+
+#: A 4-channel, one-block PONO-MS generator and a 2-layer PatchGAN: the smallest paired / unpaired task parts.
+GENERATOR = GeneratorConfig(base_channels=4, num_blocks=1, pono=True, shortcut="ms")
+DISCRIMINATOR = DiscriminatorConfig(base_channels=4, num_layers=2)
+
+
+def tiny_style_task(shortcut: str = "ms", **kwargs) -> StyleTask:
+    """A MUNIT task with 4 base channels, one block and two unnormalized discriminator scales (32 px inputs)."""
+    generator = MunitConfig(base_channels=4, num_blocks=1, mlp_dim=16, pono=shortcut != "none", shortcut=shortcut)
+    discriminator = DiscriminatorConfig(base_channels=4, num_layers=2, norm="none", num_scales=2)
+    return StyleTask(generator, discriminator, **kwargs)
 
 TINY = [
     "--model.init_args.generator.base_channels", "4",

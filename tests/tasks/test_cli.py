@@ -2,7 +2,6 @@
 
 import glob
 import os
-import subprocess
 import sys
 
 import pytest
@@ -10,10 +9,10 @@ import torch
 
 from pono_gan.cli import main
 from pono_gan.loggers import WandbLogger
+from tests.helpers import run_python
 from tests.tasks.helpers import TINY
 from tests.wandb_records import history_keys, read_records, run_record
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 PAIRED = ["--config", "configs/paired/base.yaml", "--config", "configs/paired/pono_ms.yaml"]
 
 
@@ -22,9 +21,7 @@ def train_command(data, run_dir, *extra):
 
 
 def run_train(data, run_dir, *extra, env=None, timeout=300):
-    environment = {**os.environ, "WANDB_MODE": "offline", **(env or {})}
-    environment = {key: value for key, value in environment.items() if value is not None}
-    return subprocess.run(train_command(data, run_dir, *extra), cwd=ROOT, env=environment, capture_output=True, text=True, timeout=timeout)
+    return run_python(*train_command(data, run_dir, *extra)[1:], env={"WANDB_MODE": "offline", **(env or {})}, timeout=timeout)
 
 
 def offline_runs(run_dir):

@@ -9,12 +9,8 @@ import torch
 import torch.nn.functional as F
 
 from pono_gan.losses import adversarial_loss
-from pono_gan.models import GeneratorConfig, MunitConfig
-from pono_gan.tasks import DiscriminatorConfig, ImagePool, PairedTask, StyleTask, UnpairedTask
-from tests.tasks.helpers import tiny_run
-
-GENERATOR = GeneratorConfig(base_channels=4, num_blocks=1, pono=True, shortcut="ms")
-DISCRIMINATOR = DiscriminatorConfig(base_channels=4, num_layers=2)
+from pono_gan.tasks import ImagePool, PairedTask, UnpairedTask
+from tests.tasks.helpers import DISCRIMINATOR, GENERATOR, tiny_run, tiny_style_task
 
 
 def batch(size=16):
@@ -82,9 +78,7 @@ class TestTaskObjectives:
     @torch.no_grad()
     def test_style(self):
         weights = dict(lambda_gan=2.0, lambda_image=5.0, lambda_content=3.0, lambda_style=0.5, lambda_cycle=4.0)
-        generator = MunitConfig(base_channels=4, num_blocks=1, mlp_dim=16, pono=True, shortcut="ms")
-        discriminator = DiscriminatorConfig(base_channels=4, num_layers=2, norm="none", num_scales=2)
-        task = StyleTask(generator, discriminator, **weights)
+        task = tiny_style_task(**weights)
         data = batch(32)
         loss, logs, fakes = task.generator_loss(data)
         by_term = {"image": "lambda_image", "content": "lambda_content", "style": "lambda_style", "gan": "lambda_gan",

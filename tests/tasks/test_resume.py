@@ -10,10 +10,9 @@ import signal
 import pytest
 import torch
 
-from pono_gan.models import GeneratorConfig
-from pono_gan.tasks import DiscriminatorConfig, ImagePool, UnpairedTask
+from pono_gan.tasks import ImagePool, UnpairedTask
 from tests.tasks import resume_runner
-from tests.tasks.helpers import TINY
+from tests.tasks.helpers import DISCRIMINATOR, GENERATOR, TINY
 
 BATCHES_PER_EPOCH = 3  # the tiny data set: 6 training pairs in batches of 2
 MID_EPOCH, EPOCH_END, FINAL = 4, 6, 8
@@ -126,7 +125,7 @@ def test_a_pool_restored_on_the_cpu_queries_and_saves_on_another_device():
     fakes on that device, and must save again (it crashed in torch.cat with two devices)."""
     saved = ImagePool(2, seed=0)
     saved.query(torch.rand(2, 3, 4, 4))
-    task = UnpairedTask(GeneratorConfig(base_channels=4, num_blocks=1), DiscriminatorConfig(4, 2), pool_size=2).to("meta")
+    task = UnpairedTask(GENERATOR, DISCRIMINATOR, pool_size=2).to("meta")
     task.on_load_checkpoint({"image_pools": {"A": saved.state_dict(), "B": saved.state_dict()}})
     for _ in range(4):
         out = task.pool_a.query(torch.empty(2, 3, 4, 4, device="meta"))

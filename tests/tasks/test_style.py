@@ -6,20 +6,14 @@ from torch import nn
 
 from pono_gan.checkpoint import CheckpointError, munit_from_checkpoint, read_checkpoint
 from pono_gan.inference import InferenceError, InferenceOptions, load_model, run_inference
-from pono_gan.layers import DynamicMomentShortcut, PONO
+from pono_gan.layers import PONO, DynamicMomentShortcut
 from pono_gan.models import MunitConfig, MunitGenerator, translate
 from pono_gan.tasks import DiscriminatorConfig, StyleTask
-from tests.tasks.helpers import tiny_run
+from tests.tasks.helpers import tiny_run, tiny_style_task
 
 STYLE = ["configs/style/base.yaml"]
 # 32 px crops: a third discriminator scale (8 px) is too small for the tiny 2-layer PatchGAN.
 TWO_SCALES = ("--model.init_args.discriminator.num_scales", "2")
-
-
-def small_task(shortcut="ms", **kwargs):
-    generator = MunitConfig(base_channels=4, num_blocks=1, mlp_dim=16, pono=shortcut != "none", shortcut=shortcut)
-    discriminator = DiscriminatorConfig(base_channels=4, num_layers=2, norm="none", num_scales=2)
-    return StyleTask(generator, discriminator, **kwargs)
 
 
 def batch(size=32):
@@ -45,7 +39,7 @@ def biases_cancelled_by_instance_norm(module: nn.Module) -> set[str]:
 
 @pytest.mark.parametrize("shortcut", ["none", "ms", "dms"])
 def test_generator_loss_reaches_every_generator_parameter(shortcut):
-    task = small_task(shortcut, lambda_cycle=1.0)
+    task = tiny_style_task(shortcut, lambda_cycle=1.0)
     with task.frozen(task.discriminators):
         loss, logs, fakes = task.generator_loss(batch())
     loss.backward()
@@ -67,7 +61,7 @@ def test_generator_loss_reaches_every_generator_parameter(shortcut):
 
 
 def test_discriminator_loss_and_log_images():
-    task = small_task("dms", num_sample_styles=2).eval()
+    task = tiny_style_task("dms", num_sample_styles=2).eval()
     data = batch()
     with torch.no_grad():
         _, _, fakes = task.generator_loss(data)
@@ -83,13 +77,13 @@ def test_discriminator_loss_and_log_images():
     assert panels["moments_A"].shape == panels["styles_AtoB"].shape
     for name in panels:  # the random styles are fixed, so panels compare across steps
         torch.testing.assert_close(panels[name], again[name])
-    baseline = small_task("none").eval()
+    baseline = tiny_style_task("none").eval()
     with torch.no_grad():
         assert set(baseline.log_images(data)) == {"styles_AtoB", "styles_BtoA"}
 
 
 def test_forward_translates_with_a_given_or_random_style():
-    task = small_task("ms").eval()
+    task = tiny_style_task("ms").eval()
     data = batch()
     style = torch.randn(2, 8)
     with torch.no_grad():
