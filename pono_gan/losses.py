@@ -30,12 +30,20 @@ def _single(logits: Tensor, target_is_real: bool, kind: str, for_discriminator: 
 
 
 def adversarial_loss(
-    logits: Tensor | Sequence[Tensor], target_is_real: bool, kind: str = "lsgan", for_discriminator: bool = True
+    logits: Tensor | Sequence[Tensor],
+    target_is_real: bool,
+    kind: str = "lsgan",
+    for_discriminator: bool = True,
+    scales: Literal["mean", "sum"] = "mean",
 ) -> Tensor:
-    """The ``kind`` loss of ``logits`` against real (True) or fake (False), averaged over scales.
+    """The ``kind`` loss of ``logits`` against real (True) or fake (False); over the scales of a multi-scale
+    discriminator (a list of logit maps) their ``mean`` (pix2pixHD) or ``sum`` (MUNIT's ``calc_dis_loss``).
 
     For the generator pass ``target_is_real=True, for_discriminator=False`` (this matters only for hinge).
     """
     if isinstance(logits, Tensor):
         return _single(logits, target_is_real, kind, for_discriminator)
-    return torch.stack([_single(item, target_is_real, kind, for_discriminator) for item in logits]).mean()
+    if scales not in ("mean", "sum"):
+        raise ValueError(f"scales must be 'mean' or 'sum', got {scales!r}")
+    losses = torch.stack([_single(item, target_is_real, kind, for_discriminator) for item in logits])
+    return losses.sum() if scales == "sum" else losses.mean()

@@ -1,7 +1,13 @@
 """Generators (pix2pix / CycleGAN and MUNIT), discriminators, weight init and the generator configs."""
 
 from pono_gan.models.config import GeneratorConfig, build_generator
-from pono_gan.models.discriminators import MultiScaleDiscriminator, PatchDiscriminator, build_discriminator
+from pono_gan.models.discriminators import (
+    DISCRIMINATOR_ARCHS,
+    MultiScaleDiscriminator,
+    MunitPatchDiscriminator,
+    PatchDiscriminator,
+    build_discriminator,
+)
 from pono_gan.models.generators import ResnetBlock, ResnetGenerator, UnetGenerator, check_image_batch
 from pono_gan.models.init import INIT_NAMES, init_weights
 from pono_gan.models.munit import (
@@ -15,7 +21,9 @@ from pono_gan.models.munit import (
 __all__ = [
     "GeneratorConfig",
     "build_generator",
+    "DISCRIMINATOR_ARCHS",
     "MultiScaleDiscriminator",
+    "MunitPatchDiscriminator",
     "PatchDiscriminator",
     "build_discriminator",
     "ResnetBlock",

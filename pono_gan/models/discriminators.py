@@ -1,13 +1,17 @@
-"""PatchGAN discriminators (pix2pix / CycleGAN), single- and multi-scale (pix2pixHD)."""
+"""Patch discriminators: pix2pix / CycleGAN's PatchGAN, the scale of NVlabs MUNIT's ``MsImageDis``, and the
+multi-scale wrapper (pix2pixHD, MUNIT) that runs one of them on each of several average-pooled resolutions."""
 
 from __future__ import annotations
+
+from typing import Literal
 
 from torch import Tensor, nn
 from torch.nn.utils import spectral_norm as apply_spectral_norm
 
 from pono_gan.layers import create_norm
 
-__all__ = ["PatchDiscriminator", "MultiScaleDiscriminator", "build_discriminator"]
+__all__ = ["DISCRIMINATOR_ARCHS", "PatchDiscriminator", "MunitPatchDiscriminator", "MultiScaleDiscriminator",
+           "build_discriminator"]
 
 
 class PatchDiscriminator(nn.Module):
@@ -55,19 +59,67 @@ class PatchDiscriminator(nn.Module):
         return self.model(x)
 
 
+class MunitPatchDiscriminator(nn.Module):
+    """One scale of NVlabs MUNIT's multi-scale discriminator (``MsImageDis._make_net``).
+
+    ``num_layers x [pad 1, conv4x4/2, norm (not on the first), LeakyReLU(0.2)] -> conv1x1 -> 1 channel`` with
+    ``base_channels * 2**n`` channels (no cap), a bias on every conv and reflect padding (MUNIT's ``pad_type``).
+    MUNIT's settings (``dim`` 64, ``n_layer`` 4, ``norm`` none) give 2,757,057 parameters on RGB and a 16 x 16
+    logit map at 256 px, where pix2pix's PatchGAN with ``num_layers`` 4 has 6.96 M and 14 x 14.
+
+    Args:
+        in_channels: channels of what it sees.
+        base_channels: channels of the first layer (MUNIT's ``dim``).
+        num_layers: strided layers (MUNIT's ``n_layer``).
+        norm: any name from :func:`pono_gan.layers.create_norm` (MUNIT: none).
+        spectral_norm: wrap every conv in spectral normalization (not in MUNIT).
+        padding: ``reflect`` (MUNIT's configs) or ``zeros``.
+    """
+
+    def __init__(
+        self,
+        in_channels: int = 3,
+        base_channels: int = 64,
+        num_layers: int = 4,
+        norm: str = "none",
+        spectral_norm: bool = False,
+        padding: Literal["reflect", "zeros"] = "reflect",
+    ) -> None:
+        super().__init__()
+        wrap = apply_spectral_norm if spectral_norm else (lambda module: module)
+        layers: list[nn.Module] = []
+        width_in, width = in_channels, base_channels
+        for n in range(num_layers):
+            layers.append(wrap(nn.Conv2d(width_in, width, 4, 2, 1, padding_mode=padding)))
+            if n:
+                layers.append(create_norm(norm, width))
+            layers.append(nn.LeakyReLU(0.2, True))
+            width_in, width = width, width * 2
+        layers.append(wrap(nn.Conv2d(width_in, 1, 1)))
+        self.model = nn.Sequential(*layers)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.model(x)
+
+
+DISCRIMINATOR_ARCHS: dict[str, type[nn.Module]] = {"patchgan": PatchDiscriminator, "munit": MunitPatchDiscriminator}
+
+
 class MultiScaleDiscriminator(nn.Module):
-    """``num_scales`` PatchGANs, each on the input average-pooled once more than the last (pix2pixHD).
+    """``num_scales`` patch discriminators of ``arch``, each on the input average-pooled once more than the last
+    (3x3, stride 2, padding 1, the padding left out of the mean: pix2pixHD's and MUNIT's downsampling).
 
     Shape:
         - input: (B, in_channels, H, W)
         - output: a list of ``num_scales`` logit maps, finest first
     """
 
-    def __init__(self, num_scales: int = 2, **patch_kwargs) -> None:
+    def __init__(self, num_scales: int = 2, arch: str = "patchgan", **patch_kwargs) -> None:
         super().__init__()
         if num_scales < 1:
             raise ValueError(f"num_scales must be >= 1, got {num_scales}")
-        self.discriminators = nn.ModuleList(PatchDiscriminator(**patch_kwargs) for _ in range(num_scales))
+        network = _arch(arch)
+        self.discriminators = nn.ModuleList(network(**patch_kwargs) for _ in range(num_scales))
         self.downsample = nn.AvgPool2d(3, stride=2, padding=1, count_include_pad=False)
 
     def forward(self, x: Tensor) -> list[Tensor]:
@@ -79,8 +131,16 @@ class MultiScaleDiscriminator(nn.Module):
         return outputs
 
 
-def build_discriminator(num_scales: int = 1, **patch_kwargs) -> nn.Module:
-    """A :class:`PatchDiscriminator`, or a :class:`MultiScaleDiscriminator` when ``num_scales > 1``."""
+def _arch(name: str) -> type[nn.Module]:
+    try:
+        return DISCRIMINATOR_ARCHS[name]
+    except KeyError:
+        raise ValueError(f"unknown discriminator arch {name!r}; valid: {', '.join(DISCRIMINATOR_ARCHS)}") from None
+
+
+def build_discriminator(num_scales: int = 1, arch: str = "patchgan", **patch_kwargs) -> nn.Module:
+    """One discriminator of ``arch`` (``patchgan``: :class:`PatchDiscriminator`; ``munit``:
+    :class:`MunitPatchDiscriminator`), or a :class:`MultiScaleDiscriminator` of them when ``num_scales > 1``."""
     if num_scales == 1:
-        return PatchDiscriminator(**patch_kwargs)
-    return MultiScaleDiscriminator(num_scales, **patch_kwargs)
+        return _arch(arch)(**patch_kwargs)
+    return MultiScaleDiscriminator(num_scales, arch, **patch_kwargs)

@@ -33,21 +33,30 @@ __all__ = ["DiscriminatorConfig", "OptimizerConfig", "GANTask", "LinearDecay"]
 
 @dataclass
 class DiscriminatorConfig:
-    """PatchGAN settings.
+    """Discriminator settings.
 
     Args:
-        base_channels: width of the first layer (pix2pix's ``ndf``).
-        num_layers: strided layers (``n_layers_D``; 3 gives 70 x 70 patches).
+        arch: ``patchgan`` (pix2pix / CycleGAN's, :class:`pono_gan.models.PatchDiscriminator`) or ``munit``
+            (a scale of NVlabs MUNIT's ``MsImageDis``: strided convs only, reflect padding, a 1x1 head;
+            :class:`pono_gan.models.MunitPatchDiscriminator`).
+        base_channels: width of the first layer (pix2pix's ``ndf``, MUNIT's ``dim``).
+        num_layers: strided layers (``n_layers_D``, 3 gives 70 x 70 patches; MUNIT's ``n_layer``).
         norm: ``instance | group | batch | layer | none``.
         spectral_norm: spectral normalization on every conv.
-        num_scales: > 1 for a multi-scale discriminator (pix2pixHD).
+        num_scales: > 1 for a multi-scale discriminator (pix2pixHD, MUNIT).
+        scale_loss: how the adversarial losses of the scales combine: ``mean`` (pix2pixHD) or ``sum`` (MUNIT).
+        init_type: the discriminators' weight init; None: the task's ``init_type`` (MUNIT initializes everything
+            with Kaiming, then its discriminators with ``normal``, N(0, 0.02)).
     """
 
+    arch: Literal["patchgan", "munit"] = "patchgan"
     base_channels: int = 64
     num_layers: int = 3
     norm: Literal["instance", "group", "batch", "layer", "none"] = "instance"
     spectral_norm: bool = False
     num_scales: int = 1
+    scale_loss: Literal["mean", "sum"] = "mean"
+    init_type: Literal["normal", "xavier", "kaiming", "orthogonal"] | None = None
 
 
 @dataclass
@@ -159,13 +168,14 @@ class GANTask(pl.LightningModule):
         d = self.discriminator_config
         network = build_discriminator(
             num_scales=d.num_scales,
+            arch=d.arch,
             in_channels=in_channels,
             base_channels=d.base_channels,
             num_layers=d.num_layers,
             norm=d.norm,
             spectral_norm=d.spectral_norm,
         )
-        return init_weights(network, self.init_type, self.init_gain)
+        return init_weights(network, d.init_type or self.init_type, self.init_gain)
 
     @property
     def image_channels(self) -> tuple[int, int]:
@@ -199,7 +209,7 @@ class GANTask(pl.LightningModule):
         raise NotImplementedError
 
     def adversarial(self, logits, target_is_real: bool, for_discriminator: bool) -> Tensor:
-        return adversarial_loss(logits, target_is_real, self.gan_loss, for_discriminator)
+        return adversarial_loss(logits, target_is_real, self.gan_loss, for_discriminator, self.discriminator_config.scale_loss)
 
     @contextmanager
     def frozen(self, module: nn.Module) -> Iterator[None]:

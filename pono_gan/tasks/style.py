@@ -14,10 +14,9 @@ PONO moments), random styles ``z_A, z_B ~ N(0, I)`` and likewise for B:
   MUNIT's ``recon_x_cyc_w`` in most of its configs).
 
 MUNIT's optional VGG perceptual term is not implemented: it needs ImageNet-pretrained VGG weights.
-Differences from NVlabs/MUNIT worth knowing: our adversarial loss *averages* over discriminator scales where
-MUNIT sums them (``lambda_gan = num_scales`` reproduces MUNIT's weighting); the learning-rate schedule is ours
-(constant then linear decay; MUNIT halves the rate every 100k iterations); every network gets ``init_type`` (MUNIT re-initializes its
-discriminators with N(0, 0.02) after a Kaiming init).
+``configs/style/base.yaml`` sets MUNIT's discriminator (``arch: munit``, 3 scales, losses summed over them,
+N(0, 0.02) init). The learning-rate schedule is ours (constant then linear decay; MUNIT halves the rate every 100k
+iterations); the README's "Differences from the reference code" lists the rest.
 """
 
 from __future__ import annotations
@@ -51,8 +50,8 @@ class StyleTask(GANTask):
 
     Args:
         generator: architecture of both generators (:class:`pono_gan.models.MunitConfig`).
-        discriminator: discriminator settings (MUNIT's, set in ``configs/style/base.yaml``: ``num_scales`` 3,
-            ``num_layers`` 4, ``norm`` none).
+        discriminator: discriminator settings (MUNIT's, set in ``configs/style/base.yaml``: ``arch`` munit,
+            ``num_scales`` 3, ``num_layers`` 4, ``norm`` none, ``scale_loss`` sum, ``init_type`` normal).
         optimizer: Adam and LR schedule (MUNIT's in ``configs/style/base.yaml``: lr 1e-4 for both, betas (0.5, 0.999)).
         gan_loss: ``lsgan | vanilla | hinge`` (MUNIT: lsgan).
         lambda_gan: weight of the adversarial terms (MUNIT's ``gan_w``).

@@ -2,7 +2,7 @@ import pytest
 import torch
 
 from pono_gan.layers import NORM_NAMES
-from pono_gan.models import MultiScaleDiscriminator, PatchDiscriminator, build_discriminator
+from pono_gan.models import MultiScaleDiscriminator, MunitPatchDiscriminator, PatchDiscriminator, build_discriminator
 
 
 @pytest.mark.parametrize("norm", NORM_NAMES)
@@ -28,3 +28,45 @@ def test_multiscale():
     assert isinstance(build_discriminator(num_scales=1), PatchDiscriminator)
     with pytest.raises(ValueError, match="num_scales"):
         MultiScaleDiscriminator(0)
+
+
+def munit_reference_scale(in_channels=3, dim=64, n_layer=4):
+    """One scale of MUNIT's MsImageDis as its networks.py lays it out (Conv2dBlock = explicit ReflectionPad2d, a
+    conv with a bias, no norm, LeakyReLU 0.2; then a 1x1 conv), written from that structure for comparison."""
+    layers, width_in = [], in_channels
+    for n in range(n_layer):
+        width = dim * 2**n
+        layers += [torch.nn.ReflectionPad2d(1), torch.nn.Conv2d(width_in, width, 4, 2), torch.nn.LeakyReLU(0.2)]
+        width_in = width
+    return torch.nn.Sequential(*layers, torch.nn.Conv2d(width_in, 1, 1, 1, 0))
+
+
+def test_munit_discriminator_has_munits_structure_and_size():
+    discriminator = build_discriminator(num_scales=3, arch="munit", base_channels=64, num_layers=4, norm="none")
+    assert isinstance(discriminator, MultiScaleDiscriminator)
+    assert all(isinstance(scale, MunitPatchDiscriminator) for scale in discriminator.discriminators)
+    per_scale = [sum(p.numel() for p in scale.parameters()) for scale in discriminator.discriminators]
+    reference = sum(p.numel() for p in munit_reference_scale().parameters())
+    assert per_scale == [reference] * 3 == [2_757_057] * 3  # 2.76 M a scale on RGB (PatchGAN, 4 layers: 6.96 M)
+    with torch.no_grad():
+        outs = discriminator(torch.randn(1, 3, 256, 256))
+    assert [tuple(o.shape) for o in outs] == [(1, 1, 16, 16), (1, 1, 8, 8), (1, 1, 4, 4)]
+
+
+def test_munit_scale_computes_what_munits_layers_compute():
+    ours = MunitPatchDiscriminator(in_channels=3, base_channels=8, num_layers=4)
+    reference = munit_reference_scale(dim=8)
+    ours_convs = [m for m in ours.modules() if isinstance(m, torch.nn.Conv2d)]
+    reference_convs = [m for m in reference.modules() if isinstance(m, torch.nn.Conv2d)]
+    for mine, theirs in zip(ours_convs, reference_convs, strict=True):
+        theirs.load_state_dict(mine.state_dict())
+    x = torch.randn(2, 3, 48, 40)
+    torch.testing.assert_close(ours(x), reference(x), rtol=0, atol=1e-6)
+    zero_padded = MunitPatchDiscriminator(in_channels=3, base_channels=8, num_layers=4, padding="zeros")
+    zero_padded.load_state_dict(ours.state_dict())
+    assert not torch.allclose(zero_padded(x), reference(x), atol=1e-3)  # the padding is what makes it MUNIT's
+
+
+def test_unknown_discriminator_arch_names_the_valid_ones():
+    with pytest.raises(ValueError, match="unknown discriminator arch 'pix2pix'; valid: patchgan, munit"):
+        build_discriminator(arch="pix2pix")

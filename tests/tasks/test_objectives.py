@@ -9,7 +9,8 @@ import torch
 import torch.nn.functional as F
 
 from pono_gan.losses import adversarial_loss
-from pono_gan.tasks import ImagePool, PairedTask, UnpairedTask
+from pono_gan.models import MunitConfig
+from pono_gan.tasks import DiscriminatorConfig, ImagePool, PairedTask, StyleTask, UnpairedTask
 from tests.tasks.helpers import DISCRIMINATOR, GENERATOR, tiny_run, tiny_style_task
 
 
@@ -35,6 +36,7 @@ class TestGanLosses:
         scales = [torch.randn(1, 1, 4, 4), torch.randn(1, 1, 2, 2)]
         expected = (adversarial_loss(scales[0], True) + adversarial_loss(scales[1], True)) / 2
         assert adversarial_loss(scales, True) == pytest.approx(expected.item())
+        assert adversarial_loss(scales, True, scales="sum") == pytest.approx(2 * expected.item())
 
 
 class TestTaskObjectives:
@@ -92,6 +94,21 @@ class TestTaskObjectives:
         real = adversarial_loss(task.discriminators["A"](data["A"]), True)
         fake = adversarial_loss(task.discriminators["A"](fakes["fake_A"].detach()), False)
         assert logs_d["D_A"] == pytest.approx((real + fake).item(), rel=1e-5)  # MUNIT: no 1/2
+
+    @torch.no_grad()
+    def test_style_with_munits_discriminator_sums_its_scales(self):
+        """MUNIT's calc_dis_loss / calc_gen_loss: the sum over scales of mean((fake - 0)^2) + mean((real - 1)^2)."""
+        task = StyleTask(MunitConfig(base_channels=4, num_blocks=1, mlp_dim=16),
+                         DiscriminatorConfig(arch="munit", base_channels=4, num_layers=2, norm="none", num_scales=2,
+                                             scale_loss="sum"))
+        data = batch(32)
+        _, logs, fakes = task.generator_loss(data)
+        _, logs_d = task.discriminator_loss(data, {k: v.detach() for k, v in fakes.items()})
+        outs_fake = task.discriminators["A"](fakes["fake_A"])
+        outs_real = task.discriminators["A"](data["A"])
+        expected = sum((f**2).mean() + ((r - 1) ** 2).mean() for f, r in zip(outs_fake, outs_real))
+        assert len(outs_fake) == 2 and logs_d["D_A"] == pytest.approx(expected.item(), rel=1e-5)
+        assert logs["G_gan_A"] == pytest.approx(sum(((f - 1) ** 2).mean() for f in outs_fake).item(), rel=1e-5)
 
 
 class TestImagePool:

@@ -7,7 +7,7 @@ from torch import nn
 from pono_gan.checkpoint import CheckpointError, munit_from_checkpoint, read_checkpoint
 from pono_gan.inference import InferenceError, InferenceOptions, load_model, run_inference
 from pono_gan.layers import PONO, DynamicMomentShortcut
-from pono_gan.models import MunitConfig, MunitGenerator, translate
+from pono_gan.models import MunitConfig, MunitGenerator, MunitPatchDiscriminator, translate
 from pono_gan.tasks import DiscriminatorConfig, StyleTask
 from tests.tasks.helpers import tiny_run, tiny_style_task
 
@@ -177,5 +177,21 @@ def test_every_style_config_trains(variant, tiny_dataset, tmp_path):
     for generator in cli.model.generators.values():
         assert any(isinstance(m, PONO) for m in generator.modules()) == config.pono
     assert cli.datamodule.hparams.layout == "unpaired"
+    discriminator = cli.model.discriminator_config
+    assert (discriminator.arch, discriminator.scale_loss, discriminator.init_type) == ("munit", "sum", "normal")
+    assert all(isinstance(scale, MunitPatchDiscriminator) for d in cli.model.discriminators.values() for scale in d.discriminators)
     assert os.path.isfile(tmp_path / "run" / "checkpoints" / "last.ckpt")
     assert os.path.isfile(tmp_path / "run" / "config.yaml")
+
+
+def test_discriminators_take_their_own_init_as_munit_does():
+    """MUNIT: Kaiming everywhere, then N(0, 0.02) for the discriminators (init_type: normal on the discriminator)."""
+    def conv_std(module):
+        return torch.cat([m.weight.flatten() for m in module.modules() if isinstance(m, torch.nn.Conv2d)]).std().item()
+
+    generator = MunitConfig(base_channels=8, num_blocks=1, mlp_dim=16)
+    own = StyleTask(generator, DiscriminatorConfig(arch="munit", base_channels=16, num_layers=3, init_type="normal"))
+    inherited = StyleTask(generator, DiscriminatorConfig(arch="munit", base_channels=16, num_layers=3))
+    assert own.init_type == "kaiming" and conv_std(own.generators["A"]) > 0.05
+    assert conv_std(own.discriminators["A"]) == pytest.approx(0.02, rel=0.05)
+    assert conv_std(inherited.discriminators["A"]) > 0.05  # Kaiming, as the task's init_type
