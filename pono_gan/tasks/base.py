@@ -1,16 +1,23 @@
-"""The shared GAN task: one optimizer step per training iteration, the LR schedule, logging and checkpoint data.
+"""The shared GAN task: one training iteration per step, the LR schedule, logging and checkpoint data.
 
 Why one optimizer with two parameter groups (generator, discriminator) instead of two optimizers:
 
 * Lightning counts every ``optimizer.step()`` in ``trainer.global_step``, so two optimizers make it count twice
   per iteration. With one, ``global_step`` *is* the training iteration: ``max_steps``, ``log_every_n_steps``,
-  checkpoint and image cadence all mean iterations.
-* The update is the CycleGAN one: the generator loss is taken against the current discriminator (frozen for that
+  checkpoint and image cadence all mean iterations. Separate learning rates and Adam states are per parameter
+  group / parameter, so the update equals two Adams'.
+
+Each task updates in the order of its reference (``update_order``):
+
+* ``simultaneous`` (CycleGAN): the generator loss is taken against the current discriminator (frozen for that
   forward), the discriminator loss against the current fakes (detached). Both gradients come from the same
-  parameters before either update, which is exactly what CycleGAN's "G step, then D step" computes; separate
-  learning rates and Adam states are per parameter group / parameter.
-* One backward of ``loss_G + loss_D`` gives every parameter a gradient every step, so DDP needs no
-  ``find_unused_parameters``; one GradScaler serves fp16.
+  parameters before either update, which is exactly what CycleGAN's "G step, then D step" computes. One backward
+  of ``loss_G + loss_D`` gives every parameter a gradient, so DDP needs no ``find_unused_parameters``.
+* ``discriminator_first`` (pix2pix, MUNIT): the discriminator is updated on this step's fakes, then the generator
+  against the *updated* discriminator. pix2pix reuses the fakes it showed the discriminator (one generator
+  forward); MUNIT's discriminator step draws style codes of its own. Two backward passes, two Adam steps on
+  disjoint groups; only the second is counted, so ``global_step`` still counts iterations. Under DDP each pass
+  leaves one group without gradients, so :meth:`GANTask.setup` turns on DDP's ``find_unused_parameters``.
 """
 
 from __future__ import annotations
@@ -21,6 +28,7 @@ from typing import Any, Iterator, Literal
 
 import pytorch_lightning as pl
 import torch
+from pytorch_lightning.utilities import rank_zero_info
 from torch import Tensor, nn
 
 from pono_gan import checkpoint as ckpt
@@ -28,7 +36,10 @@ from pono_gan.losses import adversarial_loss
 from pono_gan.models import GeneratorConfig, build_discriminator, build_generator, init_weights
 from pono_gan.tasks.randomness import TrainingRandomness
 
-__all__ = ["DiscriminatorConfig", "OptimizerConfig", "GANTask", "LinearDecay"]
+__all__ = ["DiscriminatorConfig", "OptimizerConfig", "GANTask", "LinearDecay", "UPDATE_ORDERS"]
+
+UpdateOrder = Literal["simultaneous", "discriminator_first"]
+UPDATE_ORDERS: tuple[str, ...] = ("simultaneous", "discriminator_first")
 
 
 @dataclass
@@ -114,6 +125,14 @@ def _as_dataclass(value: Any, cls: type) -> Any:
     raise TypeError(f"expected {cls.__name__} or a dict, got {type(value).__name__}")
 
 
+def _detached(tensors: dict[str, Tensor]) -> dict[str, Tensor]:
+    return {name: tensor.detach() for name, tensor in tensors.items()}
+
+
+def _no_closure() -> None:
+    """The closure of a manual optimizer step (the gradients are already there)."""
+
+
 def variant_name(config: GeneratorConfig) -> str:
     """``group``, ``group+pono``, ``group+pono-ms``, ``instance+pono-dms``: what W&B groups and tags use."""
     if not config.pono:
@@ -141,8 +160,14 @@ class GANTask(pl.LightningModule):
         gan_loss: Literal["lsgan", "vanilla", "hinge"] = "lsgan",
         init_type: Literal["normal", "xavier", "kaiming", "orthogonal"] = "normal",
         init_gain: float = 0.02,
+        update_order: UpdateOrder = "simultaneous",
     ) -> None:
         super().__init__()
+        if update_order not in UPDATE_ORDERS:
+            raise ValueError(f"unknown update_order {update_order!r}; valid: {', '.join(UPDATE_ORDERS)}")
+        if update_order == "discriminator_first" and type(self).discriminator_fakes is GANTask.discriminator_fakes:
+            raise ValueError(f"{type(self).__name__} updates in its reference's order only: set update_order simultaneous")
+        self.update_order = update_order
         self.automatic_optimization = False
         self.generator_config = _as_dataclass(generator or self.generator_config_class(), self.generator_config_class)
         self.discriminator_config = _as_dataclass(discriminator or DiscriminatorConfig(), DiscriminatorConfig)
@@ -192,8 +217,17 @@ class GANTask(pl.LightningModule):
         return variant_name(self.generator_config)
 
     # ----- losses (subclasses) --------------------------------------------------------------------------------
-    def generator_loss(self, batch: dict[str, Any]) -> tuple[Tensor, dict[str, Tensor], dict[str, Tensor]]:
-        """``(loss, logs, fakes)``: the generator objective, scalars to log, and the fakes the D step needs."""
+    def generator_loss(
+        self, batch: dict[str, Any], fakes: dict[str, Tensor] | None = None
+    ) -> tuple[Tensor, dict[str, Tensor], dict[str, Tensor]]:
+        """``(loss, logs, fakes)``: the generator objective, scalars to log, and the fakes the D step needs.
+        ``fakes``: what :meth:`discriminator_fakes` returned this step (``discriminator_first``), for a task whose
+        reference reuses them; None in the ``simultaneous`` order."""
+        raise NotImplementedError
+
+    def discriminator_fakes(self, batch: dict[str, Any]) -> dict[str, Tensor]:
+        """The fakes the ``discriminator_first`` order trains the discriminator on before the generator step (a
+        task that has that order implements it)."""
         raise NotImplementedError
 
     def discriminator_loss(self, batch: dict[str, Any], fakes: dict[str, Tensor]) -> tuple[Tensor, dict[str, Tensor]]:
@@ -223,6 +257,16 @@ class GANTask(pl.LightningModule):
                 parameter.requires_grad_(flag)
 
     # ----- optimization ---------------------------------------------------------------------------------------
+    def setup(self, stage: str) -> None:
+        """Under DDP, the ``discriminator_first`` order's two backward passes each leave one network without
+        gradients, which DDP allows only with ``find_unused_parameters`` (what ``--trainer.strategy
+        ddp_find_unused_parameters_true`` sets); set it here, before the strategy wraps the model."""
+        ddp_kwargs = getattr(self.trainer.strategy, "_ddp_kwargs", None)
+        if self.update_order == "discriminator_first" and isinstance(ddp_kwargs, dict):
+            if not ddp_kwargs.get("find_unused_parameters"):
+                rank_zero_info("update_order discriminator_first: DDP's find_unused_parameters is on (two backward passes a step)")
+                ddp_kwargs["find_unused_parameters"] = True
+
     def configure_optimizers(self):
         o = self.optimizer_config
         groups = [
@@ -255,12 +299,26 @@ class GANTask(pl.LightningModule):
         optimizer = self.optimizers()
         self._configure_step(optimizer.optimizer)
         with self.randomness.active(self.device):
-            with self.frozen(self.discriminators):
-                loss_g, logs_g, fakes = self.generator_loss(batch)
-            loss_d, logs_d = self.discriminator_loss(batch, {k: v.detach() for k, v in fakes.items()})
-            optimizer.zero_grad(set_to_none=True)
-            self.manual_backward(loss_g + loss_d)
-            optimizer.step()
+            if self.update_order == "simultaneous":
+                with self.frozen(self.discriminators):
+                    loss_g, logs_g, fakes = self.generator_loss(batch)
+                loss_d, logs_d = self.discriminator_loss(batch, _detached(fakes))
+                optimizer.zero_grad(set_to_none=True)
+                self.manual_backward(loss_g + loss_d)
+                optimizer.step()
+            else:
+                fakes = self.discriminator_fakes(batch)
+                loss_d, logs_d = self.discriminator_loss(batch, _detached(fakes))
+                optimizer.zero_grad(set_to_none=True)
+                self.manual_backward(loss_d)
+                # Only the discriminator has gradients (Adam skips the rest). Through the strategy, so precision
+                # plugins (fp16's scaler) and step hooks apply, but not counted in global_step.
+                self.trainer.strategy.optimizer_step(optimizer.optimizer, _no_closure)
+                with self.frozen(self.discriminators):
+                    loss_g, logs_g, _ = self.generator_loss(batch, fakes)
+                optimizer.zero_grad(set_to_none=True)
+                self.manual_backward(loss_g)
+                optimizer.step()
         batch_size = batch["A"].shape[0]
         self.log_dict({f"train/{k}": v.detach() for k, v in {**logs_g, **logs_d}.items()}, batch_size=batch_size)
         self.log_dict({"train/loss_G": loss_g.detach(), "train/loss_D": loss_d.detach()}, prog_bar=True, batch_size=batch_size)

@@ -10,7 +10,7 @@ from torch import Tensor, nn
 
 from pono_gan.metrics import paired_metrics
 from pono_gan.models import GeneratorConfig
-from pono_gan.tasks.base import DiscriminatorConfig, GANTask, OptimizerConfig
+from pono_gan.tasks.base import DiscriminatorConfig, GANTask, OptimizerConfig, UpdateOrder
 from pono_gan.viz import moment_labels, moment_maps, sample_panel, to_unit_range
 
 __all__ = ["PairedTask"]
@@ -30,6 +30,8 @@ class PairedTask(GANTask):
         lambda_l1: weight of the L1 term (100 in pix2pix).
         init_type: weight init of all networks.
         init_gain: its scale.
+        update_order: ``discriminator_first`` (pix2pix's ``optimize_parameters``: D on ``G(A)``, then G against
+            the updated D with the same ``G(A)``) or ``simultaneous`` (see :mod:`pono_gan.tasks.base`).
     """
 
     task_name = "paired"
@@ -43,10 +45,11 @@ class PairedTask(GANTask):
         lambda_l1: float = 100.0,
         init_type: Literal["normal", "xavier", "kaiming", "orthogonal"] = "normal",
         init_gain: float = 0.02,
+        update_order: UpdateOrder = "discriminator_first",
     ) -> None:
-        super().__init__(generator, discriminator, optimizer, gan_loss, init_type, init_gain)
+        super().__init__(generator, discriminator, optimizer, gan_loss, init_type, init_gain, update_order)
         self.lambda_l1 = lambda_l1
-        self.save_hyperparameters("gan_loss", "lambda_l1", "init_type", "init_gain")
+        self.save_hyperparameters("gan_loss", "lambda_l1", "init_type", "init_gain", "update_order")
         g = self.generator_config
         self.generator = self._new_generator(g)
         self.discriminator = self._new_discriminator(g.in_channels + g.out_channels)
@@ -63,9 +66,12 @@ class PairedTask(GANTask):
     def checkpoint_generators(self) -> dict[str, tuple[str, GeneratorConfig]]:
         return {self.trained_direction: ("generator", self.generator_config)}
 
-    def generator_loss(self, batch: dict[str, Any]):
+    def discriminator_fakes(self, batch: dict[str, Any]) -> dict[str, Tensor]:
+        return {"fake_B": self.generator(batch["A"])}  # kept with its graph: the generator step reuses it
+
+    def generator_loss(self, batch: dict[str, Any], fakes: dict[str, Tensor] | None = None):
         real_a, real_b = batch["A"], batch["B"]
-        fake_b = self.generator(real_a)
+        fake_b = fakes["fake_B"] if fakes else self.generator(real_a)
         adversarial = self.adversarial(self.discriminator(torch.cat([real_a, fake_b], 1)), True, False)
         l1 = F.l1_loss(fake_b.float(), real_b.float())
         return adversarial + self.lambda_l1 * l1, {"G_gan": adversarial, "G_l1": l1}, {"fake_B": fake_b}

@@ -29,7 +29,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from pono_gan.models import MunitConfig, build_munit, init_weights, translate
-from pono_gan.tasks.base import DiscriminatorConfig, GANTask, OptimizerConfig
+from pono_gan.tasks.base import DiscriminatorConfig, GANTask, OptimizerConfig, UpdateOrder
 from pono_gan.viz import moment_labels, moment_maps, sample_panel, to_unit_range
 
 __all__ = ["StyleTask"]
@@ -62,6 +62,8 @@ class StyleTask(GANTask):
         num_sample_styles: random styles per content in the logged panels (fixed across steps).
         init_type: weight init of all networks (MUNIT: kaiming).
         init_gain: its scale (for normal / xavier / orthogonal).
+        update_order: ``discriminator_first`` (MUNIT's ``dis_update`` then ``gen_update``, each with style codes of
+            its own) or ``simultaneous`` (see :mod:`pono_gan.tasks.base`).
     """
 
     task_name = "style"
@@ -81,8 +83,9 @@ class StyleTask(GANTask):
         num_sample_styles: int = 3,
         init_type: Literal["normal", "xavier", "kaiming", "orthogonal"] = "kaiming",
         init_gain: float = 0.02,
+        update_order: UpdateOrder = "discriminator_first",
     ) -> None:
-        super().__init__(generator, discriminator, optimizer, gan_loss, init_type, init_gain)
+        super().__init__(generator, discriminator, optimizer, gan_loss, init_type, init_gain, update_order)
         self.lambda_gan = lambda_gan
         self.lambda_image = lambda_image
         self.lambda_content = lambda_content
@@ -91,7 +94,7 @@ class StyleTask(GANTask):
         self.num_sample_styles = num_sample_styles
         self.save_hyperparameters(
             "gan_loss", "lambda_gan", "lambda_image", "lambda_content", "lambda_style", "lambda_cycle",
-            "num_sample_styles", "init_type", "init_gain",
+            "num_sample_styles", "init_type", "init_gain", "update_order",
         )
         configs = self.domain_configs
         self.generator_a = self._new_generator(configs["A"])
@@ -129,7 +132,19 @@ class StyleTask(GANTask):
         return translate(source_g, target_g, images, style)
 
     # ----- losses ---------------------------------------------------------------------------------------------
-    def generator_loss(self, batch: dict[str, Any]):
+    @torch.no_grad()
+    def discriminator_fakes(self, batch: dict[str, Any]) -> dict[str, Tensor]:
+        """MUNIT's ``dis_update``: each domain's content in fresh random styles of the other (only the
+        discriminators learn from them, so no graph is kept)."""
+        fakes = {}
+        for source, target in (("A", "B"), ("B", "A")):
+            content, moments = self.generators[source].encode_content(batch[source])
+            style = self.generators[target].random_style(content.shape[0])
+            fakes[f"fake_{target}"] = self.generators[target].decode(content, style, moments)
+        return fakes
+
+    def generator_loss(self, batch: dict[str, Any], fakes: dict[str, Tensor] | None = None):
+        """MUNIT's ``gen_update`` (``fakes``, the discriminator step's, are not reused: it draws styles anew)."""
         real = {"A": batch["A"], "B": batch["B"]}
         codes = {d: self.generators[d].encode(real[d]) for d in DOMAINS}  # (content, style, moments)
         logs: dict[str, Tensor] = {}

@@ -92,6 +92,7 @@ class UnpairedTask(GANTask):
         pool_size: image pool size (50; 0 disables it).
         init_type: weight init of all networks.
         init_gain: its scale.
+        update_order: ``simultaneous``, CycleGAN's (see :mod:`pono_gan.tasks.base`), the only one it has.
     """
 
     task_name = "unpaired"
@@ -107,11 +108,13 @@ class UnpairedTask(GANTask):
         pool_size: int = 50,
         init_type: Literal["normal", "xavier", "kaiming", "orthogonal"] = "normal",
         init_gain: float = 0.02,
+        update_order: Literal["simultaneous"] = "simultaneous",
     ) -> None:
-        super().__init__(generator, discriminator, optimizer, gan_loss, init_type, init_gain)
+        super().__init__(generator, discriminator, optimizer, gan_loss, init_type, init_gain, update_order)
         self.lambda_cycle = lambda_cycle
         self.lambda_identity = lambda_identity
-        self.save_hyperparameters("gan_loss", "lambda_cycle", "lambda_identity", "pool_size", "init_type", "init_gain")
+        self.save_hyperparameters("gan_loss", "lambda_cycle", "lambda_identity", "pool_size", "init_type", "init_gain",
+                                  "update_order")
         g = self.generator_config
         if lambda_identity > 0 and g.in_channels != g.out_channels:
             raise ValueError(
@@ -138,7 +141,7 @@ class UnpairedTask(GANTask):
     def checkpoint_generators(self) -> dict[str, tuple[str, GeneratorConfig]]:
         return {"AtoB": ("generator_ab", self.generator_config), "BtoA": ("generator_ba", self.reverse_config)}
 
-    def generator_loss(self, batch: dict[str, Any]):
+    def generator_loss(self, batch: dict[str, Any], fakes: dict[str, Tensor] | None = None):
         real_a, real_b = batch["A"], batch["B"]
         fake_b = self.generator_ab(real_a)
         fake_a = self.generator_ba(real_b)
