@@ -11,7 +11,7 @@ from pono_gan.layers.moments import (
     pono,
     pono_reference,
 )
-from pono_gan.layers.norms import NORM_NAMES, create_norm, group_count
+from pono_gan.layers.norms import NORM_NAMES, MunitLayerNorm, create_norm, group_count
 
 __all__ = [
     "PONO",
@@ -24,6 +24,7 @@ __all__ = [
     "pono",
     "pono_reference",
     "NORM_NAMES",
+    "MunitLayerNorm",
     "create_norm",
     "group_count",
 ]

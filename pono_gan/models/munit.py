@@ -47,11 +47,16 @@ __all__ = [
     "translate",
 ]
 
+#: The decoder's upsampling norms: MUNIT's own LayerNorm, or GroupNorm(1, C) (older checkpoints).
+DECODER_NORMS: tuple[str, ...] = ("munit_layer", "layer")
+
 
 def _conv(c_in: int, c_out: int, kernel: int, stride: int, padding: int, norm: str, activation: bool) -> nn.Sequential:
-    """MUNIT's ``Conv2dBlock``: reflect-padded conv, norm, optional ReLU (bias only where the norm has no shift)."""
+    """MUNIT's ``Conv2dBlock``: reflect-padded conv, norm, optional ReLU (bias only where the norm has no shift,
+    and before MUNIT's own layer norm, where MUNIT has one)."""
+    bias = _uses_bias(norm) or norm == "munit_layer"
     layers: list[nn.Module] = [
-        nn.Conv2d(c_in, c_out, kernel, stride, padding, padding_mode="reflect", bias=_uses_bias(norm)),
+        nn.Conv2d(c_in, c_out, kernel, stride, padding, padding_mode="reflect", bias=bias),
         create_norm(norm, c_out),
     ]
     if activation:
@@ -165,6 +170,9 @@ class StyleDecoder(nn.Module):
         mlp_dim: hidden width of the style MLP (three linear layers).
         shortcut: ``none | ms | dms``, applied to each upsampling stage's input (see the module docstring).
         dms_hidden_channels: hidden width of each Dynamic Moment Shortcut.
+        norm: the upsampling convs' norm: ``munit_layer`` (MUNIT's LayerNorm, :class:`pono_gan.layers.MunitLayerNorm`,
+            its convs with a bias) or ``layer`` (``GroupNorm(1, C)``, no conv bias: the layout before
+            ``munit_layer`` existed, which older checkpoints hold).
 
     Shape:
         - content: (B, in_channels, h, w); style: (B, style_dim); moments: ``num_upsampling`` Moments, shallowest
@@ -182,8 +190,11 @@ class StyleDecoder(nn.Module):
         mlp_dim: int,
         shortcut: str = "none",
         dms_hidden_channels: int = 16,
+        norm: str = "munit_layer",
     ) -> None:
         super().__init__()
+        if norm not in DECODER_NORMS:
+            raise ValueError(f"unknown decoder norm {norm!r}; valid: {', '.join(DECODER_NORMS)}")
         self.blocks = nn.ModuleList(AdaINResnetBlock(in_channels) for _ in range(num_blocks))
         self.params_per_block = AdaINResnetBlock.num_params_per_channel * in_channels
         self.mlp = nn.Sequential(
@@ -197,7 +208,7 @@ class StyleDecoder(nn.Module):
         self.up = nn.ModuleList(
             _UpStage(
                 create_shortcut(shortcut, c_in, dms_hidden_channels),
-                nn.Sequential(nn.Upsample(scale_factor=2, mode="nearest"), _conv(c_in, c_out, 5, 1, 2, "layer", activation=True)),
+                nn.Sequential(nn.Upsample(scale_factor=2, mode="nearest"), _conv(c_in, c_out, 5, 1, 2, norm, activation=True)),
             )
             for c_in, c_out in zip(widths[:-1], widths[1:])
         )
@@ -253,6 +264,7 @@ class MunitGenerator(nn.Module):
         shortcut: str = "none",
         style_downsampling: int = 4,
         dms_hidden_channels: int = 16,
+        decoder_norm: str = "munit_layer",
     ) -> None:
         super().__init__()
         _validate(norm, pono, shortcut)
@@ -265,7 +277,7 @@ class MunitGenerator(nn.Module):
         self.style_encoder = StyleEncoder(in_channels, base_channels, style_downsampling, style_dim)
         self.decoder = StyleDecoder(
             self.content_encoder.out_channels, out_channels, num_downsampling, num_blocks, style_dim, mlp_dim,
-            shortcut, dms_hidden_channels,
+            shortcut, dms_hidden_channels, decoder_norm,
         )
 
     @property
@@ -389,6 +401,8 @@ class MunitConfig:
         shortcut: ``none | ms | dms``; ms and dms need ``pono``.
         style_downsampling: strided convs of the style encoder.
         dms_hidden_channels: hidden width of each Dynamic Moment Shortcut.
+        decoder_norm: the decoder's upsampling norm: ``munit_layer`` (MUNIT's LayerNorm) or ``layer``
+            (``GroupNorm(1, C)``; what checkpoints written before this option hold, so they load as ``layer``).
     """
 
     arch: Literal["munit"] = "munit"
@@ -404,11 +418,15 @@ class MunitConfig:
     shortcut: Literal["none", "ms", "dms"] = "none"
     style_downsampling: int = 4
     dms_hidden_channels: int = 16
+    decoder_norm: Literal["munit_layer", "layer"] = "munit_layer"
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
-    from_dict = classmethod(GeneratorConfig.from_dict.__func__)  # type: ignore[attr-defined]
+    @classmethod
+    def from_dict(cls, values: dict[str, Any]) -> "MunitConfig":
+        """The config stored in a checkpoint; one written before ``decoder_norm`` existed used ``layer``."""
+        return GeneratorConfig.from_dict.__func__(cls, {"decoder_norm": "layer", **values})  # type: ignore[attr-defined]
 
 
 def build_munit(config: MunitConfig) -> MunitGenerator:

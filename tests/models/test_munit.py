@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from pono_gan.layers import PONO, DynamicMomentShortcut, MomentShortcut
+from pono_gan.layers import PONO, DynamicMomentShortcut, MomentShortcut, MunitLayerNorm
 from pono_gan.models import MunitConfig, MunitGenerator, ResnetGenerator, build_munit, init_weights, translate
 
 VARIANTS = [(False, "none"), (True, "none"), (True, "ms"), (True, "dms")]
@@ -154,3 +154,43 @@ def test_adain_parameters_come_from_the_style_mlp():
     # the decoder's residual blocks have no affine norms of their own
     assert all(p is None for block in generator.decoder.blocks for m in block.modules()
                if isinstance(m, torch.nn.InstanceNorm2d) for p in (m.weight, m.bias))
+
+
+def munit_layer_norm_reference(x, gamma, beta, eps=1e-5):
+    """MUNIT's networks.py LayerNorm.forward, written from its published formula."""
+    shape = [-1] + [1] * (x.dim() - 1)
+    mean = x.view(x.size(0), -1).mean(1).view(*shape)
+    std = x.view(x.size(0), -1).std(1).view(*shape)
+    y = (x - mean) / (std + eps)
+    return y * gamma.view(1, -1, 1, 1) + beta.view(1, -1, 1, 1)
+
+
+def test_munit_layer_norm_is_munits():
+    norm = MunitLayerNorm(6)
+    assert ((norm.weight >= 0) & (norm.weight < 1)).all() and norm.weight.std() > 0.1 and (norm.bias == 0).all()
+    with torch.no_grad():
+        norm.bias.normal_()
+    x = torch.randn(3, 6, 5, 7) * 3 + 1
+    torch.testing.assert_close(norm(x), munit_layer_norm_reference(x, norm.weight, norm.bias), rtol=0, atol=1e-6)
+    group = torch.nn.GroupNorm(1, 6)
+    group.weight.data, group.bias.data = norm.weight.data.clone(), norm.bias.data.clone()
+    assert (group(x) - norm(x)).abs().max() > 1e-3  # what it replaces differs (biased std, eps in the root)
+    assert norm(x.bfloat16()).dtype == torch.bfloat16
+
+
+def test_the_decoder_uses_munits_layer_norm_and_its_conv_bias():
+    generator = init_weights(build_munit(MunitConfig(base_channels=4, num_blocks=1, mlp_dim=16)), "kaiming")
+    stages = [stage.body[1] for stage in generator.decoder.up]  # Upsample, then Conv2dBlock
+    norms = [m for m in generator.decoder.modules() if isinstance(m, MunitLayerNorm)]
+    assert len(norms) == len(stages) == 2
+    assert all(stage[0].bias is not None for stage in stages)  # MUNIT's Conv2dBlock always has one
+    assert all(((n.weight >= 0) & (n.weight < 1)).all() and n.weight.std() > 0.05 for n in norms)  # init keeps U(0, 1)
+    older = build_munit(MunitConfig(base_channels=4, num_blocks=1, mlp_dim=16, decoder_norm="layer"))
+    assert not any(isinstance(m, MunitLayerNorm) for m in older.modules())
+
+
+def test_a_config_from_before_decoder_norm_loads_as_layer():
+    stored = MunitConfig(base_channels=4).to_dict()
+    del stored["decoder_norm"]
+    assert MunitConfig.from_dict(stored).decoder_norm == "layer"
+    assert MunitConfig.from_dict(MunitConfig().to_dict()).decoder_norm == "munit_layer"
