@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
-from typing import Any, Iterator, Literal
+from typing import Any, Iterator, Literal, get_args
 
 import pytorch_lightning as pl
 import torch
@@ -39,7 +39,7 @@ from pono_gan.tasks.randomness import TrainingRandomness
 __all__ = ["DiscriminatorConfig", "OptimizerConfig", "GANTask", "LinearDecay", "UPDATE_ORDERS"]
 
 UpdateOrder = Literal["simultaneous", "discriminator_first"]
-UPDATE_ORDERS: tuple[str, ...] = ("simultaneous", "discriminator_first")
+UPDATE_ORDERS: tuple[str, ...] = get_args(UpdateOrder)
 
 
 @dataclass

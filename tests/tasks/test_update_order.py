@@ -17,14 +17,19 @@ STEPS = 2
 
 
 class Recorder(pl.Callback):
-    """The weights at the start of training and every batch it trains on."""
+    """The weights at the start of training, every batch it trains on, and the generator's training forwards."""
 
     def __init__(self) -> None:
         self.batches: list[dict[str, torch.Tensor]] = []
+        self.generator_forwards = 0
 
     def on_train_start(self, trainer, module) -> None:
         self.generator = copy.deepcopy(module.generator)
         self.discriminator = copy.deepcopy(module.discriminator)
+        module.generator.register_forward_hook(self._count)
+
+    def _count(self, module, args, output) -> None:
+        self.generator_forwards += torch.is_grad_enabled()  # validation and image panels run without gradients
 
     def on_train_batch_start(self, trainer, module, batch, batch_idx) -> None:
         self.batches.append({key: batch[key].clone() for key in ("A", "B")})
@@ -37,6 +42,7 @@ def trained_paired(tiny_dataset, run_dir, *extra):
     cli.trainer.callbacks.append(recorder)
     cli.trainer.fit(cli.model, cli.datamodule)
     assert cli.trainer.global_step == STEPS and len(recorder.batches) == STEPS  # iterations, not optimizer steps
+    assert recorder.generator_forwards == STEPS  # either order runs the generator once a step (pix2pix reuses G(A))
     return cli.model, recorder
 
 
