@@ -74,6 +74,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--save-moments", action="store_true", help="write NAME_moments.png (PONO mean / std maps) beside each output")
     parser.add_argument("--overwrite", action="store_true", help="redo outputs that already exist")
     parser.add_argument("--compile", action="store_true", help="torch.compile the generator (pays off on many same-size images)")
+    parser.add_argument("--train-mode", action="store_true",
+                        help="run the generator in training mode, as junyanz's test.py without --eval: batch norm on "
+                             "each batch's statistics (keep --batch-size 1 for its results), dropout on (seeded by --seed)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     parser.add_argument("--export", nargs=2, metavar=("FORMAT", "PATH"), help=f"write the generator alone ({' | '.join(EXPORT_FORMATS)}) and exit")
     return parser
@@ -113,6 +116,7 @@ def main(argv: list[str] | None = None) -> int:
             style=args.style,
             num_styles=args.num_styles,
             seed=args.seed,
+            train_mode=args.train_mode,
         )
         summary = run_inference(args.checkpoint, args.input, args.output, options)
     except (CheckpointError, InferenceError) as error:

@@ -18,6 +18,7 @@ from __future__ import annotations
 import os
 import sys
 import warnings
+from dataclasses import asdict
 from importlib import import_module
 from typing import Any
 
@@ -45,11 +46,11 @@ __all__ = ["PonoCLI", "checkpoint_dir", "main"]
 class _OneLineErrorParser(LightningArgumentParser):
     """Config errors as one line that names the key and points at ``--help`` / ``--print_config``."""
 
-    _NOISE = ("Subtypes:", "Errors:", "Given value", "- Expected a <class 'NoneType'>", "Does not validate against any")
+    _NOISE = ("Subtypes:", "Errors:", "Given value type", "- Expected a <class 'NoneType'>", "Does not validate against any")
 
     def error(self, message: str, *args: Any, **kwargs: Any):  # type: ignore[override]
         lines = [line.strip() for line in str(message).splitlines() if line.strip()]
-        kept = [line.lstrip("- ") for line in lines if not line.startswith(self._NOISE)]
+        kept = [line.lstrip("- ").replace("Given value:", "Got value:") for line in lines if not line.startswith(self._NOISE)]
         summary = " ".join(kept or lines or ["invalid arguments"])
         if len(summary) > 400:
             summary = summary[:400] + " ..."
@@ -75,6 +76,13 @@ def _as_dict(value: Any) -> dict[str, Any]:
     if isinstance(value, dict):
         return dict(value)
     return dict(vars(value))
+
+
+def _task_and_generator(model: Namespace) -> tuple[type, Any]:
+    """The task class of the CLI's ``model`` entry and its generator config, resolved as the task resolves it."""
+    task_class = _import(model.class_path)
+    config_class = getattr(task_class, "generator_config_class", GeneratorConfig)
+    return task_class, task_class.resolve_generator(config_class(**_as_dict(model.init_args.get("generator"))))
 
 
 def _flatten(value: Any, prefix: str = "") -> dict[str, Any]:
@@ -135,7 +143,8 @@ class PonoCLI(LightningCLI):
             return
         subcommand = self.config.get("subcommand")
         saved = _flatten(self._resume_from.get("hyper_parameters") or {})
-        current = _flatten(_as_dict(self.config[subcommand].model.get("init_args")))
+        model = self.config[subcommand].model
+        current = _flatten({**_as_dict(model.get("init_args")), "generator": asdict(_task_and_generator(model)[1])})
         changed = [f"{key} {saved[key]!r} -> {current[key]!r}" for key in saved if key in current and saved[key] != current[key]]
         if changed:
             rank_zero_info(f"resuming with a changed config (the config wins): {', '.join(changed)}")
@@ -170,10 +179,8 @@ class PonoCLI(LightningCLI):
             args.save_dir = root
         if not str(logger.get("class_path", "")).endswith("pono_gan.loggers.WandbLogger"):
             return
-        task_class = _import(config.model.class_path)
+        task_class, generator = _task_and_generator(config.model)
         task = getattr(task_class, "task_name", "gan")
-        config_class = getattr(task_class, "generator_config_class", GeneratorConfig)
-        generator = config_class(**_as_dict(config.model.init_args.get("generator")))
         variant = variant_name(generator)
         args.group = args.get("group") or task
         args.name = args.get("name") or os.path.basename(os.path.normpath(root))

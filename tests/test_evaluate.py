@@ -126,3 +126,15 @@ def test_fid_and_kid_with_local_inception_weights(fresh_checkpoint, tiny_dataset
     assert list(summary["metrics"]) == ["ssim"] and summary["skipped"] == {}
     out = capsys.readouterr().out
     assert "2 pairs from" in out and "fid " in out and "kid " in out and "(subsets of 2)" in out
+
+
+def test_train_mode_reaches_the_translator_and_the_summary(tiny_dataset, tmp_path):
+    # a pix2pix U-Net (batch norm, dropout) whose eval-mode and train-mode translations differ
+    checkpoint = write_tiny_checkpoint(tmp_path / "unet.ckpt", arch="unet", norm="batch", dropout=0.5, num_downsampling=5)
+    output = {}
+    for mode in ("eval", "train"):
+        flags = ["--train-mode"] if mode == "train" else []
+        output[mode] = main(["--checkpoint", str(checkpoint), "--data", str(tiny_dataset), "--device", "cpu",
+                             "--metrics", "l1", "--output", str(tmp_path / mode), *flags])
+        assert output[mode]["generator_mode"] == mode
+    assert output["eval"]["metrics"]["l1"]["mean"] != output["train"]["metrics"]["l1"]["mean"]

@@ -166,3 +166,15 @@ class TestUsageErrors:
         tmp_path, checkpoint = setup
         assert infer.main(["--checkpoint", str(checkpoint), "--input", str(tmp_path / "in"), "--output", str(tmp_path / "out"), "--quiet"]) == 0
         assert "1 written, 0 skipped, 0 failed" in capsys.readouterr().out
+
+
+def test_train_mode_flag_runs_the_generator_as_junyanzs_test_without_eval(tmp_path):
+    checkpoint = write_tiny_checkpoint(tmp_path / "unet.ckpt", arch="unet", norm="batch", dropout=0.5, num_downsampling=5)
+    (tmp_path / "in").mkdir()
+    Image.fromarray(np.random.default_rng(0).integers(0, 255, (32, 32, 3), dtype=np.uint8)).save(tmp_path / "in" / "a.png")
+    outputs = {}
+    for mode, flags in (("eval", []), ("train", ["--train-mode"])):
+        assert infer.main(["--checkpoint", str(checkpoint), "--input", str(tmp_path / "in"), "--output",
+                           str(tmp_path / mode), "--quiet", "--workers", "0", *flags]) == 0
+        outputs[mode] = np.asarray(Image.open(tmp_path / mode / "a.png"), dtype=np.int16)
+    assert np.abs(outputs["eval"] - outputs["train"]).max() > 2  # batch norm on the image's own statistics

@@ -243,6 +243,26 @@ class TestTranslator:
         with pytest.raises(InferenceError, match="precision"):
             Translator(_generator(), precision="8")
 
+    def test_train_mode_is_junyanzs_test_without_eval(self):
+        # pix2pix's U-Net: batch norm and dropout, the two layers whose behaviour eval mode changes
+        generator = init_weights(build_generator(tiny_config(arch="unet", norm="batch", dropout=0.5, num_downsampling=6)))
+        with torch.no_grad():  # running statistics far from the batch's, so eval and train mode disagree
+            for m in generator.modules():
+                if isinstance(m, torch.nn.BatchNorm2d):
+                    m.running_mean.fill_(0.5)
+                    m.running_var.fill_(4.0)
+        image = torch.rand(1, 3, 64, 64, generator=torch.Generator().manual_seed(0))
+        evaluated = Translator(generator)(image)[0]
+        assert not generator.training
+        trained = Translator(generator, train_mode=True, seed=3)(image)[0]
+        assert generator.training and (trained - evaluated).abs().max() > 1e-2
+        torch.manual_seed(3)
+        with torch.no_grad():  # what junyanz's test.py computes: the train-mode forward, dropout drawn from the seed
+            expected = (generator.train()(image * 2 - 1) + 1) / 2
+        torch.testing.assert_close(trained, expected.clamp(0, 1))
+        torch.testing.assert_close(Translator(generator, train_mode=True, seed=3)(image)[0], trained)  # reproducible
+        assert (Translator(generator, train_mode=True, seed=4)(image)[0] - trained).abs().max() > 1e-3  # dropout on
+
 
 class TestRun:
     def test_zoo(self, zoo, paired, tmp_path):

@@ -39,6 +39,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--batch-size", type=_positive, default=32, help="images per feature batch (default: %(default)s)")
     parser.add_argument("--num-styles", type=_positive, default=3,
                         help="style models: random styles per input for l1_random and diversity_l1 (default: %(default)s)")
+    parser.add_argument("--train-mode", action="store_true",
+                        help="translate with the generator in training mode (batch norm on each image's statistics, "
+                             "dropout on), as junyanz's test.py without --eval")
     args = parser.parse_args(argv)
     # torch, the models and the metrics load only now, so --help and flag errors answer at once
     from pono_gan.errors import DataError, PonoGanError
@@ -55,7 +58,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         output = Path(args.output) if args.output else Path(args.checkpoint).resolve().parent.parent / f"eval_{args.split}"
         metrics = [name for value in args.metrics for name in value.split(",") if name] if args.metrics else None
         summary = evaluate(model, root, layout, args.split, output, args.device, args.limit, metrics=metrics,
-                           inception_weights=args.inception_weights, batch_size=args.batch_size, num_styles=args.num_styles)
+                           inception_weights=args.inception_weights, batch_size=args.batch_size, num_styles=args.num_styles,
+                           train_mode=args.train_mode)
     except (PonoGanError, InferenceError) as error:
         print(f"evaluate: error: {error}", file=sys.stderr)
         sys.exit(2)  # as train.py and infer.py: 2 is a usage / input error

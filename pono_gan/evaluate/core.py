@@ -96,6 +96,7 @@ def evaluate(
     inception_weights: str | Path | None = None,
     batch_size: int = 32,
     num_styles: int = 3,
+    train_mode: bool = False,
 ) -> dict[str, Any]:
     """Score ``model`` on ``root``'s ``split``; returns the summary (also written under ``output`` when given).
 
@@ -105,6 +106,7 @@ def evaluate(
         inception_weights: the FID / KID Inception weights file (default: found by
             :func:`pono_gan.features.find_inception_weights`).
         batch_size: images per feature-extractor batch.
+        train_mode: translate with the generator in training mode (see :class:`pono_gan.inference.Translator`).
 
     Raises:
         DataError / MissingPathError: unknown layout or metric, missing folders, unmatched pairs, FID / KID asked
@@ -122,7 +124,7 @@ def evaluate(
         channels=(config.in_channels, config.out_channels), train=False, limit=limit,
     )
     torch_device = resolve_device(device)
-    translator = Translator(model.generator, torch_device)
+    translator = Translator(model.generator, torch_device, train_mode=train_mode)
     per_image = [name for name in chosen if name in PER_IMAGE_METRICS + STYLE_METRICS]
     backbones = {DISTRIBUTION_METRICS[name][1] for name in chosen if name in DISTRIBUTION_METRICS}
     extractors = {}
@@ -171,6 +173,7 @@ def evaluate(
         "layout": layout,
         "split": split,
         "count": min(len(dataset), n_inputs),
+        "generator_mode": "train" if train_mode else "eval",
         "metrics": {
             name: {"mean": values[:, i].mean().item(), "std": values[:, i].std(unbiased=False).item()}
             for i, name in enumerate(per_image)

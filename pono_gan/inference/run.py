@@ -59,6 +59,7 @@ class InferenceOptions:
     style: str | None = None
     num_styles: int = 0
     seed: int = 0
+    train_mode: bool = False
 
 
 @dataclass
@@ -154,6 +155,8 @@ def translate_jobs(
             batch_size,
             with_moments=options.save_moments,
             compile=options.compile,
+            train_mode=options.train_mode,
+            seed=options.seed,
         )
     summary = Summary()
     remove_stale_temporaries(jobs)

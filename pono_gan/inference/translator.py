@@ -47,6 +47,10 @@ class Translator:
         batch_size: tiles per forward pass when tiling.
         with_moments: also return the PONO moments (cropped to the image; per image, stitched when tiling).
         compile: wrap the forward pass in ``torch.compile`` (pays off over many images of one size).
+        train_mode: run the generator in training mode, as junyanz's ``test.py`` does unless ``--eval``: batch norm
+            normalizes with the statistics of each forward's batch (junyanz tests one image at a time) and dropout
+            stays on, its draws seeded with ``seed``; without it (the default) the generator runs in eval mode.
+        seed: seeds torch's global generator for ``train_mode``'s dropout, so a rerun gives the same outputs.
     """
 
     def __init__(
@@ -59,11 +63,15 @@ class Translator:
         batch_size: int = 4,
         with_moments: bool = False,
         compile: bool = False,
+        train_mode: bool = False,
+        seed: int = 0,
     ) -> None:
         if precision not in PRECISIONS:
             raise InferenceError(f"unknown precision {precision!r}; valid: {', '.join(PRECISIONS)}")
         self.device = torch.device(device)
-        self.generator = generator.eval().to(self.device)
+        self.generator = generator.train(train_mode).to(self.device)
+        if train_mode:
+            torch.manual_seed(seed)
         self.dtype = PRECISIONS[precision]
         self.multiple = generator.multiple
         self.minimum = min_input_size(generator)

@@ -127,7 +127,7 @@ def _pono_formula(x: Tensor, eps: float) -> tuple[Tensor, Tensor, Tensor]:
     return centered / std, mean, std
 
 
-def pono(x: Tensor, eps: float = 1e-5) -> tuple[Tensor, Tensor, Tensor]:
+def pono(x: Tensor, eps: float = 1e-5, unbiased: bool = False) -> tuple[Tensor, Tensor, Tensor]:
     r"""Positional normalization: normalize across channels at every position.
 
     .. math::
@@ -137,6 +137,9 @@ def pono(x: Tensor, eps: float = 1e-5) -> tuple[Tensor, Tensor, Tensor]:
     Args:
         x: feature map, contiguous or channels-last, any floating dtype.
         eps: added to the variance inside the square root.
+        unbiased: divide the variance by C - 1 instead of C, as the official PyTorch code does (for its models;
+            the paper's formula, the default, divides by C). Computed from the biased kernel:
+            ``sqrt(var * C / (C - 1) + eps) = k * sqrt(var + eps / k**2)`` with ``k = sqrt(C / (C - 1))``.
 
     Returns:
         ``(normalized, mean, std)``: ``(x - mean) / std`` and the two moments, all in ``x.dtype``.
@@ -156,6 +159,13 @@ def pono(x: Tensor, eps: float = 1e-5) -> tuple[Tensor, Tensor, Tensor]:
     _check_4d(x)
     if not x.is_floating_point():
         raise TypeError(f"pono needs a floating-point tensor, got {x.dtype}")
+    if unbiased:
+        num_channels = x.shape[1]
+        if num_channels < 2:
+            raise ValueError(f"pono(unbiased=True) needs at least 2 channels, got x of shape {tuple(x.shape)}")
+        k = (num_channels / (num_channels - 1)) ** 0.5
+        normalized, mean, std = pono(x, eps / k**2)
+        return normalized / k, mean, std * k
     dtype = x.dtype
     work = x.float() if dtype in _LOW_PRECISION else x
     # Tracers and compilers (TorchScript, ONNX / torch.export, torch.compile) record plain tensor ops, not the
@@ -175,10 +185,10 @@ def pono(x: Tensor, eps: float = 1e-5) -> tuple[Tensor, Tensor, Tensor]:
     return normalized, mean, std
 
 
-def pono_reference(x: Tensor, eps: float = 1e-5) -> tuple[Tensor, Tensor, Tensor]:
+def pono_reference(x: Tensor, eps: float = 1e-5, unbiased: bool = False) -> tuple[Tensor, Tensor, Tensor]:
     """The paper's formula written plainly, differentiated by autograd: the yardstick for :func:`pono`."""
     _check_4d(x)
-    var, mean = torch.var_mean(x, dim=1, keepdim=True, unbiased=False)
+    var, mean = torch.var_mean(x, dim=1, keepdim=True, unbiased=unbiased)
     std = torch.sqrt(var + eps)
     return (x - mean) / std, mean, std
 
@@ -225,22 +235,24 @@ class PONO(nn.Module):
     """Module form of :func:`pono`; ``forward`` returns ``(normalized, Moments(mean, std))``.
 
     PONO has no parameters of its own (the paper's optional affine is left to the norm that follows it).
+    ``unbiased=True`` divides the variance by C - 1, as the official PyTorch code does.
 
     Shape:
         - input: (B, C, H, W)
         - output: (B, C, H, W) and two (B, 1, H, W) maps
     """
 
-    def __init__(self, eps: float = 1e-5) -> None:
+    def __init__(self, eps: float = 1e-5, unbiased: bool = False) -> None:
         super().__init__()
         self.eps = eps
+        self.unbiased = unbiased
 
     def forward(self, x: Tensor) -> tuple[Tensor, Moments]:
-        normalized, mean, std = pono(x, self.eps)
+        normalized, mean, std = pono(x, self.eps, self.unbiased)
         return normalized, Moments(mean, std)
 
     def extra_repr(self) -> str:
-        return f"eps={self.eps}"
+        return f"eps={self.eps}" + (", unbiased=True" if self.unbiased else "")
 
 
 class MomentShortcut(nn.Module):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, fields, replace
 from typing import Any, Literal
 
 from torch import nn
@@ -12,6 +12,8 @@ from pono_gan.models.generators import ResnetGenerator, UnetGenerator
 __all__ = ["GeneratorConfig", "build_generator"]
 
 _DEFAULT_DOWNSAMPLING = {"resnet": 2, "unet": 8}
+#: What ``norm`` / ``dropout`` None means where no task says otherwise: CycleGAN's instance norm, no dropout.
+_GENERIC_DEFAULTS: dict[str, Any] = {"norm": "instance", "dropout": 0.0}
 
 
 @dataclass
@@ -25,10 +27,12 @@ class GeneratorConfig:
         base_channels: width of the first layer (``ngf``).
         num_blocks: residual blocks (resnet only).
         num_downsampling: strided convolutions; None means 2 for resnet, 8 for unet.
-        norm: ``instance | group | batch | layer | none``.
+        norm: ``instance | group | batch | layer | none``; None: the task's reference default for the arch
+            (pix2pix's ``unet`` for the paired task: ``batch``; otherwise ``instance``, as CycleGAN).
         pono: PONO after every downsampling convolution.
         shortcut: ``none | ms | dms``; ms and dms need ``pono``.
-        dropout: dropout in residual blocks (resnet) or the inner up levels (unet).
+        dropout: dropout in residual blocks (resnet) or the inner up levels (unet); None: the task's reference
+            default (pix2pix's ``unet`` for the paired task: 0.5; otherwise 0, as CycleGAN's ``--no_dropout``).
         dms_hidden_channels: hidden width of each Dynamic Moment Shortcut.
     """
 
@@ -38,14 +42,20 @@ class GeneratorConfig:
     base_channels: int = 64
     num_blocks: int = 9
     num_downsampling: int | None = None
-    norm: Literal["instance", "group", "batch", "layer", "none"] = "instance"
+    norm: Literal["instance", "group", "batch", "layer", "none"] | None = None
     pono: bool = False
     shortcut: Literal["none", "ms", "dms"] = "none"
-    dropout: float = 0.0
+    dropout: float | None = None
     dms_hidden_channels: int = 16
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+    def resolved(self, defaults: dict[str, dict[str, Any]] | None = None) -> "GeneratorConfig":
+        """This config with ``norm`` / ``dropout`` None filled in: from ``defaults[arch]`` (a task's reference
+        defaults), else instance norm and no dropout. What tasks store in checkpoints."""
+        fill = {**_GENERIC_DEFAULTS, **(defaults or {}).get(self.arch, {})}
+        return replace(self, **{name: value for name, value in fill.items() if getattr(self, name) is None})
 
     @classmethod
     def from_dict(cls, values: dict[str, Any]) -> "GeneratorConfig":
@@ -57,7 +67,9 @@ class GeneratorConfig:
 
 
 def build_generator(config: GeneratorConfig) -> nn.Module:
-    """Build the generator ``config`` describes (weights uninitialized: see :func:`init_weights`)."""
+    """Build the generator ``config`` describes (weights uninitialized: see :func:`init_weights`); ``norm`` /
+    ``dropout`` None mean instance norm and no dropout (a task resolves them first: :meth:`GeneratorConfig.resolved`)."""
+    config = config.resolved()
     common = dict(
         in_channels=config.in_channels,
         out_channels=config.out_channels,

@@ -48,11 +48,16 @@ def _uses_bias(norm: str) -> bool:
 
 
 class ResnetBlock(nn.Module):
-    """Residual block: ``x + [pad, conv3x3, norm, ReLU, (dropout), pad, conv3x3, norm](x)``."""
+    """Residual block: ``x + [pad, conv3x3, norm, ReLU, (dropout), pad, conv3x3, norm](x)``.
 
-    def __init__(self, num_channels: int, norm: str, dropout: float = 0.0, padding_mode: str = "reflect") -> None:
+    ``bias`` None gives the convs a bias only where the norm has no shift of its own (junyanz's rule).
+    """
+
+    def __init__(
+        self, num_channels: int, norm: str, dropout: float = 0.0, padding_mode: str = "reflect", bias: bool | None = None
+    ) -> None:
         super().__init__()
-        bias = _uses_bias(norm)
+        bias = _uses_bias(norm) if bias is None else bias
         layers: list[nn.Module] = [
             nn.Conv2d(num_channels, num_channels, 3, padding=1, padding_mode=padding_mode, bias=bias),
             create_norm(norm, num_channels),
@@ -73,10 +78,12 @@ class ResnetBlock(nn.Module):
 class _DownStage(nn.Module):
     """``conv -> [PONO] -> norm -> activation``; returns the features and the moments (None without PONO)."""
 
-    def __init__(self, conv: nn.Module, norm: nn.Module, activation: nn.Module | None, pono: bool) -> None:
+    def __init__(
+        self, conv: nn.Module, norm: nn.Module, activation: nn.Module | None, pono: bool, pono_unbiased: bool = False
+    ) -> None:
         super().__init__()
         self.conv = conv
-        self.pono = PONO() if pono else None
+        self.pono = PONO(unbiased=pono_unbiased) if pono else None
         self.norm = norm
         self.activation = activation
 
@@ -100,11 +107,16 @@ class _UpStage(nn.Module):
         self.body = body
 
     def forward(self, x: Tensor, moments: Moments | None) -> Tensor:
-        if self.shortcut is not None:
-            if moments is None:
-                raise ValueError("this generator has moment shortcuts: decode() needs the moments encode() returned")
-            x = self.shortcut(x, moments)
-        return self.body(x)
+        return self.body(apply_shortcut(self.shortcut, x, moments))
+
+
+def apply_shortcut(shortcut: nn.Module | None, x: Tensor, moments: Moments | None) -> Tensor:
+    """``shortcut(x, moments)``, or ``x`` where there is no shortcut; a shortcut without moments is an error."""
+    if shortcut is None:
+        return x
+    if moments is None:
+        raise ValueError("this generator has moment shortcuts: decode() needs the moments encode() returned")
+    return shortcut(x, moments)
 
 
 class _EncoderDecoder(nn.Module):
@@ -285,7 +297,7 @@ class UnetGenerator(_EncoderDecoder):
                 _DownStage(
                     nn.Sequential(
                         *([] if i == 0 else [nn.LeakyReLU(0.2, inplace=False)]),
-                        nn.Conv2d(c_in, widths[i], 4, stride=2, padding=1, bias=bias or not has_norm),
+                        nn.Conv2d(c_in, widths[i], 4, stride=2, padding=1, bias=bias),  # junyanz: per norm, even unnormalized
                     ),
                     create_norm(norm, widths[i]) if has_norm else nn.Identity(),
                     None,

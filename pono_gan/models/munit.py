@@ -18,6 +18,21 @@ Where PONO and the shortcuts sit (the same placement as :class:`pono_gan.models.
   decoder: they are single-channel structure maps, not domain features, which is the point of PONO here.
 * Baselines (``pono=False, shortcut="none"``) are the same modules minus PONO and the shortcuts.
 
+``layout="official"`` builds the official MUNIT + PONO-MS code's generator instead (Boyiliee/PONO,
+``pytorch-MUNIT-PONO-MS/networks_pono.py``, ``AdaInGen_PONOMS``), the layout the paper's MUNIT experiments used:
+
+* Content encoder: PONO after the 7x7 stem conv as well (three PONOs with two downsamplings), each block
+  ``conv -> PONO -> instance norm with an affine -> ReLU``; every conv has a bias (so do the residual blocks,
+  whose instance norms also have an affine).
+* Decoder: after the AdaIN residual blocks, each upsampling block convolves *before* it upsamples:
+  ``conv5x5 -> layer norm without affine -> shortcut -> ReLU -> nearest x2``, so the shortcut meets the moments
+  at the conv's own resolution (deepest first); then a full-resolution ``conv3x3 -> layer norm without affine ->
+  shortcut -> ReLU`` takes the stem's moments, and the 7x7 conv and tanh close it. The shortcut sits after the
+  norm and before the activation. Its layer norm keeps MUNIT's affine where there is no shortcut.
+* PONO's variance: the official code divides by C - 1 (``pono_unbiased=True``, which
+  ``configs/style/pono_ms_official.yaml`` sets), the paper's formula and our default by C. With it, the layout
+  reproduces ``AdaInGen_PONOMS``'s forward exactly; only its ``stat_convs`` (built, never called) are left out.
+
 Names follow MUNIT's ``gen`` config: ``base_channels`` is its ``dim``, ``num_downsampling`` its ``n_downsample``,
 ``num_blocks`` its ``n_res`` (named as in :class:`GeneratorConfig`, so the same flags work for every task),
 ``style_dim`` and ``mlp_dim`` as there; the style encoder downsamples ``style_downsampling`` times (4 in MUNIT).
@@ -26,14 +41,22 @@ Names follow MUNIT's ``gen`` config: ``base_channels`` is its ``dim``, ``num_dow
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 import torch
 from torch import Tensor, nn
 
-from pono_gan.layers import Moments, create_norm, create_shortcut
+from pono_gan.layers import Moments, MunitLayerNorm, create_norm, create_shortcut
 from pono_gan.models.config import GeneratorConfig
-from pono_gan.models.generators import ResnetBlock, _DownStage, _UpStage, _uses_bias, _validate, check_image_batch
+from pono_gan.models.generators import (
+    ResnetBlock,
+    _DownStage,
+    _UpStage,
+    _uses_bias,
+    _validate,
+    apply_shortcut,
+    check_image_batch,
+)
 
 __all__ = [
     "AdaINResnetBlock",
@@ -45,10 +68,15 @@ __all__ = [
     "StyleTransfer",
     "build_munit",
     "translate",
+    "LAYOUTS",
 ]
 
 #: The decoder's upsampling norms: MUNIT's own LayerNorm, or GroupNorm(1, C) (older checkpoints).
 DECODER_NORMS: tuple[str, ...] = ("munit_layer", "layer")
+
+Layout = Literal["pono_gan", "official"]
+#: Where PONO and the shortcuts sit: pono-gan's placement, or the official MUNIT + PONO-MS code's (module docstring).
+LAYOUTS: tuple[str, ...] = get_args(Layout)
 
 
 def _conv(c_in: int, c_out: int, kernel: int, stride: int, padding: int, norm: str, activation: bool) -> nn.Sequential:
@@ -96,33 +124,63 @@ class AdaINResnetBlock(ResnetBlock):
 class ContentEncoder(nn.Module):
     """``7x7 conv, norm, ReLU -> num_downsampling x [4x4 conv stride 2, (PONO), norm, ReLU] -> residual blocks``.
 
-    Channels double at every downsampling from ``base_channels``. MUNIT uses instance norm throughout.
+    Channels double at every downsampling from ``base_channels``. MUNIT uses instance norm throughout. In the
+    ``official`` layout the stem has PONO too, instance norms have an affine and every conv a bias.
 
     Shape:
         - input: (B, in_channels, H, W), H and W divisible by ``2**num_downsampling``
         - output: content (B, base_channels * 2**num_downsampling, H / 2**n, W / 2**n) and a list of
-          ``num_downsampling`` Moments (each (B, 1, H / 2**i, W / 2**i), i = 1..n, shallowest first; empty without PONO)
+          ``num_downsampling`` Moments (each (B, 1, H / 2**i, W / 2**i), i = 1..n, shallowest first; empty without
+          PONO); the ``official`` layout puts the stem's (B, 1, H, W) moments first
     """
 
-    def __init__(self, in_channels: int, base_channels: int, num_downsampling: int, num_blocks: int, norm: str, pono: bool) -> None:
+    def __init__(
+        self,
+        in_channels: int,
+        base_channels: int,
+        num_downsampling: int,
+        num_blocks: int,
+        norm: str,
+        pono: bool,
+        layout: Layout = "pono_gan",
+        pono_unbiased: bool = False,
+    ) -> None:
         super().__init__()
-        self.stem = _conv(in_channels, base_channels, 7, 1, 3, norm, activation=True)
+        official = layout == "official"
+        if official:  # conv -> PONO -> norm -> ReLU from the stem on; the official code's norms have an affine
+            norm = "instance_affine" if norm == "instance" else norm
+            self.stem: nn.Module = _DownStage(
+                nn.Conv2d(in_channels, base_channels, 7, 1, 3, padding_mode="reflect"),
+                create_norm(norm, base_channels),
+                nn.ReLU(),
+                pono,
+                pono_unbiased,
+            )
+        else:
+            self.stem = _conv(in_channels, base_channels, 7, 1, 3, norm, activation=True)
+        bias = True if official else _uses_bias(norm)
         widths = [base_channels * 2**i for i in range(num_downsampling + 1)]
         self.down = nn.ModuleList(
             _DownStage(
-                nn.Conv2d(c_in, c_out, 4, 2, 1, padding_mode="reflect", bias=_uses_bias(norm)),
+                nn.Conv2d(c_in, c_out, 4, 2, 1, padding_mode="reflect", bias=bias),
                 create_norm(norm, c_out),
                 nn.ReLU(),  # out of place: with norm "none" it follows PONO, whose backward needs its output
                 pono,
+                pono_unbiased,
             )
             for c_in, c_out in zip(widths[:-1], widths[1:])
         )
-        self.blocks = nn.Sequential(*(ResnetBlock(widths[-1], norm) for _ in range(num_blocks)))
+        self.blocks = nn.Sequential(*(ResnetBlock(widths[-1], norm, bias=bias) for _ in range(num_blocks)))
         self.out_channels = widths[-1]
 
     def forward(self, x: Tensor) -> tuple[Tensor, list[Moments]]:
-        h = self.stem(x)
         moments = []
+        if isinstance(self.stem, _DownStage):
+            h, stem_moments = self.stem(x)
+            if stem_moments is not None:
+                moments.append(stem_moments)
+        else:
+            h = self.stem(x)
         for stage in self.down:
             h, stage_moments = stage(h)
             if stage_moments is not None:
@@ -157,6 +215,21 @@ class StyleEncoder(nn.Module):
         return self.model(x)
 
 
+class _ModulatedStage(nn.Module):
+    """The official MUNIT + PONO-MS decoder block: ``conv -> norm -> (shortcut) -> ReLU -> (nearest x2)``."""
+
+    def __init__(self, conv: nn.Module, norm: nn.Module, shortcut: nn.Module | None, upsample: bool) -> None:
+        super().__init__()
+        self.conv = conv
+        self.norm = norm
+        self.shortcut = shortcut
+        self.resize = nn.Upsample(scale_factor=2, mode="nearest") if upsample else nn.Identity()
+
+    def forward(self, x: Tensor, moments: Moments | None) -> Tensor:
+        h = apply_shortcut(self.shortcut, self.norm(self.conv(x)), moments)
+        return self.resize(torch.relu(h))
+
+
 class StyleDecoder(nn.Module):
     """MUNIT's decoder with Moment Shortcuts: ``AdaIN residual blocks -> num_upsampling x [(shortcut), nearest x2,
     5x5 conv, layer norm, ReLU] -> 7x7 conv, tanh``; an MLP maps the style code to every AdaIN's ``(beta, gamma)``.
@@ -173,6 +246,8 @@ class StyleDecoder(nn.Module):
         norm: the upsampling convs' norm: ``munit_layer`` (MUNIT's LayerNorm, :class:`pono_gan.layers.MunitLayerNorm`,
             its convs with a bias) or ``layer`` (``GroupNorm(1, C)``, no conv bias: the layout before
             ``munit_layer`` existed, which older checkpoints hold).
+        layout: ``pono_gan`` or ``official`` (conv before upsampling, the shortcut after a layer norm without
+            affine, one more full-resolution stage; see the module docstring; needs ``norm="munit_layer"``).
 
     Shape:
         - content: (B, in_channels, h, w); style: (B, style_dim); moments: ``num_upsampling`` Moments, shallowest
@@ -191,10 +266,15 @@ class StyleDecoder(nn.Module):
         shortcut: str = "none",
         dms_hidden_channels: int = 16,
         norm: str = "munit_layer",
+        layout: Layout = "pono_gan",
     ) -> None:
         super().__init__()
         if norm not in DECODER_NORMS:
             raise ValueError(f"unknown decoder norm {norm!r}; valid: {', '.join(DECODER_NORMS)}")
+        if layout not in LAYOUTS:
+            raise ValueError(f"unknown layout {layout!r}; valid: {', '.join(LAYOUTS)}")
+        if layout == "official" and norm != "munit_layer":
+            raise ValueError(f"the official layout uses MUNIT's layer norm (decoder_norm munit_layer), got {norm!r}")
         self.blocks = nn.ModuleList(AdaINResnetBlock(in_channels) for _ in range(num_blocks))
         self.params_per_block = AdaINResnetBlock.num_params_per_channel * in_channels
         self.mlp = nn.Sequential(
@@ -205,13 +285,26 @@ class StyleDecoder(nn.Module):
             nn.Linear(mlp_dim, self.params_per_block * num_blocks),
         )
         widths = [in_channels // 2**i for i in range(num_upsampling + 1)]
-        self.up = nn.ModuleList(
-            _UpStage(
-                create_shortcut(shortcut, c_in, dms_hidden_channels),
-                nn.Sequential(nn.Upsample(scale_factor=2, mode="nearest"), _conv(c_in, c_out, 5, 1, 2, norm, activation=True)),
+        if layout == "official":
+            # conv5x5 at the input's resolution, then upsample; then a full-resolution conv3x3 for the stem's moments
+            convs = [(c_in, c_out, 5) for c_in, c_out in zip(widths[:-1], widths[1:])] + [(widths[-1], widths[-1], 3)]
+            self.up = nn.ModuleList(
+                _ModulatedStage(
+                    nn.Conv2d(c_in, c_out, kernel, padding=kernel // 2, padding_mode="reflect"),
+                    MunitLayerNorm(c_out, affine=shortcut == "none"),
+                    create_shortcut(shortcut, c_out, dms_hidden_channels),
+                    upsample=index < num_upsampling,
+                )
+                for index, (c_in, c_out, kernel) in enumerate(convs)
             )
-            for c_in, c_out in zip(widths[:-1], widths[1:])
-        )
+        else:
+            self.up = nn.ModuleList(
+                _UpStage(
+                    create_shortcut(shortcut, c_in, dms_hidden_channels),
+                    nn.Sequential(nn.Upsample(scale_factor=2, mode="nearest"), _conv(c_in, c_out, 5, 1, 2, norm, activation=True)),
+                )
+                for c_in, c_out in zip(widths[:-1], widths[1:])
+            )
         self.head = nn.Sequential(nn.Conv2d(widths[-1], out_channels, 7, padding=3, padding_mode="reflect"), nn.Tanh())
 
     def forward(self, content: Tensor, style: Tensor, moments: list[Moments]) -> Tensor:
@@ -245,6 +338,9 @@ class MunitGenerator(nn.Module):
         shortcut: ``none | ms | dms``: how the decoder gets the moments back (needs ``pono=True``).
         style_downsampling: strided convs of the style encoder (4).
         dms_hidden_channels: hidden width of each Dynamic Moment Shortcut.
+        decoder_norm: the decoder's upsampling norm (see :class:`StyleDecoder`).
+        layout: ``pono_gan`` (ours) or ``official`` (the official MUNIT + PONO-MS code's; module docstring).
+        pono_unbiased: PONO's variance divided by C - 1 (the official PyTorch code) instead of C (the paper).
 
     Shape:
         - forward: x (B, in_channels, H, W), style (B, style_dim) -> (B, out_channels, H, W) in [-1, 1]
@@ -265,6 +361,8 @@ class MunitGenerator(nn.Module):
         style_downsampling: int = 4,
         dms_hidden_channels: int = 16,
         decoder_norm: str = "munit_layer",
+        layout: Layout = "pono_gan",
+        pono_unbiased: bool = False,
     ) -> None:
         super().__init__()
         _validate(norm, pono, shortcut)
@@ -273,11 +371,13 @@ class MunitGenerator(nn.Module):
         self.in_channels = in_channels
         self.num_downsampling = num_downsampling
         self.style_dim = style_dim
-        self.content_encoder = ContentEncoder(in_channels, base_channels, num_downsampling, num_blocks, norm, pono)
+        self.content_encoder = ContentEncoder(
+            in_channels, base_channels, num_downsampling, num_blocks, norm, pono, layout, pono_unbiased
+        )
         self.style_encoder = StyleEncoder(in_channels, base_channels, style_downsampling, style_dim)
         self.decoder = StyleDecoder(
             self.content_encoder.out_channels, out_channels, num_downsampling, num_blocks, style_dim, mlp_dim,
-            shortcut, dms_hidden_channels, decoder_norm,
+            shortcut, dms_hidden_channels, decoder_norm, layout,
         )
 
     @property
@@ -403,6 +503,12 @@ class MunitConfig:
         dms_hidden_channels: hidden width of each Dynamic Moment Shortcut.
         decoder_norm: the decoder's upsampling norm: ``munit_layer`` (MUNIT's LayerNorm) or ``layer``
             (``GroupNorm(1, C)``; what checkpoints written before this option hold, so they load as ``layer``).
+        layout: where PONO and the shortcuts sit: ``pono_gan`` (ours: PONO after each downsampling conv, shortcuts
+            at the upsampling stages' inputs) or ``official`` (the official MUNIT + PONO-MS code's
+            ``AdaInGen_PONOMS``: PONO after the stem too, shortcuts after a layer norm without affine, a
+            full-resolution stage; see :mod:`pono_gan.models.munit`).
+        pono_unbiased: PONO's variance divided by C - 1, as the official PyTorch code does (the paper and the
+            default divide by C); ``configs/style/pono_ms_official.yaml`` sets it with the official layout.
     """
 
     arch: Literal["munit"] = "munit"
@@ -419,9 +525,15 @@ class MunitConfig:
     style_downsampling: int = 4
     dms_hidden_channels: int = 16
     decoder_norm: Literal["munit_layer", "layer"] = "munit_layer"
+    layout: Layout = "pono_gan"
+    pono_unbiased: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+    def resolved(self, defaults: dict[str, dict[str, Any]] | None = None) -> "MunitConfig":
+        """Itself: every setting has a value (the :class:`GeneratorConfig` interface tasks call)."""
+        return self
 
     @classmethod
     def from_dict(cls, values: dict[str, Any]) -> "MunitConfig":

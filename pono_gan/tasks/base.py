@@ -134,10 +134,12 @@ def _no_closure() -> None:
 
 
 def variant_name(config: GeneratorConfig) -> str:
-    """``group``, ``group+pono``, ``group+pono-ms``, ``instance+pono-dms``: what W&B groups and tags use."""
+    """``group``, ``group+pono``, ``group+pono-ms``, ``instance+pono-dms``, ``instance+pono-ms-official`` (a style
+    model in the official code's layout): what W&B groups and tags use."""
     if not config.pono:
         return config.norm
-    return f"{config.norm}+pono" + ("" if config.shortcut == "none" else f"-{config.shortcut}")
+    name = f"{config.norm}+pono" + ("" if config.shortcut == "none" else f"-{config.shortcut}")
+    return name + ("-official" if getattr(config, "layout", None) == "official" else "")
 
 
 class GANTask(pl.LightningModule):
@@ -151,6 +153,9 @@ class GANTask(pl.LightningModule):
     task_name = "gan"
     #: The dataclass of the ``generator`` argument (a task with another architecture family sets its own).
     generator_config_class: type = GeneratorConfig
+    #: Per arch, what the generator's unset (None) settings mean in this task's reference (see
+    #: :meth:`GeneratorConfig.resolved`); empty: CycleGAN's instance norm and no dropout.
+    generator_defaults: dict[str, dict[str, Any]] = {}
 
     def __init__(
         self,
@@ -169,7 +174,7 @@ class GANTask(pl.LightningModule):
             raise ValueError(f"{type(self).__name__} updates in its reference's order only: set update_order simultaneous")
         self.update_order = update_order
         self.automatic_optimization = False
-        self.generator_config = _as_dataclass(generator or self.generator_config_class(), self.generator_config_class)
+        self.generator_config = self.resolve_generator(_as_dataclass(generator or self.generator_config_class(), self.generator_config_class))
         self.discriminator_config = _as_dataclass(discriminator or DiscriminatorConfig(), DiscriminatorConfig)
         self.optimizer_config = _as_dataclass(optimizer or OptimizerConfig(), OptimizerConfig)
         self.gan_loss = gan_loss
@@ -186,6 +191,11 @@ class GANTask(pl.LightningModule):
         )
 
     # ----- building -------------------------------------------------------------------------------------------
+    @classmethod
+    def resolve_generator(cls, config: GeneratorConfig) -> GeneratorConfig:
+        """``config`` with its unset settings filled in as this task's reference has them."""
+        return config.resolved(cls.generator_defaults)
+
     def _new_generator(self, config: GeneratorConfig) -> nn.Module:
         return init_weights(build_generator(config), self.init_type, self.init_gain)
 

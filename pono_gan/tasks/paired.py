@@ -35,6 +35,8 @@ class PairedTask(GANTask):
     """
 
     task_name = "paired"
+    #: pix2pix's ``unet_256`` defaults (``--norm batch``, dropout 0.5) where the config leaves them unset.
+    generator_defaults = {"unet": {"norm": "batch", "dropout": 0.5}}
 
     def __init__(
         self,

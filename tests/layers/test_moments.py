@@ -107,6 +107,36 @@ class TestPono:
         assert isinstance(moments, Moments)
         for a, b in zip((normalized, *moments), pono(x)):
             torch.testing.assert_close(a, b)
+        for a, b in zip((PONO(unbiased=True)(x)[0], *PONO(unbiased=True)(x)[1]), pono(x, unbiased=True)):
+            torch.testing.assert_close(a, b)
+
+
+class TestPonoUnbiased:
+    """The official PyTorch code's variant: the variance divided by C - 1."""
+
+    def test_hand_computed(self):
+        # channels [1, 2, 3, 6]: mean 3, unbiased variance (4 + 1 + 0 + 9) / 3
+        x = torch.tensor([1.0, 2.0, 3.0, 6.0]).view(1, 4, 1, 1)
+        normalized, mean, std = pono(x, eps=0.1, unbiased=True)
+        assert std.item() == pytest.approx((14 / 3 + 0.1) ** 0.5)
+        torch.testing.assert_close(normalized.flatten(), (x.flatten() - 3.0) / (14 / 3 + 0.1) ** 0.5)
+
+    @pytest.mark.parametrize("channels_last", [False, True])
+    def test_matches_the_official_formula_and_gradients(self, channels_last):
+        x = torch.randn(2, 16, 5, 7) * 3 + 1
+        if channels_last:
+            x = x.contiguous(memory_format=torch.channels_last)
+        mean = x.double().mean(1, keepdim=True)
+        std = (x.double().var(1, keepdim=True) + 1e-5).sqrt()  # torch's var: unbiased, as the official code
+        for fast, ref in zip(pono(x, unbiased=True), ((x.double() - mean) / std, mean, std)):
+            assert (fast.double() - ref).abs().max().item() <= 1e-5
+        assert (pono(x)[2].double() - std).abs().max() > 1e-3  # the default (biased) differs
+        inputs = torch.randn(2, 5, 3, 3, dtype=torch.float64, requires_grad=True)
+        assert torch.autograd.gradcheck(lambda t: pono(t, unbiased=True), (inputs,))
+
+    def test_one_channel_is_refused(self):
+        with pytest.raises(ValueError, match="at least 2 channels"):
+            pono(torch.randn(1, 1, 2, 2), unbiased=True)
 
 
 class TestMomentShortcut:

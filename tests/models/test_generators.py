@@ -136,6 +136,37 @@ def test_unet_dropout_levels():
     assert dropout_levels == [4, 5, 6]
 
 
+@pytest.mark.parametrize(
+    "netG,norm,count",
+    [
+        # junyanz's define_G(3, 3, 64, netG, norm): what its "Total number of parameters" prints for each
+        ("resnet_9blocks", "instance", 11_378_179),
+        ("resnet_6blocks", "instance", 7_837_699),
+        ("resnet_9blocks", "batch", 11_383_427),
+        ("unet_256", "batch", 54_413_955),  # no bias on the outermost and innermost down convs with batch norm
+        ("unet_128", "batch", 41_828_995),
+        ("unet_256", "instance", 54_409_603),
+    ],
+)
+def test_parameter_counts_are_junyanzs(netG, norm, count):
+    arch, size = netG.split("_")
+    config = GeneratorConfig(
+        arch=arch, norm=norm, num_blocks=int(size.rstrip("blocks")) if arch == "resnet" else 9,
+        num_downsampling={"256": 8, "128": 7}.get(size) if arch == "unet" else None,
+    )
+    assert sum(p.numel() for p in build_generator(config).parameters()) == count
+
+
+def test_unset_norm_and_dropout_mean_cyclegans_defaults():
+    config = GeneratorConfig(arch="unet")
+    assert (config.norm, config.dropout) == (None, None)  # unset: the task decides (pix2pix's unet: batch, 0.5)
+    assert (config.resolved().norm, config.resolved().dropout) == ("instance", 0.0)
+    assert config.resolved({"unet": {"norm": "batch", "dropout": 0.5}}) == GeneratorConfig(arch="unet", norm="batch", dropout=0.5)
+    explicit = GeneratorConfig(arch="unet", norm="group", dropout=0.0)
+    assert explicit.resolved({"unet": {"norm": "batch", "dropout": 0.5}}) == explicit  # what the user set stays
+    assert not any(isinstance(m, torch.nn.BatchNorm2d) for m in build_generator(GeneratorConfig(arch="unet", base_channels=4)).modules())
+
+
 def test_decoder_needs_moments():
     generator = build_generator(small("resnet", "instance", True, "ms"))
     h, skips, moments = generator.encode(torch.randn(1, 3, 16, 16))

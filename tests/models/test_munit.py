@@ -1,5 +1,6 @@
 import pytest
 import torch
+import torch.nn.functional as F
 
 from pono_gan.layers import PONO, DynamicMomentShortcut, MomentShortcut, MunitLayerNorm
 from pono_gan.models import MunitConfig, MunitGenerator, ResnetGenerator, build_munit, init_weights, translate
@@ -194,3 +195,95 @@ def test_a_config_from_before_decoder_norm_loads_as_layer():
     del stored["decoder_norm"]
     assert MunitConfig.from_dict(stored).decoder_norm == "layer"
     assert MunitConfig.from_dict(MunitConfig().to_dict()).decoder_norm == "munit_layer"
+
+
+# ----- the official MUNIT + PONO-MS layout (Boyiliee/PONO, pytorch-MUNIT-PONO-MS/networks_pono.py) ------------------
+def official(**overrides):
+    return MunitConfig(**{"pono": True, "shortcut": "ms", "layout": "official", "pono_unbiased": True, **overrides})
+
+
+def official_forward(generator, x, style, eps=1e-5):
+    """``AdaInGen_PONOMS.decode(enc_content(x), style)`` as the official networks_pono.py computes it, written from
+    its published structure with ``generator``'s weights. Its ``Conv2dBlock`` is reflect pad -> conv (with a bias)
+    -> [PONO] -> norm -> [MS] -> activation; PONO divides the variance by C - 1; its MS adds the (mean, std) of the
+    mirrored block after the decoder's affine-free layer norm; the decoder convolves, then upsamples."""
+    def conv(layer, h):
+        return F.conv2d(F.pad(h, [layer.padding[0]] * 4, mode="reflect"), layer.weight, layer.bias, layer.stride)
+
+    def layer_norm(h):  # MUNIT's LayerNorm, affine off: unbiased std, eps added to the std
+        flat = h.flatten(1)
+        return (h - flat.mean(1).view(-1, 1, 1, 1)) / (flat.std(1).view(-1, 1, 1, 1) + eps)
+
+    encoder, decoder = generator.content_encoder, generator.decoder
+    stats, h = [], x
+    for block in [encoder.stem, *encoder.down]:  # Conv2dBlock(pono=True, norm='in' with an affine)
+        h = conv(block.conv, h)
+        mean, std = h.mean(1, keepdim=True), (h.var(1, keepdim=True) + eps).sqrt()
+        stats.append((mean, std))
+        h = F.relu(F.instance_norm((h - mean) / std, weight=block.norm.weight, bias=block.norm.bias, eps=eps))
+    for block in encoder.blocks:  # ResBlock: two Conv2dBlocks, the second without activation
+        conv1, norm1, _, conv2, norm2 = block.body
+        r = F.relu(F.instance_norm(conv(conv1, h), weight=norm1.weight, bias=norm1.bias, eps=eps))
+        h = h + F.instance_norm(conv(conv2, r), weight=norm2.weight, bias=norm2.bias, eps=eps)
+    adain = decoder.mlp(style)  # per AdaIN layer: mean (its bias) then std (its weight)
+    channels = h.shape[1]
+    for block in decoder.blocks:
+        conv1, _, _, conv2, _ = block.body
+        (b1, g1, b2, g2), adain = adain[:, : 4 * channels].split(channels, 1), adain[:, 4 * channels :]
+        r = F.relu(F.instance_norm(conv(conv1, h), eps=eps) * g1[..., None, None] + b1[..., None, None])
+        h = h + F.instance_norm(conv(conv2, r), eps=eps) * g2[..., None, None] + b2[..., None, None]
+    for index, (block, (mean, std)) in enumerate(zip(decoder.up, reversed(stats))):
+        h = F.relu(layer_norm(conv(block.conv, h)) * std + mean)  # MS: beta = mean, gamma = std
+        if index < len(decoder.up) - 1:  # the us_blocks' Upsample follows each 5x5 block, not the 3x3 one
+            h = F.interpolate(h, scale_factor=2, mode="nearest")
+    return torch.tanh(conv(decoder.head[0], h))
+
+
+def test_official_layout_has_the_published_structure():
+    generator = build_munit(official())  # MUNIT's defaults: dim 64, 2 downsamplings, 4 residual blocks, style 8
+    # AdaInGen_PONOMS has 15,142,923 parameters, of which its stat_convs (built, never called in decode) hold 75,200
+    assert sum(p.numel() for p in generator.parameters()) == 15_142_923 - 75_200
+    ponos = [m for m in generator.modules() if isinstance(m, PONO)]
+    assert len(ponos) == 3 and all(p.unbiased for p in ponos)  # the stem's too
+    shortcuts = [m for m in generator.modules() if isinstance(m, MomentShortcut)]
+    assert len(shortcuts) == 3  # two 5x5 blocks and the full-resolution 3x3 block
+    layer_norms = [m for m in generator.decoder.modules() if isinstance(m, MunitLayerNorm)]
+    assert len(layer_norms) == 3 and all(n.weight is None for n in layer_norms)  # affine off before MS
+    encoder_norms = [m for m in generator.content_encoder.modules() if isinstance(m, torch.nn.InstanceNorm2d)]
+    assert len(encoder_norms) == 3 + 2 * 4 and all(n.affine for n in encoder_norms)
+    convs = [m for m in generator.modules() if isinstance(m, torch.nn.Conv2d)]
+    assert all(c.bias is not None for c in convs)
+    content, _, moments = generator.encode(images(size=64))
+    assert [tuple(m.mean.shape) for m in moments] == [(2, 1, 64, 64), (2, 1, 32, 32), (2, 1, 16, 16)]
+    assert content.shape == (2, 256, 16, 16)
+
+
+def test_official_layout_computes_the_official_forward():
+    torch.manual_seed(0)
+    generator = build_munit(official(base_channels=8, num_blocks=2, mlp_dim=16)).double()
+    with torch.no_grad():
+        for parameter in generator.parameters():  # away from the init so every weight and bias matters
+            parameter.normal_(0.0, 0.3)
+    x, style = images(size=32).double(), torch.randn(2, 8, dtype=torch.float64)
+    with torch.no_grad():
+        expected = official_forward(generator, x, style)
+        torch.testing.assert_close(generator(x, style), expected, rtol=0, atol=1e-10)
+        # what the test can tell apart: PONO's biased variance (the paper's) differs measurably
+        biased = build_munit(official(base_channels=8, num_blocks=2, mlp_dim=16, pono_unbiased=False)).double()
+        biased.load_state_dict(generator.state_dict())
+        assert (biased(x, style) - expected).abs().max() > 1e-6
+
+
+def test_official_layout_variants_and_bad_settings():
+    for pono, shortcut in VARIANTS:
+        generator = init_weights(build_munit(official(pono=pono, shortcut=shortcut, base_channels=4, num_blocks=1)), "kaiming")
+        x = images()
+        content, style, moments = generator.encode(x)
+        assert len(moments) == (3 if pono else 0)
+        assert generator.decode(content, style, moments).shape == x.shape
+        norms = [m for m in generator.decoder.modules() if isinstance(m, MunitLayerNorm)]
+        assert all((n.weight is None) == (shortcut != "none") for n in norms)  # the official code's affine = not ms
+    with pytest.raises(ValueError, match="official layout uses MUNIT's layer norm"):
+        build_munit(official(decoder_norm="layer"))
+    assert MunitConfig.from_dict(official().to_dict()) == official()
+    assert MunitConfig.from_dict(small().to_dict()).layout == "pono_gan"  # older checkpoints: ours

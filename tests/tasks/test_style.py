@@ -164,7 +164,7 @@ def test_wandb_logger_is_grouped_and_tagged_for_the_style_task(tiny_dataset, tmp
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("variant", ["instance", "group", "pono_ms", "pono_dms"])
+@pytest.mark.parametrize("variant", ["instance", "group", "pono_ms", "pono_dms", "pono_ms_official"])
 def test_every_style_config_trains(variant, tiny_dataset, tmp_path):
     cli = tiny_run(STYLE + [f"configs/style/{variant}.yaml"], tiny_dataset, tmp_path / "run",
                    "--trainer.max_steps", "2", *TWO_SCALES)
@@ -172,7 +172,8 @@ def test_every_style_config_trains(variant, tiny_dataset, tmp_path):
     config = cli.model.generator_config
     assert isinstance(config, MunitConfig)
     assert config.pono == variant.startswith("pono")
-    assert config.shortcut == {"pono_ms": "ms", "pono_dms": "dms"}.get(variant, "none")
+    assert config.shortcut == {"pono_ms": "ms", "pono_dms": "dms", "pono_ms_official": "ms"}.get(variant, "none")
+    assert (config.layout, config.pono_unbiased) == (("official", True) if variant.endswith("official") else ("pono_gan", False))
     assert config.norm == ("group" if variant == "group" else "instance")
     for generator in cli.model.generators.values():
         assert any(isinstance(m, PONO) for m in generator.modules()) == config.pono

@@ -135,3 +135,20 @@ def test_a_resumed_run_follows_its_changed_schedule_and_says_so(tiny_dataset, tm
     assert cli.model.optimizer_config.decay_for == 10
     rates = [group["lr"] for group in cli.trainer.optimizers[0].param_groups]
     assert rates == pytest.approx([2e-4 * LinearDecay(1, 10)(2)] * 2)  # the 3rd iteration, on the new schedule
+
+
+@pytest.mark.parametrize("task", ["paired", "unpaired"])
+def test_a_unet_takes_its_references_defaults_where_the_config_leaves_them_unset(task, tiny_dataset, tmp_path):
+    # pix2pix's unet_256: batch norm, dropout 0.5; CycleGAN with a unet: instance norm, no dropout (--no_dropout)
+    cli = tiny_run([f"configs/{task}/base.yaml"], tiny_dataset, tmp_path / "run", "--model.init_args.generator.arch", "unet",
+                   "--model.init_args.generator.num_downsampling", "6", run=False)  # dropout at level 4
+    expected = ("batch", 0.5) if task == "paired" else ("instance", 0.0)
+    assert (cli.model.generator_config.norm, cli.model.generator_config.dropout) == expected
+    generator = next(iter(cli.model.generators.values()))
+    assert any(isinstance(m, torch.nn.BatchNorm2d) for m in generator.modules()) == (task == "paired")
+    assert any(isinstance(m, torch.nn.Dropout) for m in generator.modules()) == (task == "paired")
+    assert cli.model.hparams["generator"]["norm"] == expected[0]  # the checkpoint stores what was built
+    explicit = tiny_run([f"configs/{task}/base.yaml", f"configs/{task}/pono_ms.yaml"], tiny_dataset, tmp_path / "run2",
+                        "--model.init_args.generator.arch", "unet", "--model.init_args.generator.num_downsampling", "5", run=False)
+    # the variant file sets the norm; the dropout it leaves unset is still the reference's
+    assert (explicit.model.generator_config.norm, explicit.model.generator_config.dropout) == ("instance", expected[1])
