@@ -1,0 +1,102 @@
+"""``python -m pono_gan.ablate``: the command line; it parses its flags before it imports torch."""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import sys
+import time
+from pathlib import Path
+
+from pono_gan.ablate import __doc__ as package_doc
+
+__all__ = ["main", "variant_file", "default_layout"]
+
+TASKS = ("paired", "unpaired", "style")
+DEFAULT_METRICS = ("l1", "psnr", "ssim", "l1_random", "diversity_l1", "fd_effnet_lite0", "kid_effnet_lite0", "fid", "kid")
+
+
+def variant_file(task: str, variant: str, root: Path) -> tuple[str, Path]:
+    """``(name, path)`` of a variant: ``configs/<task>/VARIANT.yaml``, or a path to a YAML file (named by its stem)."""
+    path = Path(variant)
+    if path.suffix in (".yaml", ".yml"):
+        return path.stem, path
+    return variant, root / "configs" / task / f"{variant}.yaml"
+
+
+def default_layout(data: Path) -> str:
+    """``aligned`` where the data has ``test/``; ``paired`` where every ``testA`` file has a ``testB`` partner of the
+    same name; else ``unpaired``."""
+    if (data / "test").is_dir():
+        return "aligned"
+    names = [{p.stem for p in (data / folder).rglob("*") if p.is_file()} for folder in ("testA", "testB")]
+    return "paired" if names[0] and names[0] <= names[1] else "unpaired"
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m pono_gan.ablate", description=package_doc,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--task", choices=TASKS, required=True, help="which task's config folder the variants come from")
+    p.add_argument("--data", required=True, help="the data root (trained on; its test split is scored)")
+    p.add_argument("--variants", nargs="+", default=["instance", "pono_ms"],
+                   help="config names in configs/<task>/ or YAML paths (default: %(default)s)")
+    p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4], help="default: %(default)s")
+    p.add_argument("--steps", type=int, nargs="+", default=[1000], help="training budgets in iterations (default: %(default)s)")
+    p.add_argument("--config", action="append", metavar="YAML",
+                   help="shared config file(s), in order, before each variant's (default: configs/<task>/base.yaml)")
+    p.add_argument("--baselines", nargs="+", default=["instance", "group"],
+                   help="the variants others are compared with (default: %(default)s)")
+    p.add_argument("--layout", choices=("paired", "aligned", "unpaired"),
+                   help="evaluation layout (default: aligned / paired where the test split has pairs, else unpaired)")
+    p.add_argument("--direction", choices=("AtoB", "BtoA"), help="unpaired and style models: the direction scored (default: AtoB)")
+    p.add_argument("--metrics", nargs="+", metavar="NAME", help="evaluate's metrics (default: all that can run)")
+    p.add_argument("--runs", default="runs/ablate", help="run folders (default: %(default)s)")
+    p.add_argument("--report", default="ablation.md", help="the markdown report to write (default: %(default)s)")
+    p.add_argument("--jobs", type=int, default=2, help="runs trained at once (default: %(default)s)")
+    p.add_argument("--title", help="the report's title")
+    p.add_argument("overrides", nargs="*", metavar="-- TRAIN_FLAG", help="flags after -- go to every train.py run")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    from pono_gan.ablate.report import render, study_figures, variant_label
+    from pono_gan.ablate.runner import ROOT, Plan, Run, run_plan
+    from pono_gan.errors import PonoGanError
+
+    data = Path(args.data)
+    files = dict(variant_file(args.task, v, ROOT) for v in args.variants)
+    configs = [Path(c) for c in args.config] if args.config else [ROOT / "configs" / args.task / "base.yaml"]
+    layout = args.layout or default_layout(data)
+    direction = args.direction or (None if args.task == "paired" else "AtoB")
+    plan = Plan(
+        task=args.task, data=data, variant_files=files,
+        runs=[Run(v, s, n) for n, s, v in itertools.product(args.steps, args.seeds, files)],
+        configs=configs, runs_folder=Path(args.runs), layout=layout, direction=direction, metrics=args.metrics,
+        jobs=max(1, args.jobs), group=f"ablate-{args.task}-{data.name}", overrides=list(args.overrides),
+    )
+    command = "python -m pono_gan.ablate " + " ".join(argv if argv is not None else sys.argv[1:])
+    start = time.perf_counter()
+    try:
+        if not data.is_dir():
+            raise PonoGanError(f"data root {data} not found; pass --data with a folder in one of the layouts of datasets/README.md")
+        records = run_plan(plan, log=lambda line: print(f"[ablate {time.strftime('%H:%M:%S')}] {line}", flush=True))
+        report = Path(args.report)
+        figures = study_figures(plan, records, report.parent / f"{report.stem}_images")
+        setup = (f"- **Task:** `{args.task}`; shared configs: {', '.join(f'`{c}`' for c in configs)}; variant files: "
+                 + ", ".join(f"{variant_label(v)} `{p}`" for v, p in files.items()) + ".\n"
+                 f"- **Data:** `{data}`, scored on its test split in the `{layout}` layout"
+                 + (f", direction {direction}" if direction else "") + " with `pono_gan.evaluate`.\n"
+                 "- **Statistics:** each cell is the mean over seeds +- the standard deviation across seeds; differences "
+                 "are variant minus the best baseline with Welch's 95% t interval over seeds, beyond noise only where "
+                 "it excludes zero.")
+        text = render(plan, records, args.metrics or DEFAULT_METRICS, args.baselines,
+                      args.title or f"Ablation: {args.task} on {data.name}", command, setup, figures,
+                      f"{report.stem}_images/", time.perf_counter() - start)
+        report.parent.mkdir(parents=True, exist_ok=True)
+        report.write_text(text)
+    except PonoGanError as error:
+        print(f"ablate: error: {error}", file=sys.stderr)
+        return 2
+    print(f"ablate: wrote {report}")
+    return 0

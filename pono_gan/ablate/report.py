@@ -1,0 +1,282 @@
+"""A study's markdown report: results per budget, per-seed values, differences with 95% intervals, pictures.
+
+"Beyond noise" is said of a difference only when its 95% Welch interval over seeds excludes zero
+(:func:`pono_gan.stats.welch_interval`); each variant is compared with the best baseline of each metric.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Sequence
+
+from pono_gan.stats import Comparison, mean_std, welch_interval
+
+__all__ = ["LABELS", "VARIANT_LABELS", "Results", "variant_label", "results_tables", "comparison_rows",
+           "comparison_section", "budget_section", "cost_line", "study_figures"]
+
+#: metric -> (label, higher is better)
+LABELS = {
+    "l1": ("L1", False), "psnr": ("PSNR (dB)", True), "ssim": ("SSIM", True),
+    "fd_effnet_lite0": ("FD-EffNet", False), "kid_effnet_lite0": ("KID-EffNet", False),
+    "fid": ("FID", False), "kid": ("KID", False),
+    "l1_random": ("L1, random styles", False), "diversity_l1": ("diversity (pairwise L1)", True),
+}
+#: the variant files' display names (another file shows its stem)
+VARIANT_LABELS = {
+    "instance": "IN", "group": "GN", "pono_ms": "PONO-MS", "pono_dms": "PONO-DMS", "pono": "PONO (no shortcut)",
+    "group_pono_ms": "GN + PONO-MS", "pono_ms_official": "PONO-MS (official layout)",
+}
+
+
+def variant_label(variant: str) -> str:
+    return VARIANT_LABELS.get(variant, variant)
+
+
+def _digits(metric: str) -> int:
+    return 2 if metric in ("psnr", "fd_effnet_lite0", "fid") else 4
+
+
+@dataclass
+class Results:
+    """The records of one budget: variant -> its runs' records (each with ``seed``, ``values``, ``parameters``)."""
+
+    steps: int
+    runs: dict[str, list[dict]]
+
+    def values(self, variant: str, metric: str) -> list[float]:
+        return [record["values"][metric] for record in self.runs[variant]]
+
+    def metrics(self, wanted: Sequence[str]) -> list[str]:
+        """The metrics of ``wanted`` that every run has."""
+        return [m for m in wanted if all(m in r["values"] for runs in self.runs.values() for r in runs)]
+
+    @staticmethod
+    def by_budget(records: Sequence[dict], variants: Sequence[str]) -> list["Results"]:
+        budgets = sorted({record["steps"] for record in records})
+        return [
+            Results(steps, {v: sorted((r for r in records if r["steps"] == steps and r["variant"] == v), key=lambda r: r["seed"])
+                            for v in variants if any(r["steps"] == steps and r["variant"] == v for r in records)})
+            for steps in budgets
+        ]
+
+
+def results_tables(results: Results, metrics: Sequence[str]) -> tuple[list[str], list[str]]:
+    """The table (mean +- std over seeds, the number of seeds, the best mean in bold, generator parameters) and the
+    per-seed table."""
+    names = results.metrics(metrics)
+    header = "| variant | seeds | " + " | ".join(
+        f"{LABELS.get(m, (m, False))[0]} ({'higher' if LABELS.get(m, (m, False))[1] else 'lower'} is better)" for m in names
+    ) + " | generator parameters |"
+    lines = [header, "|---" * (len(names) + 3) + "|"]
+    best = {}
+    for metric in names:
+        means = {v: mean_std(results.values(v, metric))[0] for v in results.runs}
+        best[metric] = (max if LABELS.get(metric, (metric, False))[1] else min)(means, key=means.get)
+    for variant, runs in results.runs.items():
+        cells = []
+        for metric in names:
+            mean, std = mean_std(results.values(variant, metric))
+            cell = f"{mean:.{_digits(metric)}f} +- {std:.{_digits(metric)}f}"
+            cells.append(f"**{cell}**" if best[metric] == variant and len(results.runs) > 1 else cell)
+        lines.append(f"| {variant_label(variant)} | {len(runs)} | " + " | ".join(cells) + f" | {runs[0]['parameters']:,} |")
+    per_seed = ["| variant | seed | " + " | ".join(LABELS.get(m, (m,))[0] for m in names) + " |",
+                "|---" * (len(names) + 2) + "|"]
+    for variant, runs in results.runs.items():
+        for r in runs:
+            per_seed.append(f"| {variant_label(variant)} | {r['seed']} | " + " | ".join(f"{r['values'][m]:.4f}" for m in names) + " |")
+    return lines, per_seed
+
+
+def best_baseline(results: Results, metric: str, baselines: Sequence[str]) -> str | None:
+    """The baseline with the best mean on ``metric`` among those in ``results``."""
+    present = [b for b in baselines if b in results.runs]
+    if not present:
+        return None
+    higher = LABELS.get(metric, (metric, False))[1]
+    return (max if higher else min)(present, key=lambda b: mean_std(results.values(b, metric))[0])
+
+
+def comparison_rows(results: Results, metrics: Sequence[str], baselines: Sequence[str]) -> list[tuple[str, str, str, Comparison]]:
+    """``(metric, variant, baseline, comparison)`` for every non-baseline variant against the best baseline of each
+    metric (``variant - baseline``, 95% Welch interval)."""
+    rows = []
+    for metric in results.metrics(metrics):
+        base = best_baseline(results, metric, baselines)
+        if base is None:
+            continue
+        for variant in results.runs:
+            if variant not in baselines:
+                rows.append((metric, variant, base, welch_interval(results.values(variant, metric), results.values(base, metric))))
+    return rows
+
+
+def _verdict(metric: str, comparison: Comparison) -> str:
+    if not comparison.defined:
+        return "no interval (fewer than 2 seeds)"
+    if not comparison.beyond_noise:
+        return "within noise"
+    higher = LABELS.get(metric, (metric, False))[1]
+    return "**better, beyond noise**" if (comparison.difference > 0) == higher else "**worse, beyond noise**"
+
+
+def _interval(metric: str, comparison: Comparison) -> str:
+    d = _digits(metric)
+    if not comparison.defined:
+        return "-"
+    return f"[{comparison.low:+.{d}f}, {comparison.high:+.{d}f}]"
+
+
+def comparison_section(results: Results, metrics: Sequence[str], baselines: Sequence[str]) -> str:
+    """The differences table and one sentence that counts what is beyond noise."""
+    rows = comparison_rows(results, metrics, baselines)
+    if not rows:
+        return "No baseline ran at this budget, so there is nothing to compare against."
+    lines = ["| metric | variant | against | difference | 95% interval | verdict |", "|---|---|---|---|---|---|"]
+    for metric, variant, base, comparison in rows:
+        lines.append(
+            f"| {LABELS.get(metric, (metric,))[0]} | {variant_label(variant)} | {variant_label(base)} | "
+            f"{comparison.difference:+.{_digits(metric)}f} | {_interval(metric, comparison)} | {_verdict(metric, comparison)} |"
+        )
+    verdicts = [_verdict(metric, comparison) for metric, _, _, comparison in rows]
+    better, worse = sum("better" in v for v in verdicts), sum("worse" in v for v in verdicts)
+    lines.append("")
+    lines.append(
+        f"Of these {len(rows)} comparisons, {better} favour the variant beyond noise, {worse} favour the baseline "
+        f"beyond noise and {len(rows) - better - worse} are within noise (their 95% interval holds zero). The "
+        "difference is variant minus baseline; each baseline is the better of the baselines on that metric."
+    )
+    return "\n".join(lines)
+
+
+def budget_section(all_results: Sequence[Results], metrics: Sequence[str], baselines: Sequence[str]) -> str:
+    """For variants trained at several budgets: the difference against the same baseline at each budget."""
+    if len(all_results) < 2:
+        return ""
+    lines = ["| metric | variant | against | " + " | ".join(f"{r.steps} iterations" for r in all_results) + " |",
+             "|---" * (3 + len(all_results)) + "|"]
+    last = all_results[-1]
+    for metric in last.metrics(metrics):
+        base = best_baseline(last, metric, baselines)
+        if base is None:
+            continue
+        for variant in last.runs:
+            if variant in baselines or not all(variant in r.runs and base in r.runs for r in all_results):
+                continue
+            cells = []
+            for r in all_results:
+                c = welch_interval(r.values(variant, metric), r.values(base, metric))
+                cells.append(f"{c.difference:+.{_digits(metric)}f} {_interval(metric, c)}")
+            lines.append(f"| {LABELS.get(metric, (metric,))[0]} | {variant_label(variant)} | {variant_label(base)} | " + " | ".join(cells) + " |")
+    if len(lines) == 2:
+        return ""
+    return "\n".join(lines)
+
+
+def cost_line(records: Sequence[dict], wall_seconds: float | None = None) -> str:
+    """How many runs, iterations and CPU minutes stand behind the numbers."""
+    iterations = sum(r["steps"] for r in records)
+    cpu_minutes = sum(r["seconds"] * r.get("threads", 1) for r in records) / 60
+    wall = f", {wall_seconds / 60:.1f} minutes of wall time in all" if wall_seconds else ""
+    return (f"{len(records)} runs, {iterations:,} training iterations in all, {cpu_minutes:.1f} CPU minutes of "
+            f"training (run time x threads) on {os.cpu_count()} cores{wall}")
+
+
+def study_figures(plan, records: Sequence[dict], folder: Path, count: int = 8) -> tuple[str | None, str | None]:
+    """A labelled sample grid (input, target where the layout has one, then each variant's output at the largest
+    budget and the first seed) and the PONO moment maps of the first variant with PONO. Returns the two file
+    names written into ``folder`` (None where there is nothing to draw)."""
+    import torch
+    import torch.nn.functional as F
+    from torchvision.utils import save_image
+
+    from pono_gan.data import Preprocessing, make_dataset
+    from pono_gan.inference import Translator, load_model
+    from pono_gan.viz import moment_labels, moment_maps, sample_panel, to_unit_range
+
+    steps = max(r["steps"] for r in records)
+    first = {}
+    for r in sorted(records, key=lambda r: r["seed"]):
+        if r["steps"] == steps:
+            first.setdefault(r["variant"], r)
+    if not first:
+        return None, None
+    models = {v: load_model(plan.runs_folder / v / f"steps{steps}" / f"seed{r['seed']}" / "checkpoints" / "last.ckpt",
+                            plan.direction) for v, r in first.items()}
+    config = next(iter(models.values())).config
+    dataset = make_dataset(plan.data, plan.layout, "test", preprocessing=Preprocessing("none", size_multiple=1),
+                           channels=(config.in_channels, config.out_channels), train=False, limit=count)
+    samples = [dataset[i] for i in range(min(count, len(dataset)))]
+    size = samples[0]["A"].shape[-2:]
+
+    def stack(key: str):
+        return torch.stack([F.interpolate(s[key][None], size=size, mode="bilinear", align_corners=False)[0] for s in samples])
+
+    inputs, targets = stack("A"), stack("B")
+    columns = [to_unit_range(inputs)] + ([to_unit_range(targets)] if plan.layout != "unpaired" else [])
+    labels = ["input"] + (["target"] if plan.layout != "unpaired" else [])
+    moments, moments_of = None, None
+    for variant, model in models.items():
+        translator = Translator(model.generator, torch.device("cpu"))
+        with torch.inference_mode():
+            if model.styled:  # the next target as the style example, as evaluate does
+                codes = model.generator.encode_style(torch.roll(targets, -1, 0))
+                output = torch.cat([translator((x[None] + 1) / 2, code[None])[0] for x, code in zip(inputs, codes)])
+            else:
+                output = translator((inputs + 1) / 2)[0]
+            if moments is None and model.has_pono:
+                style = (codes[:4],) if model.styled else ()
+                _, moments = model.generator.eval().forward_with_moments(inputs[:4], *style)
+                moments_of = variant
+        columns.append(output)
+        labels.append(variant_label(variant))
+    folder.mkdir(parents=True, exist_ok=True)
+    save_image(sample_panel(columns, labels), folder / "samples.png")
+    written_moments = None
+    if moments:
+        panels = moment_maps(moments, tuple(inputs.shape[-2:]))
+        keys = sorted(panels, key=lambda k: (k[-1], k))
+        save_image(sample_panel([to_unit_range(inputs[:4]), *(panels[k] for k in keys)],
+                                [f"input ({variant_label(moments_of)})", *moment_labels(keys)]), folder / "moments.png")
+        written_moments = "moments.png"
+    return "samples.png", written_moments
+
+
+def render(plan, records: Sequence[dict], metrics: Sequence[str], baselines: Sequence[str], title: str, command: str,
+           setup: str, figures: tuple[str | None, str | None], figure_prefix: str, wall_seconds: float | None = None,
+           notes: str = "") -> str:
+    """The whole report as markdown."""
+    variants = list(plan.variant_files)
+    all_results = Results.by_budget(records, variants)
+    parts = [f"# {title}", "",
+             f"Measured by `{command}` on {time.strftime('%Y-%m-%d')}: {cost_line(records, wall_seconds)}. "
+             f"Variants: {', '.join(variant_label(v) for v in variants)}; baselines: "
+             f"{', '.join(variant_label(b) for b in baselines if b in variants) or 'none'}.", "", "## Setup", "", setup, ""]
+    for results in all_results:
+        table, per_seed = results_tables(results, metrics)
+        parts += [f"## Results at {results.steps} iterations", "", *table, "",
+                  f"### Differences against the best baseline ({results.steps} iterations)", "",
+                  comparison_section(results, metrics, baselines), "",
+                  f"Per seed ({results.steps} iterations):", "", *per_seed, ""]
+    budgets = budget_section(all_results, metrics, baselines)
+    if budgets:
+        parts += ["## Does the gap change with training?", "",
+                  "Difference against the same baseline (variant minus baseline, 95% interval) at each budget:", "",
+                  budgets, ""]
+    samples, moments = figures
+    if samples:
+        parts += ["## Samples", "", f"![samples]({figure_prefix}{samples})", "",
+                  "Test inputs, their targets where the layout has them, then each variant's output (the largest "
+                  "budget, the first seed).", ""]
+    if moments:
+        parts += [f"![PONO moments]({figure_prefix}{moments})", "",
+                  "The PONO mean and std maps of each encoder stage (min-max scaled per map): what the Moment "
+                  "Shortcuts carry to the decoder.", ""]
+    if notes:
+        parts += [notes, ""]
+    parts += ["## Reproduce", "", "```bash", command, "```", "",
+              f"Runs go to `{plan.runs_folder}/VARIANT/stepsN/seedS/` (checkpoints, the W&B offline run of group "
+              f"`{plan.group}`, `eval_test/per_image.csv` and `summary.json`). A killed study resumes where it stopped.", ""]
+    return "\n".join(parts)

@@ -1,0 +1,201 @@
+"""Training and scoring the runs of a study: each a plain ``train.py fit`` in its own folder, then ``evaluate``.
+
+A killed study resumes: a finished run (its ``trained.json`` says so, for the same settings) is skipped, a run with
+a ``last.ckpt`` resumes from it, and an evaluation is cached beside its run until the checkpoint is newer. A run
+folder trained with other settings (config files, overrides) is refused, not silently reused.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import subprocess
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Callable, Sequence
+
+from pono_gan.errors import PonoGanError
+
+__all__ = ["ROOT", "Run", "Plan", "StudyError", "schedule", "summary_values", "train_run", "score_run", "run_plan"]
+
+#: The project folder: ``train.py`` and ``configs/`` live there.
+ROOT = Path(__file__).resolve().parents[2]
+
+
+class StudyError(PonoGanError):
+    """A study that cannot run as asked (a missing config, a run folder trained with other settings, a failed run)."""
+
+
+@dataclass(frozen=True)
+class Run:
+    """One training run of a study: a variant (a config file's stem), a seed and a budget in iterations."""
+
+    variant: str
+    seed: int
+    steps: int
+
+    def folder(self, runs: Path) -> Path:
+        return runs / self.variant / f"steps{self.steps}" / f"seed{self.seed}"
+
+
+@dataclass
+class Plan:
+    """What a study trains and how it scores it.
+
+    Args:
+        task: ``paired | unpaired | style`` (names the default config folder, ``configs/<task>/``).
+        data: the data root every run trains on and is scored on.
+        variant_files: variant name -> its config file (differs from the others only where the variant must).
+        runs: the runs to train (any mix of variants, seeds and budgets).
+        configs: the config files every run shares, before its variant file.
+        runs_folder: where run folders go (``RUNS/VARIANT/stepsN/seedS``).
+        layout: the evaluation layout (``paired``, ``aligned`` or ``unpaired``; paired ones score against true pairs).
+        direction: the direction evaluated, for unpaired and style models (``AtoB``).
+        metrics: the evaluation's metrics (None: all that can run).
+        jobs: runs trained at once (each gets ``cores / jobs`` threads).
+        group: the W&B group of the runs.
+        overrides: extra ``train.py`` flags for every run.
+    """
+
+    task: str
+    data: Path
+    variant_files: dict[str, Path]
+    runs: list[Run]
+    configs: list[Path]
+    runs_folder: Path
+    layout: str = "paired"
+    direction: str | None = None
+    metrics: Sequence[str] | None = None
+    jobs: int = 2
+    group: str = "ablation"
+    overrides: list[str] = field(default_factory=list)
+
+    @property
+    def threads(self) -> int:
+        return max(1, (os.cpu_count() or 1) // self.jobs)
+
+
+def schedule(steps: int) -> tuple[int, int]:
+    """(constant_for, decay_for): the learning rate decays linearly to 0 over the last third of the budget."""
+    decay = steps // 3
+    return steps - decay, decay
+
+
+def summary_values(summary: dict) -> dict[str, float]:
+    """One number per metric of an evaluate summary: per-image means, then the distribution metrics."""
+    numbers = {name: entry["mean"] for name, entry in summary["metrics"].items()}
+    for name, entry in summary.get("distribution_metrics", {}).items():
+        numbers[name] = entry["value"] if "value" in entry else entry["mean"]
+    return numbers
+
+
+def _command(plan: Plan, run: Run, folder: Path) -> list[str]:
+    constant, decay = schedule(run.steps)
+    command = [sys.executable, str(ROOT / "train.py"), "fit"]
+    for config in [*plan.configs, plan.variant_files[run.variant]]:
+        command += ["--config", str(config)]
+    command += [
+        "--seed_everything", str(run.seed), "--data.root", str(plan.data),
+        "--trainer.default_root_dir", str(folder), "--trainer.max_steps", str(run.steps), "--trainer.max_epochs", "-1",
+        "--trainer.val_check_interval", str(run.steps), "--trainer.check_val_every_n_epoch", "null",
+        "--trainer.enable_progress_bar", "false",
+        "--model.init_args.optimizer.unit", "step",
+        "--model.init_args.optimizer.constant_for", str(constant),
+        "--model.init_args.optimizer.decay_for", str(decay),
+        "--checkpoint.every_n_train_steps", str(max(1, run.steps // 4)), "--images.every_n_steps", str(run.steps),
+        "--trainer.logger.init_args.group", plan.group,
+        "--trainer.logger.init_args.name", f"{run.variant}-steps{run.steps}-seed{run.seed}",
+        *plan.overrides,
+    ]
+    return command
+
+
+def _fingerprint(plan: Plan, run: Run, folder: Path) -> str:
+    """What decides a run's result besides the code: its config files' text and its flags (paths made relative)."""
+    digest = hashlib.sha256()
+    for config in [*plan.configs, plan.variant_files[run.variant]]:
+        digest.update(Path(config).read_bytes())
+    flags = [part for part in _command(plan, run, folder)[3:] if not part.endswith(".yaml")]
+    digest.update(json.dumps([flag.replace(str(folder), "RUN") for flag in flags]).encode())
+    return digest.hexdigest()[:16]
+
+
+def train_run(plan: Plan, run: Run, log: Callable[[str], None] = print) -> dict:
+    """Train ``run`` (or finish it from its ``last.ckpt``); returns its record, cached in ``trained.json``."""
+    folder = run.folder(plan.runs_folder)
+    record_path = folder / "trained.json"
+    fingerprint = _fingerprint(plan, run, folder)
+    if record_path.is_file():
+        record = json.loads(record_path.read_text())
+        if record.get("fingerprint") != fingerprint:
+            raise StudyError(
+                f"{folder} was trained with other settings (config files or flags); delete it or pass another --runs"
+            )
+        return record
+    command = _command(plan, run, folder)
+    if (folder / "checkpoints" / "last.ckpt").is_file():
+        command += ["--ckpt_path", "last"]
+    folder.mkdir(parents=True, exist_ok=True)
+    log(f"train {run.variant} seed {run.seed} ({run.steps} steps, {plan.threads} threads) -> {folder}")
+    start = time.perf_counter()
+    with open(folder / "train.log", "a") as output:
+        threads = str(plan.threads)
+        env = {**os.environ, "OMP_NUM_THREADS": threads, "MKL_NUM_THREADS": threads}
+        result = subprocess.run(command, cwd=ROOT, stdout=output, stderr=subprocess.STDOUT, env=env)
+    if result.returncode:
+        raise StudyError(f"training {run.variant} seed {run.seed} failed (exit {result.returncode}); see {folder / 'train.log'}")
+    seconds = time.perf_counter() - start
+    record = {**asdict(run), "seconds": seconds, "threads": plan.threads, "fingerprint": fingerprint}
+    record_path.write_text(json.dumps(record, indent=1) + "\n")
+    log(f"  {run.variant} seed {run.seed} ({run.steps} steps) done in {seconds:.0f} s")
+    return record
+
+
+def score_run(plan: Plan, run: Run) -> dict:
+    """The run's test-split summary from ``pono_gan.evaluate`` (cached in ``eval_test`` until the checkpoint changes)."""
+    from pono_gan.evaluate import evaluate
+    from pono_gan.inference import load_model
+
+    folder = run.folder(plan.runs_folder)
+    summary_path = folder / "eval_test" / "summary.json"
+    checkpoint = folder / "checkpoints" / "last.ckpt"
+    if summary_path.is_file() and summary_path.stat().st_mtime >= checkpoint.stat().st_mtime:
+        summary = json.loads(summary_path.read_text())
+        if summary.get("layout") == plan.layout and (plan.metrics is None or set(plan.metrics) <= set(summary_values(summary))):
+            return summary
+    model = load_model(checkpoint, plan.direction)
+    return evaluate(model, plan.data, plan.layout, "test", folder / "eval_test", workers=0, metrics=plan.metrics)
+
+
+def run_plan(plan: Plan, log: Callable[[str], None] = print) -> list[dict]:
+    """Train every run of ``plan`` (``jobs`` at a time) and score it; returns one record per run, in plan order,
+    with its ``values`` (metric -> number) and the generator's parameter count."""
+    import torch
+
+    from pono_gan.inference import load_model
+
+    for variant, path in plan.variant_files.items():
+        if not Path(path).is_file():
+            raise StudyError(f"variant {variant!r}: config file {path} not found")
+    for config in plan.configs:
+        if not Path(config).is_file():
+            raise StudyError(f"config file {config} not found")
+    # seed-major, so the first results already compare every variant
+    order = sorted(plan.runs, key=lambda run: (run.steps, run.seed, list(plan.variant_files).index(run.variant)))
+    with ThreadPoolExecutor(plan.jobs) as pool:
+        trained = dict(zip(order, pool.map(lambda run: train_run(plan, run, log), order)))
+    torch.set_num_threads(plan.threads)  # the evaluations share the cores the same way
+    with ThreadPoolExecutor(plan.jobs) as pool:
+        summaries = dict(zip(order, pool.map(lambda run: score_run(plan, run), order)))
+    records = []
+    for run in plan.runs:
+        checkpoint = run.folder(plan.runs_folder) / "checkpoints" / "last.ckpt"
+        parameters = sum(p.numel() for p in load_model(checkpoint, plan.direction).generator.parameters())
+        numbers = summary_values(summaries[run])
+        records.append({**trained[run], "values": numbers, "parameters": parameters})
+        log(f"{run.variant} steps {run.steps} seed {run.seed}: " + ", ".join(f"{k} {v:.4f}" for k, v in numbers.items()))
+    return records

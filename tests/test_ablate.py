@@ -1,0 +1,114 @@
+"""``python -m pono_gan.ablate``: the report's statistics on records made by hand (fast), and a two-variant,
+two-seed study on a data set the test makes, resumed and refused as a user would meet it (slow)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from pono_gan.ablate.cli import default_layout, main, variant_file
+from pono_gan.ablate.report import Results, budget_section, comparison_rows, comparison_section, render
+from pono_gan.ablate.runner import Plan, Run, StudyError, schedule, train_run
+from tests.data import make_paired
+from tests.tasks.helpers import TINY
+
+
+def record(variant, seed, steps, l1, psnr):
+    return {"variant": variant, "seed": seed, "steps": steps, "seconds": 60.0, "threads": 1, "parameters": 1000,
+            "values": {"l1": l1, "psnr": psnr}}
+
+
+def plan(tmp_path, variants=("instance", "group", "pono_ms")):
+    return Plan("paired", tmp_path, {v: tmp_path / f"{v}.yaml" for v in variants}, [], [], tmp_path / "runs")
+
+
+# IN and GN at noise level; PONO-MS clearly lower L1 (5 seeds) and PSNR indistinguishable
+RECORDS = (
+    [record("instance", s, 100, 0.20 + 0.01 * (s % 2), 12.0 + 0.3 * (s % 3)) for s in range(5)]
+    + [record("group", s, 100, 0.22 + 0.01 * (s % 2), 11.0 + 0.3 * (s % 3)) for s in range(5)]
+    + [record("pono_ms", s, 100, 0.15 + 0.01 * (s % 2), 12.1 + 0.3 * ((s + 1) % 3)) for s in range(5)]
+    + [record("instance", s, 300, 0.18 + 0.01 * (s % 2), 13.0) for s in range(3)]
+    + [record("pono_ms", s, 300, 0.18 + 0.01 * ((s + 1) % 2), 13.0) for s in range(3)]
+)
+
+
+def test_each_variant_is_compared_with_the_best_baseline_of_each_metric():
+    results = Results.by_budget(RECORDS, ["instance", "group", "pono_ms"])
+    assert [r.steps for r in results] == [100, 300] and list(results[1].runs) == ["instance", "pono_ms"]
+    rows = {(metric, variant): (base, c) for metric, variant, base, c in comparison_rows(results[0], ["l1", "psnr"], ["instance", "group"])}
+    assert set(rows) == {("l1", "pono_ms"), ("psnr", "pono_ms")}
+    base, l1 = rows["l1", "pono_ms"]
+    assert base == "instance" and l1.difference == pytest.approx(-0.05) and l1.beyond_noise and l1.high < 0
+    base, psnr = rows["psnr", "pono_ms"]
+    assert base == "instance" and not psnr.beyond_noise  # IN is the better baseline on PSNR too (12.x vs 11.x)
+    text = comparison_section(results[0], ["l1", "psnr"], ["instance", "group"])
+    assert "| L1 | PONO-MS | IN | -0.0500 |" in text and "**better, beyond noise**" in text and "within noise" in text
+    assert "Of these 2 comparisons, 1 favour the variant beyond noise, 0 favour the baseline" in text
+
+
+def test_the_gap_across_budgets_and_the_whole_report(tmp_path):
+    results = Results.by_budget(RECORDS, ["instance", "group", "pono_ms"])
+    gap = budget_section(results, ["l1"], ["instance", "group"])
+    assert "100 iterations | 300 iterations" in gap and "| L1 | PONO-MS | IN | -0.0500 [" in gap
+    text = render(plan(tmp_path), RECORDS, ["l1", "psnr"], ["instance", "group"], "A title", "python -m pono_gan.ablate",
+                  "the setup", (None, None), "images/", 120.0)
+    assert text.startswith("# A title")
+    assert "21 runs, 3,300 training iterations in all, 21.0 CPU minutes of training" in text
+    assert "## Results at 100 iterations" in text and "## Results at 300 iterations" in text
+    assert "| PONO-MS | 5 | **0.1540 +- 0.0055** |" in text  # 5 seeds, best mean in bold
+    assert "## Does the gap change with training?" in text
+    assert text.count("| PONO-MS | 4 |") == 1  # per-seed rows name their seed
+
+
+def test_too_few_seeds_give_no_interval(tmp_path):
+    results = Results.by_budget([record("instance", 0, 10, 0.2, 10.0), record("pono_ms", 0, 10, 0.1, 11.0)], ["instance", "pono_ms"])
+    assert "no interval (fewer than 2 seeds)" in comparison_section(results[0], ["l1"], ["instance"])
+
+
+def test_variants_layouts_and_schedule(tmp_path):
+    root = Path("/project")
+    assert variant_file("unpaired", "pono_ms", root) == ("pono_ms", root / "configs/unpaired/pono_ms.yaml")
+    assert variant_file("unpaired", "my/own_variant.yaml", root) == ("own_variant", Path("my/own_variant.yaml"))
+    make_paired(tmp_path / "pairs", "test", count=2, size=(8, 8))
+    assert default_layout(tmp_path / "pairs") == "paired"
+    (tmp_path / "pairs" / "testB" / "p0.png").unlink()
+    assert default_layout(tmp_path / "pairs") == "unpaired"
+    (tmp_path / "aligned" / "test").mkdir(parents=True)
+    assert default_layout(tmp_path / "aligned") == "aligned"
+    assert schedule(600) == (400, 200)
+
+
+def test_missing_data_or_variant_is_one_line_and_exit_2(tmp_path, capsys):
+    assert main(["--task", "paired", "--data", str(tmp_path / "nope"), "--report", str(tmp_path / "r.md")]) == 2
+    assert "data root" in capsys.readouterr().err
+    (tmp_path / "data").mkdir()
+    assert main(["--task", "paired", "--data", str(tmp_path / "data"), "--variants", "instance", "no_such_variant",
+                 "--report", str(tmp_path / "r.md"), "--runs", str(tmp_path / "runs")]) == 2
+    assert "variant 'no_such_variant'" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_a_two_variant_two_seed_study_resumes_and_refuses_other_settings(tiny_dataset, tmp_path, capsys):
+    tiny = [flag for flag in TINY]
+    args = ["--task", "paired", "--data", str(tiny_dataset), "--variants", "instance", "pono_ms", "--seeds", "0", "1",
+            "--steps", "2", "--runs", str(tmp_path / "runs"), "--report", str(tmp_path / "study.md"),
+            "--metrics", "l1", "psnr", "ssim", "--", *tiny]
+    assert main(args) == 0
+    text = (tmp_path / "study.md").read_text()
+    assert "4 runs, 8 training iterations in all" in text
+    assert "| IN | 2 |" in text and "| PONO-MS | 2 |" in text  # two seeds each
+    assert "| L1 | PONO-MS | IN |" in text and "95% interval" in text
+    assert (tmp_path / "study_images" / "samples.png").is_file() and (tmp_path / "study_images" / "moments.png").is_file()
+    trained = tmp_path / "runs" / "pono_ms" / "steps2" / "seed1" / "trained.json"
+    record = json.loads(trained.read_text())
+    assert (record["variant"], record["seed"], record["steps"]) == ("pono_ms", 1, 2)
+    # a rerun trains nothing: every run is finished
+    before = trained.stat().st_mtime
+    capsys.readouterr()
+    assert main(args) == 0
+    assert trained.stat().st_mtime == before and "train " not in capsys.readouterr().out
+    # the same run folders with other settings are refused, not reused
+    assert main(args[:-len(tiny)] + tiny + ["--model.init_args.lambda_l1", "50"]) == 2
+    assert "trained with other settings" in capsys.readouterr().err
