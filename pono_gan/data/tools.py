@@ -4,6 +4,9 @@
   ``combine_A_and_B.py``); files match on their path relative to the folder without the extension.
 * ``split``: aligned images -> an A folder (left halves) and a B folder (right halves); the inverse of combine.
 * ``split-sets``: one folder (or matched A / B folders) -> a seeded train / val / test split in a layout.
+* ``unpair``: a paired data root -> an unpaired one whose two training domains share no item (a seeded half of
+  the training pairs gives its A side, the other half its B side); val and test stay paired, so a model trained
+  without pairs can still be scored against true targets.
 
 Images are read and written by :mod:`pono_gan.data.io` (3 channels, 8 bits; writes are atomic), so PNGs
 round-trip pixel-exact through ``combine`` and ``split``. ``split-sets`` copies (or hard-links) the files as
@@ -15,6 +18,7 @@ Command line::
     python -m pono_gan.data.tools split --input data/facades/train --out-a facades/A --out-b facades/B
     python -m pono_gan.data.tools split-sets --input data/mine/all --out data/mine --val 0.1 --test 0.1 --seed 0
     python -m pono_gan.data.tools split-sets --a photos/A --b photos/B --out data/mine2 --layout paired --link
+    python -m pono_gan.data.tools unpair --input data/song2kai --out data/song2kai_unpaired --link
 """
 
 from __future__ import annotations
@@ -38,7 +42,7 @@ from pono_gan.data.io import load_image, save_image
 from pono_gan.data.transforms import resize
 from pono_gan.errors import DataError, PonoGanError
 
-__all__ = ["SPLIT_LAYOUTS", "combine", "main", "match_files", "split", "split_sets"]
+__all__ = ["SPLIT_LAYOUTS", "combine", "main", "match_files", "split", "split_sets", "unpair"]
 
 #: Layouts ``split-sets`` writes: ``aligned`` (train/ val/ test/), ``paired`` and ``unpaired`` (trainA/ trainB/
 #: ...), ``single`` (one side: trainA/ valA/ testA/, or B with ``side="B"``).
@@ -278,8 +282,17 @@ def split_sets(
             for path, split_name in zip(files, _assign(len(files), val, test, seed, str(source))):
                 plan.append((path, split_name, tag, path.relative_to(source)))
 
+    _place_all(out, plan, targets, link, progress, "split-sets")
+    unit = 2 if layout == "paired" else 1
+    return {name: sum(1 for _, split_name, _, _ in plan if split_name == name) // unit for name in SPLITS}
+
+
+def _place_all(out: Path, plan: list[tuple[Path, str, str, Path]], targets: Sequence[Path], link: bool,
+               progress: bool, label: str) -> None:
+    """Copy (or hard-link) each ``(source, split, tag, relative path)`` of ``plan`` to ``out/<split><tag>/relative``:
+    written into a hidden folder inside ``out``, then the ``targets`` folders are replaced by what it holds."""
     out.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=".split-sets-", dir=out))
+    staging = Path(tempfile.mkdtemp(prefix=f".{label}-", dir=out))
     try:
         def place(index: int) -> None:
             source, split_name, tag, relative = plan[index]
@@ -293,7 +306,7 @@ def split_sets(
             except OSError as error:
                 raise DataError(f"cannot hard-link {source} to {destination} ({error.strerror}); use --copy") from None
 
-        _run(place, range(len(plan)), "split-sets", progress)
+        _run(place, range(len(plan)), label, progress)
         for target in targets:
             if target.is_dir():
                 shutil.rmtree(target)
@@ -303,8 +316,51 @@ def split_sets(
                 os.rename(staging / target.name, target)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
-    unit = 2 if layout == "paired" else 1
-    return {name: sum(1 for _, split_name, _, _ in plan if split_name == name) // unit for name in SPLITS}
+
+
+def unpair(
+    root: str | Path, out: str | Path, *, seed: int = 0, link: bool = False, overwrite: bool = False,
+    progress: bool = False,
+) -> dict[str, int]:
+    """A ``paired`` data root -> an ``unpaired`` one whose training domains share no item, deterministic for ``seed``.
+
+    The training pairs (``root/trainA`` + ``trainB``, matched on the name) are split in two halves by a seeded
+    permutation: ``out/trainA`` gets the A side of the first half, ``out/trainB`` the B side of the second (one
+    more in A for an odd count), so no training image of one domain has its partner in the other. ``val`` and
+    ``test`` pairs are written with both sides, so a model trained without pairs is scored against true targets.
+    Files are copied (``link``: hard-linked) into a hidden folder inside ``out`` and renamed into place.
+
+    Returns:
+        ``{"trainA": n, "trainB": n, "val": pairs, "test": pairs}``.
+
+    Raises:
+        DataError / MissingPathError: no training pairs, fewer than 2, files without a partner, split folders in
+            ``out`` that already hold files (unless ``overwrite``), ``out`` overlapping ``root``.
+    """
+    root, out = Path(root), Path(out)
+    pairs = find_pairs(root / "trainA", root / "trainB")
+    if len(pairs) < 2:
+        raise DataError(f"{root / 'trainA'}: {len(pairs)} training pair(s); unpair needs at least 2")
+    splits = {"val": [], "test": []}
+    for name in splits:
+        if (root / f"{name}A").is_dir() or (root / f"{name}B").is_dir():
+            splits[name] = find_pairs(root / f"{name}A", root / f"{name}B")
+    targets = [out / f"{split}{tag}" for split in SPLITS for tag in "AB"]
+    _refuse_overlap(targets, [root])
+    _refuse_non_empty(targets, overwrite)
+    order = np.random.default_rng(seed).permutation(len(pairs))
+    half = (len(pairs) + 1) // 2
+    plan: list[tuple[Path, str, str, Path]] = []
+    for rank, index in enumerate(order):
+        tag = "A" if rank < half else "B"
+        source = pairs[index][0 if tag == "A" else 1]
+        plan.append((source, "train", tag, source.relative_to(root / f"train{tag}")))
+    for name, split_pairs in splits.items():
+        for path_a, path_b in split_pairs:
+            plan += [(path_a, name, "A", path_a.relative_to(root / f"{name}A")),
+                     (path_b, name, "B", path_b.relative_to(root / f"{name}B"))]
+    _place_all(out, plan, targets, link, progress, "unpair")
+    return {"trainA": half, "trainB": len(pairs) - half, "val": len(splits["val"]), "test": len(splits["test"])}
 
 
 # --------------------------------------------------------------------------------------------------------- CLI
@@ -347,6 +403,13 @@ def main(argv: Sequence[str] | None = None) -> object:
     how.add_argument("--link", dest="link", action="store_true", help="hard-link the files (same file system)")
     sub.add_argument("--overwrite", action="store_true", help="replace split folders that already hold files")
 
+    sub = commands.add_parser("unpair", help="a paired data root -> an unpaired one whose training domains share no item")
+    sub.add_argument("--input", required=True, help="a data root in the paired layout (trainA/ trainB/, val*, test*)")
+    sub.add_argument("--out", required=True, help="the unpaired data root to write")
+    sub.add_argument("--seed", type=int, default=0, help="random seed of the halves (default: %(default)s)")
+    sub.add_argument("--link", action="store_true", help="hard-link the files (same file system) instead of copying")
+    sub.add_argument("--overwrite", action="store_true", help="replace split folders that already hold files")
+
     for sub in commands.choices.values():
         sub.add_argument("--quiet", action="store_true", help="no progress bar")
     args = parser.parse_args(argv)
@@ -363,6 +426,13 @@ def main(argv: Sequence[str] | None = None) -> object:
                             progress=progress)
             print(f"split {len(written)} images into {args.out_a} (left halves) and {args.out_b} (right halves)")
             return written
+        if args.command == "unpair":
+            counts = unpair(args.input, args.out, seed=args.seed, link=args.link, overwrite=args.overwrite,
+                            progress=progress)
+            print(f"{args.out}: " + ", ".join(f"{name} {count}" for name, count in counts.items())
+                  + " (train A and B from disjoint halves; val and test stay paired); train with layout 'unpaired', "
+                    "score with evaluate --layout paired")
+            return counts
         counts = split_sets(args.out, folder=args.input, folder_a=args.a, folder_b=args.b, layout=args.layout,
                             val=args.val, test=args.test, seed=args.seed, side=args.side, link=args.link,
                             overwrite=args.overwrite, progress=progress)

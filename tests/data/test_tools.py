@@ -229,3 +229,41 @@ def test_cli_prints_the_data_config_and_exits_2_on_errors(tmp_path, pairs, capsy
     assert caught.value.code == 2
     err = capsys.readouterr().err
     assert err.startswith("tools: error: folder not found:") and len(err.strip().splitlines()) == 1
+
+
+def _names(folder: Path) -> set[str]:
+    return {p.stem for p in folder.iterdir()}
+
+
+def test_unpair_splits_training_pairs_into_disjoint_domains_and_keeps_test_pairs(tmp_path):
+    make_paired(tmp_path / "paired", "train", count=9, size=(8, 8))
+    make_paired(tmp_path / "paired", "test", count=3, size=(8, 8))
+    counts = tools.unpair(tmp_path / "paired", tmp_path / "unpaired", seed=1)
+    assert counts == {"trainA": 5, "trainB": 4, "val": 0, "test": 3}
+    a, b = _names(tmp_path / "unpaired" / "trainA"), _names(tmp_path / "unpaired" / "trainB")
+    assert len(a) == 5 and len(b) == 4 and not a & b  # no training image has its partner in the other domain
+    assert a | b == _names(tmp_path / "paired" / "trainA")  # every training pair gives one side
+    for name in a:  # A files are the paired set's A side, B files its B side
+        assert (tmp_path / "unpaired" / "trainA" / f"{name}.png").read_bytes() == (tmp_path / "paired" / "trainA" / f"{name}.png").read_bytes()
+    for name in b:
+        assert (tmp_path / "unpaired" / "trainB" / f"{name}.png").read_bytes() == (tmp_path / "paired" / "trainB" / f"{name}.png").read_bytes()
+    assert _names(tmp_path / "unpaired" / "testA") == _names(tmp_path / "unpaired" / "testB") == {"p0", "p1", "p2"}
+    assert not (tmp_path / "unpaired" / "valA").exists()
+    unpaired = make_dataset(tmp_path / "unpaired", "unpaired", "train", preprocessing=Preprocessing("none"))
+    paired_test = make_dataset(tmp_path / "unpaired", "paired", "test", preprocessing=Preprocessing("none"), train=False)
+    assert len(unpaired) == 5 and len(paired_test) == 3
+    again = tools.unpair(tmp_path / "paired", tmp_path / "again", seed=1)  # deterministic for the seed
+    assert again == counts and _names(tmp_path / "again" / "trainA") == a
+    tools.unpair(tmp_path / "paired", tmp_path / "other", seed=2)
+    assert _names(tmp_path / "other" / "trainA") != a
+    with pytest.raises(DataError, match="not empty"):
+        tools.unpair(tmp_path / "paired", tmp_path / "unpaired", seed=1)
+
+
+def test_unpair_cli(tmp_path, capsys):
+    make_paired(tmp_path / "paired", "train", count=4, size=(8, 8))
+    tools.main(["unpair", "--input", str(tmp_path / "paired"), "--out", str(tmp_path / "u"), "--link", "--quiet"])
+    assert "trainA 2, trainB 2" in capsys.readouterr().out
+    with pytest.raises(SystemExit) as exit_info:
+        tools.main(["unpair", "--input", str(tmp_path / "nope"), "--out", str(tmp_path / "u2"), "--quiet"])
+    assert exit_info.value.code == 2 and "nope" in capsys.readouterr().err

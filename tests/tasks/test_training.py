@@ -11,8 +11,11 @@ from tests.tasks.helpers import tiny_run
 GRID = [
     (task, variant)
     for task in ("paired", "unpaired")
-    for variant in ("instance", "group", "pono_ms", "pono_dms")
+    for variant in ("instance", "group", "pono_ms", "pono_dms", "pono", "group_pono_ms")
 ]
+#: variant file -> (norm, pono, shortcut)
+VARIANTS = {"instance": ("instance", False, "none"), "group": ("group", False, "none"), "pono_ms": ("instance", True, "ms"),
+            "pono_dms": ("instance", True, "dms"), "pono": ("instance", True, "none"), "group_pono_ms": ("group", True, "ms")}
 
 
 @pytest.mark.slow
@@ -23,9 +26,7 @@ def test_every_config_in_the_grid_trains(task, variant, tiny_dataset, tmp_path):
     assert cli.trainer.global_step == 2  # iterations, not optimizer steps
     generator = cli.model.generators["generator" if task == "paired" else "AtoB"]
     config = cli.model.generator_config
-    assert config.pono == variant.startswith("pono")
-    assert config.shortcut == {"pono_ms": "ms", "pono_dms": "dms"}.get(variant, "none")
-    assert config.norm == ("group" if variant == "group" else "instance")
+    assert (config.norm, config.pono, config.shortcut) == VARIANTS[variant]
     assert any(type(m).__name__ == "PONO" for m in generator.modules()) == config.pono
     assert os.path.isfile(tmp_path / "run" / "checkpoints" / "last.ckpt")
     assert os.path.isfile(tmp_path / "run" / "config.yaml")
