@@ -34,6 +34,9 @@ class GeneratorConfig:
         dropout: dropout in residual blocks (resnet) or the inner up levels (unet); None: the task's reference
             default (pix2pix's ``unet`` for the paired task: 0.5; otherwise 0, as CycleGAN's ``--no_dropout``).
         dms_hidden_channels: hidden width of each Dynamic Moment Shortcut.
+        pono_unbiased: PONO's variance divided by C - 1, as the official PyTorch code does (the paper: C).
+        sampling_norm: resnet only: the norm of the downsampling / upsampling stages; None: ``norm`` (the official
+            PONO CycleGAN code hard-codes ``batch`` there; :mod:`pono_gan.convert` sets it for its models).
     """
 
     arch: Literal["resnet", "unet"] = "resnet"
@@ -47,6 +50,8 @@ class GeneratorConfig:
     shortcut: Literal["none", "ms", "dms"] = "none"
     dropout: float | None = None
     dms_hidden_channels: int = 16
+    pono_unbiased: bool = False
+    sampling_norm: Literal["instance", "group", "batch", "layer", "none"] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -82,7 +87,10 @@ def build_generator(config: GeneratorConfig) -> nn.Module:
         dms_hidden_channels=config.dms_hidden_channels,
     )
     if config.arch == "resnet":
-        return ResnetGenerator(num_blocks=config.num_blocks, **common)
+        return ResnetGenerator(num_blocks=config.num_blocks, pono_unbiased=config.pono_unbiased,
+                               sampling_norm=config.sampling_norm, **common)
     if config.arch == "unet":
+        if config.pono_unbiased or config.sampling_norm:
+            raise ValueError("pono_unbiased and sampling_norm are resnet options (the official PONO code's layout)")
         return UnetGenerator(**common)
     raise ValueError(f"unknown arch {config.arch!r}; valid: resnet, unet")

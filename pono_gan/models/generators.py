@@ -175,6 +175,10 @@ class ResnetGenerator(_EncoderDecoder):
         dropout: dropout inside residual blocks.
         padding_mode: padding of the 3x3 convolutions in residual blocks.
         dms_hidden_channels: hidden width of each Dynamic Moment Shortcut.
+        pono_unbiased: PONO's variance divided by C - 1 (the official PyTorch code) instead of C (the paper).
+        sampling_norm: the norm of the downsampling and upsampling stages; None: ``norm``. The official PONO
+            CycleGAN code hard-codes ``batch`` there (whatever ``--norm`` says), which converted official models
+            need (:mod:`pono_gan.convert`).
 
     Shape:
         - input: (B, in_channels, H, W)
@@ -194,9 +198,13 @@ class ResnetGenerator(_EncoderDecoder):
         dropout: float = 0.0,
         padding_mode: str = "reflect",
         dms_hidden_channels: int = 16,
+        pono_unbiased: bool = False,
+        sampling_norm: str | None = None,
     ) -> None:
         super().__init__()
         _validate(norm, pono, shortcut)
+        sampling_norm = sampling_norm or norm
+        create_norm(sampling_norm, 1)  # raises on an unknown name
         self.in_channels = in_channels
         self.num_downsampling = num_downsampling
         bias = _uses_bias(norm)
@@ -210,9 +218,10 @@ class ResnetGenerator(_EncoderDecoder):
         self.down = nn.ModuleList(
             _DownStage(
                 nn.Conv2d(c_in, c_out, 3, stride=2, padding=1, bias=bias),
-                create_norm(norm, c_out),
+                create_norm(sampling_norm, c_out),
                 nn.ReLU(),  # out of place: with norm "none" it follows PONO, whose backward needs its output
                 pono,
+                pono_unbiased,
             )
             for c_in, c_out in zip(widths[:-1], widths[1:])
         )
@@ -222,7 +231,7 @@ class ResnetGenerator(_EncoderDecoder):
                 create_shortcut(shortcut, c_in, dms_hidden_channels),
                 nn.Sequential(
                     nn.ConvTranspose2d(c_in, c_out, 3, stride=2, padding=1, output_padding=1, bias=bias),
-                    create_norm(norm, c_out),
+                    create_norm(sampling_norm, c_out),
                     nn.ReLU(inplace=True),
                 ),
             )
