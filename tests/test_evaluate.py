@@ -138,3 +138,33 @@ def test_train_mode_reaches_the_translator_and_the_summary(tiny_dataset, tmp_pat
                              "--metrics", "l1", "--output", str(tmp_path / mode), *flags])
         assert output[mode]["generator_mode"] == mode
     assert output["eval"]["metrics"]["l1"]["mean"] != output["train"]["metrics"]["l1"]["mean"]
+
+
+@pytest.mark.slow
+def test_wandb_table_lands_in_the_checkpoints_own_offline_run(tiny_dataset, tmp_path):
+    from tests.tasks.test_cli import offline_runs, run_train
+    from tests.wandb_records import history_keys, read_records, run_record
+
+    trained = run_train(tiny_dataset, tmp_path / "run", "--trainer.max_steps", "2")
+    assert trained.returncode == 0, trained.stderr[-2000:]
+    checkpoint = tmp_path / "run" / "checkpoints" / "last.ckpt"
+    result = run_python("-m", "pono_gan.evaluate", "--checkpoint", checkpoint, "--metrics", "l1", "psnr", "ssim",
+                        "--wandb", env={"WANDB_MODE": "offline"})
+    assert result.returncode == 0, result.stderr[-2000:]
+    training_run, evaluation_run = offline_runs(tmp_path / "run")
+    records = read_records(evaluation_run)
+    assert run_record(records).run_id == run_record(read_records(training_run)).run_id  # the same run, resumed
+    assert {"eval/test/table/_type", "eval/test/table/nrows", "eval/test/psnr", "eval/test/l1"} <= history_keys(records)
+    # W&B stores a logged table as an artifact of the run: its manifest lists the table and every image it shows
+    [artifact] = [r.artifact for r in records if r.WhichOneof("record_type") == "artifact"]
+    assert artifact.type == "run_table"
+    entries = {entry.path: entry.local_path for entry in artifact.manifest.contents}
+    data = json.loads(open(entries["eval/test/table.table.json"]).read())
+    assert data["columns"] == ["name", "input", "output", "target", "moments", "l1", "psnr", "ssim"]
+    assert len(data["data"]) == 2 and {row[0] for row in data["data"]} == {"p0.png", "p1.png"}
+    for row in data["data"]:
+        for cell in row[1:5]:  # input, output, target, moment maps: PNG files the artifact holds
+            assert cell["_type"] == "image-file" and open(entries[cell["path"]], "rb").read(4) == b"\x89PNG"
+    rows = {row["input"].rsplit("/", 1)[-1]: row for row in csv.DictReader(open(tmp_path / "run" / "eval_test" / "per_image.csv"))}
+    for row in data["data"]:  # the table's metrics are the CSV's
+        assert row[5] == pytest.approx(float(rows[row[0]]["l1"]))

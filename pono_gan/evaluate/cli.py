@@ -42,6 +42,11 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--train-mode", action="store_true",
                         help="translate with the generator in training mode (batch norm on each image's statistics, "
                              "dropout on), as junyanz's test.py without --eval")
+    parser.add_argument("--wandb", action="store_true",
+                        help="also log a W&B table (input, output, target, moment maps and metrics per image) into the "
+                             "checkpoint's run (offline without a login; `wandb sync` uploads it)")
+    parser.add_argument("--wandb-rows", type=_positive, default=64, help="images in the W&B table (default: %(default)s)")
+    parser.add_argument("--wandb-project", default="pono-gan", help="W&B project (default: %(default)s)")
     args = parser.parse_args(argv)
     # torch, the models and the metrics load only now, so --help and flag errors answer at once
     from pono_gan.errors import DataError, PonoGanError
@@ -57,9 +62,15 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         layout = args.layout or (trained.get("layout") if trained.get("layout") in LAYOUTS else "paired")
         output = Path(args.output) if args.output else Path(args.checkpoint).resolve().parent.parent / f"eval_{args.split}"
         metrics = [name for value in args.metrics for name in value.split(",") if name] if args.metrics else None
+        gallery: list | None = [] if args.wandb else None
         summary = evaluate(model, root, layout, args.split, output, args.device, args.limit, metrics=metrics,
                            inception_weights=args.inception_weights, batch_size=args.batch_size, num_styles=args.num_styles,
-                           train_mode=args.train_mode)
+                           train_mode=args.train_mode, gallery=gallery, gallery_size=args.wandb_rows)
+        if gallery is not None:
+            from pono_gan.evaluate.wandb_table import log_evaluation
+
+            run_id = log_evaluation(model, summary, gallery, args.split, args.wandb_project)
+            print(f"evaluate: logged the table to W&B run {run_id}", file=sys.stderr)
     except (PonoGanError, InferenceError) as error:
         print(f"evaluate: error: {error}", file=sys.stderr)
         sys.exit(2)  # as train.py and infer.py: 2 is a usage / input error

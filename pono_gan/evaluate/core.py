@@ -97,6 +97,8 @@ def evaluate(
     batch_size: int = 32,
     num_styles: int = 3,
     train_mode: bool = False,
+    gallery: list[dict[str, Any]] | None = None,
+    gallery_size: int = 64,
 ) -> dict[str, Any]:
     """Score ``model`` on ``root``'s ``split``; returns the summary (also written under ``output`` when given).
 
@@ -107,6 +109,9 @@ def evaluate(
             :func:`pono_gan.features.find_inception_weights`).
         batch_size: images per feature-extractor batch.
         train_mode: translate with the generator in training mode (see :class:`pono_gan.inference.Translator`).
+        gallery: a list that receives, for the first ``gallery_size`` inputs, ``{"row": per-image row,
+            "input", "output", "target": (1, C, H, W) in [0, 1], "moments": the PONO moments}`` (what the W&B
+            table shows; :mod:`pono_gan.evaluate.wandb_table`).
 
     Raises:
         DataError / MissingPathError: unknown layout or metric, missing folders, unmatched pairs, FID / KID asked
@@ -124,7 +129,8 @@ def evaluate(
         channels=(config.in_channels, config.out_channels), train=False, limit=limit,
     )
     torch_device = resolve_device(device)
-    translator = Translator(model.generator, torch_device, train_mode=train_mode)
+    translator = Translator(model.generator, torch_device, train_mode=train_mode,
+                            with_moments=gallery is not None and model.has_pono)
     per_image = [name for name in chosen if name in PER_IMAGE_METRICS + STYLE_METRICS]
     backbones = {DISTRIBUTION_METRICS[name][1] for name in chosen if name in DISTRIBUTION_METRICS}
     extractors = {}
@@ -148,7 +154,7 @@ def evaluate(
             if index < n_inputs:
                 source = to_unit_range(sample["A"][None])
                 style_path, style = styles[(index + 1) % len(styles)] if styles else (None, None)
-                prediction, _ = translator(source, style)
+                prediction, moments = translator(source, style)
                 if per_image:
                     scores = paired_metrics(prediction, target) if layout != "unpaired" else {}
                     if random_metrics:
@@ -160,6 +166,9 @@ def evaluate(
                     rows.append({"input": sample["A_path"], "target": sample["B_path"],
                                  **({"style": style_path} if styles else {}),
                                  **{k: scores[k].item() for k in per_image}})
+                if gallery is not None and index < gallery_size:
+                    gallery.append({"row": rows[-1] if per_image else {"input": sample["A_path"]}, "input": source,
+                                    "output": prediction, "target": target, "moments": moments[0]})
             for backbone in extractors:
                 if index < n_inputs:
                     banks[backbone, "outputs"].add(prediction)

@@ -1,0 +1,60 @@
+"""An evaluation as a W&B table: one row per test image with its input, output, target and PONO moment maps next
+to its per-image metrics, logged into the checkpoint's own run (resumed by the id the checkpoint stores) or into a
+new run of the same group, offline where there is no login (``wandb sync`` uploads it later)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Sequence
+
+__all__ = ["log_evaluation"]
+
+
+def _image(tensor):
+    import wandb
+
+    return wandb.Image(tensor[0].detach().float().clamp(0, 1).permute(1, 2, 0).squeeze(-1).cpu().numpy())
+
+
+def log_evaluation(model, summary: dict[str, Any], gallery: Sequence[dict[str, Any]], split: str,
+                   project: str = "pono-gan", run_dir: str | Path | None = None, offline: bool | None = None) -> str:
+    """Log ``summary`` (as the run summary, under ``eval/<split>/``) and a ``wandb.Table`` of ``gallery``; returns
+    the run's id. The checkpoint's W&B run is resumed when it stores one; otherwise a new run ``eval-<variant>``
+    joins the checkpoint's task group."""
+    import wandb
+
+    from pono_gan.checkpoint import KEY, read_checkpoint
+    from pono_gan.loggers import wandb_offline
+    from pono_gan.viz import moment_maps, sample_panel
+
+    meta = read_checkpoint(model.path)[KEY]
+    run_id = meta.get("wandb_run_id")
+    directory = Path(run_dir) if run_dir is not None else Path(model.path).resolve().parent.parent
+    directory.mkdir(parents=True, exist_ok=True)
+    settings: dict[str, Any] = {"mode": "offline" if wandb_offline(offline) else "online"}
+    if run_id:
+        settings.update(id=run_id, resume="allow")
+    else:
+        settings.update(group=meta.get("task"), name=f"eval-{meta.get('variant', 'model')}", job_type="eval")
+    run = wandb.init(project=project, dir=str(directory), **settings)
+    metric_names = [k for k in (gallery[0]["row"] if gallery else {}) if k not in ("input", "target", "style")]
+    columns = ["name", "input", "output", "target", "moments", *metric_names]
+    table = wandb.Table(columns=columns)
+    for entry in gallery:
+        moments = entry["moments"]
+        maps = None
+        if moments:
+            panels = moment_maps(moments, tuple(entry["input"].shape[-2:]))
+            maps = wandb.Image(sample_panel(list(panels.values()), [k.replace("/stage", " ") for k in panels])
+                               .permute(1, 2, 0).numpy())
+        row = entry["row"]
+        table.add_data(Path(row["input"]).name, _image(entry["input"]), _image(entry["output"]),
+                       _image(entry["target"]), maps, *(row[k] for k in metric_names))
+    prefix = f"eval/{split}"
+    values = {f"{prefix}/{k}": v["mean"] for k, v in summary["metrics"].items()}
+    values.update({f"{prefix}/{k}": v.get("value", v.get("mean")) for k, v in summary["distribution_metrics"].items()})
+    run.log({f"{prefix}/table": table, **values})
+    run.summary.update(values)
+    identifier = run.id
+    run.finish()
+    return identifier
