@@ -143,6 +143,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--jobs", type=int, default=2, help="runs trained at once (default: %(default)s)")
     parser.add_argument("--variants", nargs="+", help="the main grid's variants (default: the study's); with it, no extra runs")
     parser.add_argument("--one-budget", action="store_true", help="leave out the extra runs at a longer budget")
+    parser.add_argument("--report-only", action="store_true",
+                        help="train nothing: score the finished runs and write the report (marked partial)")
     args = parser.parse_args(argv)
     preset = PRESETS[args.task]
     seeds = args.seeds or list(range(preset.default_seeds))
@@ -168,7 +170,8 @@ def main(argv: list[str] | None = None) -> int:
         plan = Plan(preset.task, data, {v: CONFIGS / preset.task / f"{v}.yaml" for v in names}, runs,
                     [CONFIGS / c for c in preset.configs], runs_folder, "paired", preset.direction, preset.metrics,
                     max(1, args.jobs), f"ablation-glyphs-{preset.task}")
-        records = run_plan(plan, log=lambda line: print(f"[ablation {time.strftime('%H:%M:%S')}] {line}", flush=True))
+        records = run_plan(plan, log=lambda line: print(f"[ablation {time.strftime('%H:%M:%S')}] {line}", flush=True),
+                           train=not args.report_only)
         images = docs.parent / "results" / docs.stem
         figures = study_figures(plan, records, images)
         notes = ("## The paper's numbers, for reference\n\nQuoted from Li et al., \"Positional Normalization\" (NeurIPS "

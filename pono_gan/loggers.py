@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from typing import Literal
 
 import wandb
 from pytorch_lightning.loggers import WandbLogger as _LightningWandbLogger
@@ -47,7 +48,10 @@ class WandbLogger(_LightningWandbLogger):
         group: W&B group (the CLI sets the task name).
         tags: W&B tags (the CLI adds task, norm, shortcut and variant).
         job_type: W&B job type.
-        log_model: upload checkpoints as W&B artifacts.
+        log_model: upload checkpoints as W&B artifacts when online (``True``: at the end of training;
+            ``"all"``: each one as it is saved), the newest aliased ``latest`` and the best ``best`` (Lightning's
+            aliases). Offline there is nothing to upload to: the checkpoints stay as files in the run's
+            ``checkpoints/`` folder, and the logger says so once instead of failing as Lightning's does.
         resume: wandb.init's resume mode; the CLI sets "allow" when resuming.
     """
 
@@ -62,10 +66,16 @@ class WandbLogger(_LightningWandbLogger):
         group: str | None = None,
         tags: list[str] | None = None,
         job_type: str | None = "train",
-        log_model: bool = False,
+        log_model: bool | Literal["all"] = False,
         resume: str | None = None,
     ) -> None:
         offline = wandb_offline(offline)
+        if offline and log_model:
+            rank_zero_info(
+                "W&B is offline: log_model is off for this run (artifacts need a server); the checkpoints stay as "
+                "files in the run's checkpoints/ folder"
+            )
+            log_model = False
         if offline and os.environ.get("WANDB_MODE", "").lower() not in ("offline", "dryrun"):
             rank_zero_info(
                 f"W&B: no login found, logging offline under {os.path.join(save_dir, 'wandb')}; "

@@ -62,6 +62,15 @@ def test_the_gap_across_budgets_and_the_whole_report(tmp_path):
     assert text.count("| PONO-MS | 4 |") == 1  # per-seed rows name their seed
 
 
+def test_a_report_of_a_study_under_way_says_it_is_partial(tmp_path):
+    study = plan(tmp_path)
+    study.runs = [Run(v, s, 100) for v in ("instance", "group", "pono_ms") for s in range(6)]  # 18 planned, 15 done
+    text = render(study, [r for r in RECORDS if r["steps"] == 100], ["l1"], ["instance"], "t", "c --report-only", "s",
+                  (None, None), "")
+    assert "**Partial: 15 of the 18 planned runs had finished**" in text
+    assert "Partial" not in render(plan(tmp_path), RECORDS, ["l1"], ["instance"], "t", "c", "s", (None, None), "")
+
+
 def test_too_few_seeds_give_no_interval(tmp_path):
     results = Results.by_budget([record("instance", 0, 10, 0.2, 10.0), record("pono_ms", 0, 10, 0.1, 11.0)], ["instance", "pono_ms"])
     assert "no interval (fewer than 2 seeds)" in comparison_section(results[0], ["l1"], ["instance"])
@@ -109,6 +118,11 @@ def test_a_two_variant_two_seed_study_resumes_and_refuses_other_settings(tiny_da
     capsys.readouterr()
     assert main(args) == 0
     assert trained.stat().st_mtime == before and "train " not in capsys.readouterr().out
+    # --report-only trains nothing and reports what has finished, saying it is partial
+    (tmp_path / "runs" / "instance" / "steps2" / "seed1" / "trained.json").unlink()
+    assert main(args[: args.index("--")] + ["--report-only", "--", *tiny]) == 0
+    assert "train " not in capsys.readouterr().out
+    assert "**Partial: 3 of the 4 planned runs had finished**" in (tmp_path / "study.md").read_text()
     # the same run folders with other settings are refused, not reused
     assert main(args[:-len(tiny)] + tiny + ["--model.init_args.lambda_l1", "50"]) == 2
     assert "trained with other settings" in capsys.readouterr().err

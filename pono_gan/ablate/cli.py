@@ -54,6 +54,8 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--report", default="ablation.md", help="the markdown report to write (default: %(default)s)")
     p.add_argument("--jobs", type=int, default=2, help="runs trained at once (default: %(default)s)")
     p.add_argument("--title", help="the report's title")
+    p.add_argument("--report-only", action="store_true",
+                   help="train nothing: score the runs that have finished and write the report (marked partial)")
     p.add_argument("overrides", nargs="*", metavar="-- TRAIN_FLAG", help="flags after -- go to every train.py run")
     return p
 
@@ -80,7 +82,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if not data.is_dir():
             raise PonoGanError(f"data root {data} not found; pass --data with a folder in one of the layouts of datasets/README.md")
-        records = run_plan(plan, log=lambda line: print(f"[ablate {time.strftime('%H:%M:%S')}] {line}", flush=True))
+        records = run_plan(plan, log=lambda line: print(f"[ablate {time.strftime('%H:%M:%S')}] {line}", flush=True),
+                           train=not args.report_only)
         report = Path(args.report)
         figures = study_figures(plan, records, report.parent / f"{report.stem}_images")
         setup = (f"- **Task:** `{args.task}`; shared configs: {', '.join(f'`{c}`' for c in configs)}; variant files: "

@@ -247,11 +247,15 @@ def study_figures(plan, records: Sequence[dict], folder: Path, count: int = 8) -
 def render(plan, records: Sequence[dict], metrics: Sequence[str], baselines: Sequence[str], title: str, command: str,
            setup: str, figures: tuple[str | None, str | None], figure_prefix: str, wall_seconds: float | None = None,
            notes: str = "") -> str:
-    """The whole report as markdown."""
+    """The whole report as markdown (a study with fewer records than planned runs says so at the top)."""
     variants = list(plan.variant_files)
     all_results = Results.by_budget(records, variants)
+    partial = ""
+    if len(records) < len(plan.runs):
+        partial = (f" **Partial: {len(records)} of the {len(plan.runs)} planned runs had finished**; the command "
+                   "without `--report-only` trains the rest and rewrites this page.")
     parts = [f"# {title}", "",
-             f"Measured by `{command}` on {time.strftime('%Y-%m-%d')}: {cost_line(records, wall_seconds)}. "
+             f"Measured by `{command}` on {time.strftime('%Y-%m-%d')}: {cost_line(records, wall_seconds)}.{partial} "
              f"Variants: {', '.join(variant_label(v) for v in variants)}; baselines: "
              f"{', '.join(variant_label(b) for b in baselines if b in variants) or 'none'}.", "", "## Setup", "", setup, ""]
     for results in all_results:

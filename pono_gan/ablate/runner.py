@@ -14,7 +14,7 @@ import subprocess
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Callable, Sequence
 
@@ -171,9 +171,16 @@ def score_run(plan: Plan, run: Run) -> dict:
     return evaluate(model, plan.data, plan.layout, "test", folder / "eval_test", workers=0, metrics=plan.metrics)
 
 
-def run_plan(plan: Plan, log: Callable[[str], None] = print) -> list[dict]:
+def finished(plan: Plan, run: Run) -> bool:
+    """Whether ``run`` has finished training with the plan's settings."""
+    record = run.folder(plan.runs_folder) / "trained.json"
+    return record.is_file() and json.loads(record.read_text()).get("fingerprint") == _fingerprint(plan, run, run.folder(plan.runs_folder))
+
+
+def run_plan(plan: Plan, log: Callable[[str], None] = print, train: bool = True) -> list[dict]:
     """Train every run of ``plan`` (``jobs`` at a time) and score it; returns one record per run, in plan order,
-    with its ``values`` (metric -> number) and the generator's parameter count."""
+    with its ``values`` (metric -> number) and the generator's parameter count. ``train=False`` trains nothing and
+    scores the runs that have finished (a look at a study still under way, or cut short)."""
     import torch
 
     from pono_gan.inference import load_model
@@ -184,6 +191,10 @@ def run_plan(plan: Plan, log: Callable[[str], None] = print) -> list[dict]:
     for config in plan.configs:
         if not Path(config).is_file():
             raise StudyError(f"config file {config} not found")
+    if not train:
+        plan = replace(plan, runs=[run for run in plan.runs if finished(plan, run)])
+        if not plan.runs:
+            raise StudyError(f"no run under {plan.runs_folder} has finished yet; run the study without --report-only first")
     # seed-major, so the first results already compare every variant
     order = sorted(plan.runs, key=lambda run: (run.steps, run.seed, list(plan.variant_files).index(run.variant)))
     with ThreadPoolExecutor(plan.jobs) as pool:

@@ -104,3 +104,13 @@ def test_truncated_checkpoint_is_one_line(tiny_dataset, tmp_path):
     assert result.returncode == 2
     assert "Traceback" not in result.stderr
     assert result.stderr.strip().splitlines()[-1].startswith("error:") and "broken.ckpt" in result.stderr
+
+
+def test_log_model_offline_keeps_checkpoints_as_files_and_says_so(tmp_path, caplog):
+    # Lightning's own WandbLogger raises on log_model with offline=True; a user without a login must still train
+    with caplog.at_level("INFO"):
+        logger = WandbLogger(save_dir=str(tmp_path), name="offline-artifacts", offline=True, log_model=True)
+    assert logger._log_model is False
+    assert any("log_model is off" in record.getMessage() and "checkpoints/" in record.getMessage() for record in caplog.records)
+    online = WandbLogger(save_dir=str(tmp_path), name="online-artifacts", offline=False, log_model="all")
+    assert online._log_model == "all"  # online, Lightning uploads each checkpoint with its latest / best aliases
