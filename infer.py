@@ -88,12 +88,15 @@ def main(argv: list[str] | None = None) -> int:
     # torch and the models load only now, so --help and flag errors answer at once
     from pono_gan.checkpoint import CheckpointError
     from pono_gan.inference import InferenceError, InferenceOptions, export_generator, load_model, run_inference
+    from pono_gan.inference.export import example_path
 
     try:
         if args.export:
             export_format, path = args.export
-            written = export_generator(load_model(args.checkpoint, args.direction), export_format, path)
-            print(f"infer.py: wrote {export_format} generator to {written}")
+            model = load_model(args.checkpoint, args.direction)
+            written = export_generator(model, export_format, path)
+            also = f" (style codes) and {example_path(written)} (style examples)" if model.styled else ""
+            print(f"infer.py: wrote {export_format} generator to {written}{also}")
             return 0
         if not args.input or not args.output:
             parser.error("--input and --output are required (unless --export)")

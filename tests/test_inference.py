@@ -401,6 +401,40 @@ class TestExport:
         with torch.no_grad():
             np.testing.assert_allclose(output, model.generator(x).numpy(), atol=1e-5, rtol=1e-4)
 
+    @pytest.mark.filterwarnings("ignore:`torch.jit.load` is deprecated:FutureWarning")
+    @pytest.mark.parametrize("export_format", ["torchscript", pytest.param("onnx", marks=[
+        requires_module("onnxscript", "pip install -e '.[test]' (ONNX export is the optional 'export' extra)"),
+        requires_module("onnxruntime", "pip install -e '.[test]' (ONNX export is the optional 'export' extra)")])])
+    def test_style_models_export_a_code_graph_and_an_example_graph_equal_to_eager(self, tmp_path, export_format):
+        if export_format == "onnx":
+            import onnxruntime
+        model = load_model(write_tiny_checkpoint(tmp_path / "s.ckpt", task="style"), "AtoB")
+        path = export_generator(model, export_format, tmp_path / f"g.{'pt' if export_format == 'torchscript' else 'onnx'}")
+        example_file = tmp_path / f"g_example.{'pt' if export_format == 'torchscript' else 'onnx'}"
+        assert example_file.is_file()
+        x = torch.rand(2, 3, 24, 40) * 2 - 1  # another batch and size than the traced example
+        codes = torch.randn(2, model.generator.style_dim)
+        examples = torch.rand(2, 3, 20, 28) * 2 - 1  # style examples of yet another size
+        with torch.no_grad():
+            expected_code = model.generator(x, codes)
+            expected_example = model.generator(x, model.generator.encode_style(examples))
+        if export_format == "torchscript":
+            extra = {"pono_gan.json": ""}
+            by_code = torch.jit.load(str(path), _extra_files=extra)
+            by_example = torch.jit.load(str(example_file))
+            with torch.no_grad():
+                outputs = by_code(x, codes), by_example(x, examples)
+            metadata = json.loads(extra["pono_gan.json"])
+        else:
+            sessions = [onnxruntime.InferenceSession(str(f), providers=["CPUExecutionProvider"]) for f in (path, example_file)]
+            assert [[i.name for i in s.get_inputs()] for s in sessions] == [["image", "style"], ["image", "style_example"]]
+            outputs = (torch.from_numpy(sessions[0].run(None, {"image": x.numpy(), "style": codes.numpy()})[0]),
+                       torch.from_numpy(sessions[1].run(None, {"image": x.numpy(), "style_example": examples.numpy()})[0]))
+            metadata = sessions[0].get_modelmeta().custom_metadata_map
+        torch.testing.assert_close(outputs[0], expected_code, atol=1e-5, rtol=1e-4)
+        torch.testing.assert_close(outputs[1], expected_example, atol=1e-5, rtol=1e-4)
+        assert int(metadata["style_dim"]) == 8 and "style codes" in metadata["style"]
+
     def test_unknown_format(self, paired, tmp_path):
         with pytest.raises(InferenceError, match="unknown export format"):
             export_generator(load_model(paired), "tflite", tmp_path / "g.tflite")
