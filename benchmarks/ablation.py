@@ -32,6 +32,7 @@ from pono_gan.ablate.runner import Plan, Run, run_plan  # noqa: E402
 from pono_gan.data.glyphs import build_glyphs  # noqa: E402
 from pono_gan.data.tools import unpair  # noqa: E402
 from pono_gan.errors import PonoGanError  # noqa: E402
+from pono_gan.evaluate.wandb_table import log_study  # noqa: E402
 
 CONFIGS = ROOT / "configs"
 DISTRIBUTION = ("fd_effnet_lite0", "kid_effnet_lite0")
@@ -182,6 +183,7 @@ def main(argv: list[str] | None = None) -> int:
                       f"results/{docs.stem}/", time.perf_counter() - start, notes)
         docs.parent.mkdir(parents=True, exist_ok=True)
         docs.write_text(text)
+        log_study(records, preset.metrics, plan.group, runs_folder)
     except PonoGanError as error:
         parser.exit(2, f"ablation: error: {error}\n")
     print(f"ablation: wrote {docs}")

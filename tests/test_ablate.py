@@ -110,6 +110,16 @@ def test_a_two_variant_two_seed_study_resumes_and_refuses_other_settings(tiny_da
     assert "| IN | 2 |" in text and "| PONO-MS | 2 |" in text  # two seeds each
     assert "| L1 | PONO-MS | IN |" in text and "95% interval" in text
     assert (tmp_path / "study_images" / "samples.png").is_file() and (tmp_path / "study_images" / "moments.png").is_file()
+    # the W&B summary run of the group: variant x metric, mean and std over seeds
+    from tests.wandb_records import read_records, run_record
+
+    [summary_run] = (tmp_path / "runs" / "wandb").glob("offline-run-*/run-*.wandb")
+    records = read_records(summary_run)
+    assert run_record(records).run_group == f"ablate-paired-{tiny_dataset.name}"
+    [artifact] = [r.artifact for r in records if r.WhichOneof("record_type") == "artifact"]
+    table = json.loads(open(next(e.local_path for e in artifact.manifest.contents if e.path.endswith(".table.json"))).read())
+    assert table["columns"][:4] == ["variant", "steps", "seeds", "l1 mean"]
+    assert sorted((row[0], row[2]) for row in table["data"]) == [("instance", 2), ("pono_ms", 2)]
     trained = tmp_path / "runs" / "pono_ms" / "steps2" / "seed1" / "trained.json"
     record = json.loads(trained.read_text())
     assert (record["variant"], record["seed"], record["steps"]) == ("pono_ms", 1, 2)

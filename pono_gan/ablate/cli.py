@@ -98,6 +98,9 @@ def main(argv: list[str] | None = None) -> int:
                       f"{report.stem}_images/", time.perf_counter() - start)
         report.parent.mkdir(parents=True, exist_ok=True)
         report.write_text(text)
+        from pono_gan.evaluate.wandb_table import log_study
+
+        log_study(records, args.metrics or DEFAULT_METRICS, plan.group, plan.runs_folder)
     except PonoGanError as error:
         print(f"ablate: error: {error}", file=sys.stderr)
         return 2

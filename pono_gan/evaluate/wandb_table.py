@@ -1,13 +1,17 @@
-"""An evaluation as a W&B table: one row per test image with its input, output, target and PONO moment maps next
-to its per-image metrics, logged into the checkpoint's own run (resumed by the id the checkpoint stores) or into a
-new run of the same group, offline where there is no login (``wandb sync`` uploads it later)."""
+"""Evaluations as W&B tables, offline where there is no login (``wandb sync`` uploads them later).
+
+* :func:`log_evaluation`: one row per test image with its input, output, target and PONO moment maps next to its
+  per-image metrics, logged into the checkpoint's own run (resumed by the id the checkpoint stores) or into a new
+  run of the task's group.
+* :func:`log_study`: an ablation's summary, variant x metric (mean and std over seeds), in the ablation's group.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Any, Sequence
 
-__all__ = ["log_evaluation"]
+__all__ = ["log_evaluation", "log_study"]
 
 
 def _image(tensor):
@@ -55,6 +59,33 @@ def log_evaluation(model, summary: dict[str, Any], gallery: Sequence[dict[str, A
     values.update({f"{prefix}/{k}": v.get("value", v.get("mean")) for k, v in summary["distribution_metrics"].items()})
     run.log({f"{prefix}/table": table, **values})
     run.summary.update(values)
+    identifier = run.id
+    run.finish()
+    return identifier
+
+
+def log_study(records: Sequence[dict[str, Any]], metrics: Sequence[str], group: str, directory: str | Path,
+              project: str = "pono-gan", offline: bool | None = None) -> str:
+    """One W&B run ``summary`` in an ablation's ``group`` (beside its training runs) holding a table: one row per
+    variant and budget with the number of seeds and each metric's mean and standard deviation over seeds; returns
+    the run's id."""
+    import wandb
+
+    from pono_gan.loggers import wandb_offline
+    from pono_gan.stats import mean_std
+
+    cells: dict[tuple[str, int], list[dict[str, Any]]] = {}
+    for record in records:
+        cells.setdefault((record["variant"], record["steps"]), []).append(record)
+    names = [m for m in metrics if all(m in r["values"] for r in records)]
+    table = wandb.Table(columns=["variant", "steps", "seeds", *(f"{m} {s}" for m in names for s in ("mean", "std"))])
+    for (variant, steps), runs in cells.items():
+        numbers = [value for m in names for value in mean_std([r["values"][m] for r in runs])]
+        table.add_data(variant, steps, len(runs), *numbers)
+    Path(directory).mkdir(parents=True, exist_ok=True)
+    run = wandb.init(project=project, dir=str(directory), group=group, name=f"{group}-summary", job_type="summary",
+                     mode="offline" if wandb_offline(offline) else "online")
+    run.log({"ablation/summary": table})
     identifier = run.id
     run.finish()
     return identifier
