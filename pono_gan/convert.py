@@ -38,6 +38,8 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
+from pono_gan.errors import PonoGanError
+
 __all__ = ["ConvertError", "NETG", "foreign_config", "key_map", "convert", "main"]
 
 #: (tool, netG) -> (arch, residual blocks or U-Net levels)
@@ -62,13 +64,7 @@ REFUSED = {
 TOOLS = ("junyanz", "official-pono")
 
 
-def _errors():
-    from pono_gan.errors import PonoGanError
-
-    return PonoGanError
-
-
-class ConvertError(Exception):
+class ConvertError(PonoGanError):
     """A foreign file or flags that do not fit; the message is one line naming what and the fix."""
 
 
@@ -240,7 +236,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         out, notes = convert(args.tool, args.file, args.netG, args.out, norm=args.norm, no_dropout=args.no_dropout,
                              input_nc=args.input_nc, output_nc=args.output_nc, ngf=args.ngf, direction=args.direction)
-    except (ConvertError, _errors()) as error:
+    except PonoGanError as error:
         print(f"convert: error: {error}", file=sys.stderr)
         return 2
     for note in notes:
