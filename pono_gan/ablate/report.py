@@ -179,7 +179,7 @@ def cost_line(records: Sequence[dict], wall_seconds: float | None = None) -> str
     """How many runs, iterations and CPU minutes stand behind the numbers."""
     iterations = sum(r["steps"] for r in records)
     cpu_minutes = sum(r["seconds"] * r.get("threads", 1) for r in records) / 60
-    wall = f", {wall_seconds / 60:.1f} minutes of wall time in all" if wall_seconds else ""
+    wall = f"; this command ran {wall_seconds / 60:.1f} minutes (runs already finished are reused)" if wall_seconds else ""
     return (f"{len(records)} runs, {iterations:,} training iterations in all, {cpu_minutes:.1f} CPU minutes of "
             f"training (run time x threads) on {os.cpu_count()} cores{wall}")
 
