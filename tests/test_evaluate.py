@@ -145,11 +145,14 @@ def test_wandb_table_lands_in_the_checkpoints_own_offline_run(tiny_dataset, tmp_
     from tests.tasks.test_cli import offline_runs, run_train
     from tests.wandb_records import history_keys, read_records, run_record
 
-    trained = run_train(tiny_dataset, tmp_path / "run", "--trainer.max_steps", "2")
+    # each process starts its own W&B service, as a user's train.py and evaluate do (one that an earlier test of this
+    # process started would be inherited, and would still hold the training run's id as in use)
+    own_service = {"WANDB_SERVICE": None}
+    trained = run_train(tiny_dataset, tmp_path / "run", "--trainer.max_steps", "2", env=own_service)
     assert trained.returncode == 0, trained.stderr[-2000:]
     checkpoint = tmp_path / "run" / "checkpoints" / "last.ckpt"
     result = run_python("-m", "pono_gan.evaluate", "--checkpoint", checkpoint, "--metrics", "l1", "psnr", "ssim",
-                        "--wandb", env={"WANDB_MODE": "offline"})
+                        "--wandb", env={"WANDB_MODE": "offline", **own_service})
     assert result.returncode == 0, result.stderr[-2000:]
     training_run, evaluation_run = offline_runs(tmp_path / "run")
     records = read_records(evaluation_run)
