@@ -14,8 +14,8 @@ from typing import Sequence
 
 from pono_gan.stats import Comparison, mean_std, welch_interval
 
-__all__ = ["LABELS", "VARIANT_LABELS", "Results", "variant_label", "results_tables", "comparison_rows",
-           "comparison_section", "budget_section", "cost_line", "study_figures"]
+__all__ = ["LABELS", "VARIANT_LABELS", "Results", "variant_label", "results_tables", "best_baseline", "comparison_rows",
+           "comparison_section", "budget_section", "cost_line", "study_figures", "render"]
 
 #: metric -> (label, higher is better)
 LABELS = {
