@@ -176,8 +176,9 @@ def convert(tool: str, path: str | Path, netG: str, out: str | Path, *, norm: st
     notes = []
     state = {}
     used = set()
+    targets = generator.state_dict()
     for ours, theirs in key_map(tool, netG, generator).items():
-        target = generator.state_dict()[ours]
+        target = targets[ours]
         if theirs not in foreign:
             if ours.endswith(".bias") and norm == "none":
                 state[ours] = torch.zeros_like(target)  # the reference has no bias here: zero is the same function
