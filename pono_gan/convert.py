@@ -167,6 +167,8 @@ def convert(tool: str, path: str | Path, netG: str, out: str | Path, *, norm: st
     except Exception as error:  # noqa: BLE001 - any unreadable file gets the same one-line answer
         reason = (str(error).splitlines() or [type(error).__name__])[0][:160]
         raise ConvertError(f"{path}: cannot be read as a PyTorch state dict ({reason}); is it complete?") from None
+    if isinstance(foreign, dict) and KEY in foreign:
+        raise ConvertError(f"{path}: already a pono-gan checkpoint; pass it to infer.py / evaluate as it is")
     if isinstance(foreign, dict) and isinstance(foreign.get("state_dict"), dict):
         foreign = foreign["state_dict"]
     if not isinstance(foreign, dict) or not all(isinstance(v, torch.Tensor) for v in foreign.values()):

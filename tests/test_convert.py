@@ -194,6 +194,9 @@ def test_wrong_flags_and_files_are_one_line_errors(tmp_path, capsys):
         convert("junyanz", tmp_path / "g9.pth", "resnet_9blocks", tmp_path / "x.ckpt", ngf=16, no_dropout=True)
     with pytest.raises(ConvertError, match="has no model.2.weight.*--norm batch"):
         convert("junyanz", tmp_path / "g9.pth", "resnet_9blocks", tmp_path / "x.ckpt", ngf=8, norm="batch", no_dropout=True)
+    convert("junyanz", tmp_path / "g9.pth", "resnet_9blocks", tmp_path / "ours.ckpt", ngf=8, no_dropout=True)
+    with pytest.raises(ConvertError, match="ours.ckpt: already a pono-gan checkpoint"):
+        convert("junyanz", tmp_path / "ours.ckpt", "resnet_9blocks", tmp_path / "x.ckpt", ngf=8, no_dropout=True)
     with pytest.raises(ConvertError, match="resnetPONODMS_9blocks cannot be converted: its dynamic shortcut"):
         convert("official-pono", tmp_path / "g9.pth", "resnetPONODMS_9blocks", tmp_path / "x.ckpt")
     with pytest.raises(ConvertError, match="unknown --netG 'resnet_12blocks'"):
