@@ -9,7 +9,7 @@ written up under ``docs/`` with 95% intervals over seeds.
   scored on the test characters against their true Kai glyphs; ``docs/results_unpaired.md``.
 * ``--task paired`` (``make ablation``): the pix2pix-style generator on the Song -> Kai pairs; ``docs/results.md``.
 * ``--task style`` (``make ablation-style``): the MUNIT style model with an IN, GN, PONO-MS or PONO-DMS content
-  path; ``docs/results_style.md``.
+  path, and the official MUNIT + PONO-MS layout; ``docs/results_style.md``.
 
     make ablation-unpaired                          # or: python benchmarks/ablation.py --task unpaired
     python benchmarks/ablation.py --task unpaired --variants instance pono_ms --seeds 0 1 --steps 200 --docs /tmp/r.md
@@ -111,14 +111,18 @@ PRESETS = {
   in the generator's normalization, as in `configs/paired/`: IN, GN, PONO-MS and PONO-DMS.
 """ + METRICS, PAPER_CYCLEGAN),
     "style": Preset(
-        "style", ("style/base.yaml", "ablation/glyphs_style.yaml"), ("instance", "group", "pono_ms", "pono_dms"), (),
+        "style", ("style/base.yaml", "ablation/glyphs_style.yaml"),
+        ("instance", "group", "pono_ms", "pono_dms", "pono_ms_official"), (),
         False, "runs/ablation_style", "docs/results_style.md",
         ("l1", "psnr", "ssim", "l1_random", "diversity_l1") + DISTRIBUTION, "AtoB",
         "Results: the style (MUNIT) model with and without PONO-MS (glyphs as unpaired domains)",
         DATA + """ Training draws the Kai glyph of a batch at random, never the Song glyph's own.
 - **Model:** `configs/style/base.yaml` + `configs/ablation/glyphs_style.yaml`: MUNIT (8-dim style code, AdaIN
   decoder, image / content / style reconstruction, LSGAN with MUNIT's 2-scale discriminator), 16 base channels,
-  2 residual blocks, batch 4. The variants differ only in the content encoder's normalization and the shortcut.
+  2 residual blocks, batch 4. IN, GN, PONO-MS and PONO-DMS differ only in the content encoder's normalization and
+  the shortcut; **PONO-MS (official layout)** (`configs/style/pono_ms_official.yaml`) is the official MUNIT +
+  PONO-MS generator's layout (PONO after the stem too, affine encoder norms, conv biases, the decoder's
+  conv -> layer norm -> MS -> ReLU -> upsample and its full-resolution block, unbiased PONO variance).
 """ + METRICS + """ Each Song glyph is rendered in the style of the Kai glyph of the *next* test character and
   scored against its own Kai glyph (content preservation); **L1, random styles** and **diversity (pairwise L1)**
   come from 3 seeded random styles per glyph.""",
