@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from pono_gan.ablate.cli import default_layout, main, variant_file
-from pono_gan.ablate.report import Results, budget_section, comparison_rows, comparison_section, render
+from pono_gan.ablate.report import (Results, budget_section, comparison_rows, comparison_section, contrast_section,
+                                    default_contrasts, render, sample_budget)
 from pono_gan.ablate.runner import Plan, Run, StudyError, schedule, train_run
 from tests.data import make_paired
 from tests.tasks.helpers import TINY
@@ -62,6 +63,29 @@ def test_the_gap_across_budgets_and_the_whole_report(tmp_path):
     assert text.count("| PONO-MS | 4 |") == 1  # per-seed rows name their seed
 
 
+def test_the_papers_questions_are_asked_where_both_variants_ran(tmp_path):
+    # PONO without a shortcut matches IN; PONO-MS is clearly better than it on L1; GN + PONO-MS equals GN
+    records = RECORDS + [record("pono", s, 100, 0.20 + 0.01 * (s % 2), 12.0) for s in range(3)] + [
+        record("group_pono_ms", s, 100, 0.22 + 0.01 * ((s + 1) % 2), 11.0) for s in range(3)]
+    variants = ["instance", "group", "pono_ms", "pono", "group_pono_ms"]
+    assert default_contrasts(variants) == [("pono_ms", "pono"), ("group_pono_ms", "group")]
+    assert default_contrasts(["instance", "pono_ms"]) == []
+    results = Results.by_budget(records, variants)
+    text = contrast_section(results[0], ["l1"], default_contrasts(variants))
+    assert "- PONO-MS against PONO (no shortcut): Is it the re-injection" in text
+    assert "- GN + PONO-MS against GN: Does PONO-MS add to the norm" in text
+    assert "| L1 | PONO-MS | PONO (no shortcut) | -0.0493 | [-0.0607, -0.0380] | **better, beyond noise** |" in text
+    assert "| L1 | GN + PONO-MS | GN | +0.0027 | [-0.0087, +0.0140] | within noise |" in text
+    assert "Of these 2 comparisons, 1 favour the variant beyond noise, 0 favour the reference" in text
+    assert contrast_section(results[1], ["l1"], default_contrasts(variants)) == ""  # neither pair ran at 300
+    report = render(plan(tmp_path, variants), records, ["l1"], ["instance", "group"], "t", "c", "s", (None, None), "")
+    assert report.count("### Specific comparisons") == 1 and "### Specific comparisons (100 iterations)" in report
+    assert "Specific" not in render(plan(tmp_path, variants), records, ["l1"], ["instance", "group"], "t", "c", "s",
+                                    (None, None), "", contrasts=[])
+    # the sample grid shows the budget most variants ran, not the longest one
+    assert sample_budget(records) == 100 and sample_budget([r for r in records if r["variant"] == "instance"]) == 300
+
+
 def test_a_report_of_a_study_under_way_says_it_is_partial(tmp_path):
     study = plan(tmp_path)
     study.runs = [Run(v, s, 100) for v in ("instance", "group", "pono_ms") for s in range(6)]  # 18 planned, 15 done
@@ -96,6 +120,10 @@ def test_missing_data_or_variant_is_one_line_and_exit_2(tmp_path, capsys):
     assert main(["--task", "paired", "--data", str(tmp_path / "data"), "--variants", "instance", "no_such_variant",
                  "--report", str(tmp_path / "r.md"), "--runs", str(tmp_path / "runs")]) == 2
     assert "variant 'no_such_variant'" in capsys.readouterr().err
+    for bad in ("pono_ms", "pono_ms:pono", "instance:instance"):  # no reference, not a variant of the study, itself
+        assert main(["--task", "paired", "--data", str(tmp_path / "data"), "--variants", "instance", "pono_ms",
+                     "--contrast", bad, "--report", str(tmp_path / "r.md"), "--runs", str(tmp_path / "runs")]) == 2
+        assert f"--contrast {bad}: give VARIANT:REFERENCE" in capsys.readouterr().err
 
 
 @pytest.mark.slow
@@ -103,12 +131,13 @@ def test_a_two_variant_two_seed_study_resumes_and_refuses_other_settings(tiny_da
     tiny = [flag for flag in TINY]
     args = ["--task", "paired", "--data", str(tiny_dataset), "--variants", "instance", "pono_ms", "--seeds", "0", "1",
             "--steps", "2", "--runs", str(tmp_path / "runs"), "--report", str(tmp_path / "study.md"),
-            "--metrics", "l1", "psnr", "ssim", "--", *tiny]
+            "--metrics", "l1", "psnr", "ssim", "--contrast", "pono_ms:instance", "--", *tiny]
     assert main(args) == 0
     text = (tmp_path / "study.md").read_text()
     assert "4 runs, 8 training iterations in all" in text
     assert "| IN | 2 |" in text and "| PONO-MS | 2 |" in text  # two seeds each
     assert "| L1 | PONO-MS | IN |" in text and "95% interval" in text
+    assert "### Specific comparisons (2 iterations)\n\n- PONO-MS against IN\n" in text  # --contrast
     assert (tmp_path / "study_images" / "samples.png").is_file() and (tmp_path / "study_images" / "moments.png").is_file()
     # the W&B summary run of the group: variant x metric, mean and std over seeds
     from tests.wandb_records import read_records, run_record

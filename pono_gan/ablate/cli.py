@@ -7,10 +7,11 @@ import itertools
 import sys
 import time
 from pathlib import Path
+from typing import Sequence
 
 from pono_gan.ablate import __doc__ as package_doc
 
-__all__ = ["main", "variant_file", "default_layout"]
+__all__ = ["main", "variant_file", "default_layout", "contrast"]
 
 TASKS = ("paired", "unpaired", "style")
 DEFAULT_METRICS = ("l1", "psnr", "ssim", "l1_random", "diversity_l1", "fd_effnet_lite0", "kid_effnet_lite0", "fid", "kid")
@@ -22,6 +23,17 @@ def variant_file(task: str, variant: str, root: Path) -> tuple[str, Path]:
     if path.suffix in (".yaml", ".yml"):
         return path.stem, path
     return variant, root / "configs" / task / f"{variant}.yaml"
+
+
+def contrast(text: str, variants: Sequence[str]) -> tuple[str, str]:
+    """``VARIANT:REFERENCE`` of ``--contrast`` as a pair of two of the study's variant names."""
+    from pono_gan.errors import PonoGanError
+
+    pair = tuple(text.split(":"))
+    if len(pair) != 2 or not set(pair) <= set(variants) or pair[0] == pair[1]:
+        raise PonoGanError(f"--contrast {text}: give VARIANT:REFERENCE, two different names of the study's variants "
+                           f"({', '.join(variants)})")
+    return pair
 
 
 def default_layout(data: Path) -> str:
@@ -46,6 +58,9 @@ def parser() -> argparse.ArgumentParser:
                    help="shared config file(s), in order, before each variant's (default: configs/<task>/base.yaml)")
     p.add_argument("--baselines", nargs="+", default=["instance", "group"],
                    help="the variants others are compared with (default: %(default)s)")
+    p.add_argument("--contrast", action="append", default=[], metavar="VARIANT:REFERENCE",
+                   help="also compare VARIANT with REFERENCE (repeatable); the paper's questions (PONO-MS / DMS against "
+                        "pono, group_pono_ms against group, ...) are asked wherever both variants ran")
     p.add_argument("--layout", choices=("paired", "aligned", "unpaired"),
                    help="evaluation layout (default: aligned / paired where the test split has pairs, else unpaired)")
     p.add_argument("--direction", choices=("AtoB", "BtoA"), help="unpaired and style models: the direction scored (default: AtoB)")
@@ -62,7 +77,7 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
-    from pono_gan.ablate.report import render, study_figures, variant_label
+    from pono_gan.ablate.report import default_contrasts, render, study_figures, variant_label
     from pono_gan.ablate.runner import ROOT, Plan, Run, run_plan
     from pono_gan.errors import PonoGanError
 
@@ -82,6 +97,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if not data.is_dir():
             raise PonoGanError(f"data root {data} not found; pass --data with a folder in one of the layouts of datasets/README.md")
+        contrasts = default_contrasts(list(files)) + [contrast(text, files) for text in args.contrast]
         records = run_plan(plan, log=lambda line: print(f"[ablate {time.strftime('%H:%M:%S')}] {line}", flush=True),
                            train=not args.report_only)
         report = Path(args.report)
@@ -95,7 +111,7 @@ def main(argv: list[str] | None = None) -> int:
                  "it excludes zero.")
         text = render(plan, records, args.metrics or DEFAULT_METRICS, args.baselines,
                       args.title or f"Ablation: {args.task} on {data.name}", command, setup, figures,
-                      f"{report.stem}_images/", time.perf_counter() - start)
+                      f"{report.stem}_images/", time.perf_counter() - start, contrasts=list(dict.fromkeys(contrasts)))
         report.parent.mkdir(parents=True, exist_ok=True)
         report.write_text(text)
         from pono_gan.evaluate.wandb_table import log_study

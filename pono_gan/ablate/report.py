@@ -15,7 +15,7 @@ from typing import Sequence
 from pono_gan.stats import Comparison, mean_std, welch_interval
 
 __all__ = ["LABELS", "VARIANT_LABELS", "Results", "variant_label", "results_tables", "best_baseline", "comparison_rows",
-           "comparison_section", "budget_section", "cost_line", "study_figures", "render"]
+           "comparison_section", "QUESTIONS", "contrast_rows", "default_contrasts", "contrast_section", "budget_section", "sample_budget", "cost_line", "study_figures", "render"]
 
 #: metric -> (label, higher is better)
 LABELS = {
@@ -29,6 +29,15 @@ VARIANT_LABELS = {
     "instance": "IN", "group": "GN", "pono_ms": "PONO-MS", "pono_dms": "PONO-DMS", "pono": "PONO (no shortcut)",
     "group_pono_ms": "GN + PONO-MS", "pono_ms_official": "PONO-MS (official layout)",
 }
+
+
+#: the questions the paper's claims raise, as (variant, reference, question); each is asked where both ran
+QUESTIONS = (
+    ("pono_ms", "pono", "Is it the re-injection of the moments, not the normalization alone?"),
+    ("pono_dms", "pono", "Is it the re-injection of the moments, not the normalization alone?"),
+    ("group_pono_ms", "group", "Does PONO-MS add to the norm it is combined with (here GroupNorm)?"),
+    ("pono_ms_official", "pono_ms", "Does the official code's layout differ from pono-gan's?"),
+)
 
 
 def variant_label(variant: str) -> str:
@@ -113,6 +122,19 @@ def comparison_rows(results: Results, metrics: Sequence[str], baselines: Sequenc
     return rows
 
 
+def contrast_rows(results: Results, metrics: Sequence[str], contrasts: Sequence[tuple[str, str]]) -> list[tuple[str, str, str, Comparison]]:
+    """``(metric, variant, reference, comparison)`` for each ``(variant, reference)`` pair of ``contrasts`` that both
+    ran at this budget (``variant - reference``, 95% Welch interval)."""
+    pairs = [(v, r) for v, r in contrasts if v in results.runs and r in results.runs]
+    return [(metric, v, r, welch_interval(results.values(v, metric), results.values(r, metric)))
+            for v, r in pairs for metric in results.metrics(metrics)]
+
+
+def default_contrasts(variants: Sequence[str]) -> list[tuple[str, str]]:
+    """The pairs of :data:`QUESTIONS` whose two variants are both in ``variants``."""
+    return [(v, r) for v, r, _ in QUESTIONS if v in variants and r in variants]
+
+
 def _verdict(metric: str, comparison: Comparison) -> str:
     if not comparison.defined:
         return "no interval (fewer than 2 seeds)"
@@ -134,6 +156,25 @@ def comparison_section(results: Results, metrics: Sequence[str], baselines: Sequ
     rows = comparison_rows(results, metrics, baselines)
     if not rows:
         return "No baseline ran at this budget, so there is nothing to compare against."
+    return _differences(rows, "baseline", "each baseline is the better of the baselines on that metric.")
+
+
+def contrast_section(results: Results, metrics: Sequence[str], contrasts: Sequence[tuple[str, str]]) -> str:
+    """The specific comparisons (:func:`contrast_rows`): each pair's question where it is one of
+    :data:`QUESTIONS`, then the differences table; empty where no pair ran at this budget."""
+    rows = contrast_rows(results, metrics, contrasts)
+    if not rows:
+        return ""
+    asked = dict.fromkeys((v, r) for _, v, r, _ in rows)
+    questions = {(v, r): q for v, r, q in QUESTIONS}
+    lines = [f"- {variant_label(v)} against {variant_label(r)}" + (f": {questions[v, r]}" if (v, r) in questions else "")
+             for v, r in asked]
+    return "\n".join(lines) + "\n\n" + _differences(rows, "reference", "the reference is the one each row names.")
+
+
+def _differences(rows: list[tuple[str, str, str, Comparison]], against: str, which: str) -> str:
+    # against: what the variants are compared with ("baseline" or "reference"); which: how it was chosen
+    """A table of differences with their intervals and verdicts, and one sentence that counts them."""
     lines = ["| metric | variant | against | difference | 95% interval | verdict |", "|---|---|---|---|---|---|"]
     for metric, variant, base, comparison in rows:
         lines.append(
@@ -144,9 +185,9 @@ def comparison_section(results: Results, metrics: Sequence[str], baselines: Sequ
     better, worse = sum("better" in v for v in verdicts), sum("worse" in v for v in verdicts)
     lines.append("")
     lines.append(
-        f"Of these {len(rows)} comparisons, {better} favour the variant beyond noise, {worse} favour the baseline "
+        f"Of these {len(rows)} comparisons, {better} favour the variant beyond noise, {worse} favour the {against} "
         f"beyond noise and {len(rows) - better - worse} are within noise (their 95% interval holds zero). The "
-        "difference is variant minus baseline; each baseline is the better of the baselines on that metric."
+        f"difference is variant minus {against}; {which}"
     )
     return "\n".join(lines)
 
@@ -184,9 +225,15 @@ def cost_line(records: Sequence[dict], wall_seconds: float | None = None) -> str
             f"training (run time x threads) on {os.cpu_count()} cores{wall}")
 
 
+def sample_budget(records: Sequence[dict]) -> int:
+    """The budget the sample grid shows: the one most variants ran (the largest of those)."""
+    variants = {steps: {r["variant"] for r in records if r["steps"] == steps} for steps in {r["steps"] for r in records}}
+    return max(variants, key=lambda steps: (len(variants[steps]), steps))
+
+
 def study_figures(plan, records: Sequence[dict], folder: Path, count: int = 8) -> tuple[str | None, str | None]:
-    """A labelled sample grid (input, target where the layout has one, then each variant's output at the largest
-    budget and the first seed) and the PONO moment maps of the first variant with PONO. Returns the two file
+    """A labelled sample grid (input, target where the layout has one, then each variant's output at the first
+    seed of the budget most variants ran, the largest of those) and the PONO moment maps of the first variant with PONO. Returns the two file
     names written into ``folder`` (None where there is nothing to draw)."""
     import torch
     import torch.nn.functional as F
@@ -196,7 +243,7 @@ def study_figures(plan, records: Sequence[dict], folder: Path, count: int = 8) -
     from pono_gan.inference import Translator, load_model
     from pono_gan.viz import moment_labels, moment_maps, sample_panel, to_unit_range
 
-    steps = max(r["steps"] for r in records)
+    steps = sample_budget(records)
     first = {}
     for r in sorted(records, key=lambda r: r["seed"]):
         if r["steps"] == steps:
@@ -246,9 +293,11 @@ def study_figures(plan, records: Sequence[dict], folder: Path, count: int = 8) -
 
 def render(plan, records: Sequence[dict], metrics: Sequence[str], baselines: Sequence[str], title: str, command: str,
            setup: str, figures: tuple[str | None, str | None], figure_prefix: str, wall_seconds: float | None = None,
-           notes: str = "") -> str:
-    """The whole report as markdown (a study with fewer records than planned runs says so at the top)."""
+           notes: str = "", contrasts: Sequence[tuple[str, str]] | None = None) -> str:
+    """The whole report as markdown (a study with fewer records than planned runs says so at the top).
+    ``contrasts``: ``(variant, reference)`` pairs compared besides the baselines (None: :func:`default_contrasts`)."""
     variants = list(plan.variant_files)
+    contrasts = default_contrasts(variants) if contrasts is None else contrasts
     all_results = Results.by_budget(records, variants)
     partial = ""
     if len(records) < len(plan.runs):
@@ -262,8 +311,11 @@ def render(plan, records: Sequence[dict], metrics: Sequence[str], baselines: Seq
         table, per_seed = results_tables(results, metrics)
         parts += [f"## Results at {results.steps} iterations", "", *table, "",
                   f"### Differences against the best baseline ({results.steps} iterations)", "",
-                  comparison_section(results, metrics, baselines), "",
-                  f"Per seed ({results.steps} iterations):", "", *per_seed, ""]
+                  comparison_section(results, metrics, baselines), ""]
+        specific = contrast_section(results, metrics, contrasts)
+        if specific:
+            parts += [f"### Specific comparisons ({results.steps} iterations)", "", specific, ""]
+        parts += [f"Per seed ({results.steps} iterations):", "", *per_seed, ""]
     budgets = budget_section(all_results, metrics, baselines)
     if budgets:
         parts += ["## Does the gap change with training?", "",
@@ -272,8 +324,8 @@ def render(plan, records: Sequence[dict], metrics: Sequence[str], baselines: Seq
     samples, moments = figures
     if samples:
         parts += ["## Samples", "", f"![samples]({figure_prefix}{samples})", "",
-                  "Test inputs, their targets where the layout has them, then each variant's output (the largest "
-                  "budget, the first seed).", ""]
+                  "Test inputs, their targets where the layout has them, then each variant's output "
+                  f"({sample_budget(records)} iterations, the first seed).", ""]
     if moments:
         parts += [f"![PONO moments]({figure_prefix}{moments})", "",
                   "The PONO mean and std maps of each encoder stage (min-max scaled per map): what the Moment "
