@@ -202,11 +202,12 @@ def run_plan(plan: Plan, log: Callable[[str], None] = print, train: bool = True)
     torch.set_num_threads(plan.threads)  # the evaluations share the cores the same way
     with ThreadPoolExecutor(plan.jobs) as pool:
         summaries = dict(zip(order, pool.map(lambda run: score_run(plan, run), order)))
-    records = []
+    records, parameters = [], {}
     for run in plan.runs:
-        checkpoint = run.folder(plan.runs_folder) / "checkpoints" / "last.ckpt"
-        parameters = sum(p.numel() for p in load_model(checkpoint, plan.direction).generator.parameters())
+        if run.variant not in parameters:  # one architecture per variant file, whatever the seed or budget
+            checkpoint = run.folder(plan.runs_folder) / "checkpoints" / "last.ckpt"
+            parameters[run.variant] = sum(p.numel() for p in load_model(checkpoint, plan.direction).generator.parameters())
         numbers = summary_values(summaries[run])
-        records.append({**trained[run], "values": numbers, "parameters": parameters})
+        records.append({**trained[run], "values": numbers, "parameters": parameters[run.variant]})
         log(f"{run.variant} steps {run.steps} seed {run.seed}: " + ", ".join(f"{k} {v:.4f}" for k, v in numbers.items()))
     return records
