@@ -1,5 +1,6 @@
 import csv
 import json
+import os
 
 import pytest
 
@@ -96,6 +97,36 @@ def test_unpaired_layout_compares_every_output_with_every_target(fresh_checkpoin
     assert summary["distribution_metrics"]["kid_effnet_lite0"]["subset_size"] == 3
     with pytest.raises(DataError, match="l1 need ground-truth pairs; the unpaired layout has only the distribution metrics"):
         evaluate(model, tmp_path / "data", "unpaired", device="cpu", workers=0, metrics=["l1", "fid"])
+
+
+def test_the_targets_features_are_reused_on_the_same_split_and_recomputed_when_a_file_changes(fresh_checkpoint, tmp_path):
+    from pono_gan.evaluate import core
+    from tests.data import random_rgb, write
+
+    make_unpaired(tmp_path / "data", "test", count_a=3, count_b=4, size=(32, 32))
+    model = load_model(fresh_checkpoint)
+
+    def score():
+        summary = evaluate(model, tmp_path / "data", "unpaired", device="cpu", workers=0, metrics=["fd_effnet_lite0"])
+        return summary["distribution_metrics"]["fd_effnet_lite0"]["value"]
+
+    def keys():
+        return [key for key in core._TARGET_FEATURES if str(tmp_path) in str(key[-1])]
+
+    first = score()
+    [key] = keys()
+    assert score() == first and keys() == [key]  # a second checkpoint on this split: the stored features
+    stored = core._TARGET_FEATURES[key]
+    core._TARGET_FEATURES[key] = stored + 1.0  # they are what it uses
+    assert score() != pytest.approx(first)
+    core._TARGET_FEATURES[key] = stored
+    target = tmp_path / "data" / "testB" / "b0.png"
+    write(target, random_rgb(32, 32, seed=99)[..., 0])
+    os.utime(target, ns=(target.stat().st_atime_ns, target.stat().st_mtime_ns + 10**9))  # a coarse clock
+    changed = score()  # another key: computed afresh, as a fresh process computes it
+    assert len(keys()) == 2 and changed != pytest.approx(first)
+    core._TARGET_FEATURES.clear()
+    assert score() == pytest.approx(changed, rel=1e-6)
 
 
 def test_a_single_pair_skips_the_distribution_metrics_with_a_reason(fresh_checkpoint, tiny_dataset):
