@@ -28,7 +28,7 @@ ablation: $(STAMP) fonts
 	$(PY) benchmarks/ablation.py
 
 # The paper's headline setting: unpaired CycleGAN on the glyphs as two disjoint domains, 6 variants, 5 / 3 seeds and
-# a longer budget (about three and a half hours on 2 cores): writes docs/results_unpaired.md.
+# a longer budget (about two and a half hours on 2 cores): writes docs/results_unpaired.md.
 ablation-unpaired: $(STAMP) fonts
 	$(PY) benchmarks/ablation.py --task unpaired
 

@@ -5,7 +5,7 @@ written up under ``docs/`` with 95% intervals over seeds.
   truly unpaired domains (``pono_gan.data.tools unpair``: the training characters split in two disjoint halves,
   Song images from one, Kai images from the other); IN, GN, PONO-MS and PONO-DMS over 5 seeds, PONO without a
   shortcut and PONO-MS on GroupNorm over 3, and IN and PONO-MS again at a 3x longer budget over 3 seeds (about
-  three and a half hours on 2 cores);
+  two and a half hours on 2 cores);
   scored on the test characters against their true Kai glyphs; ``docs/results_unpaired.md``.
 * ``--task paired`` (``make ablation``): the pix2pix-style generator on the Song -> Kai pairs; ``docs/results.md``.
 * ``--task style`` (``make ablation-style``): the MUNIT style model with an IN, GN, PONO-MS or PONO-DMS content
