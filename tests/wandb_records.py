@@ -7,13 +7,32 @@ carries a serialized ``wandb_internal_pb2.Record``.
 
 from __future__ import annotations
 
+import time
+
+from google.protobuf.message import DecodeError
 from wandb.proto import wandb_internal_pb2
 
 BLOCK = 32 * 1024
 HEADER = 7
 
 
-def read_records(path) -> list:
+def read_records(path, timeout: float = 60.0) -> list:
+    """The records of a finished run. The W&B service may still be writing the file when ``finish()`` has returned
+    (seen under load): wait for the run's ``exit`` record, up to ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            records = _parse(path)
+        except DecodeError:  # a record half written
+            if time.monotonic() > deadline:
+                raise
+            records = []
+        if any(r.WhichOneof("record_type") == "exit" for r in records) or time.monotonic() > deadline:
+            return records
+        time.sleep(0.2)
+
+
+def _parse(path) -> list:
     data = open(path, "rb").read()
     if data[:4] != b":W&B":
         raise ValueError(f"{path}: not a W&B run file")
