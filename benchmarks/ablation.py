@@ -7,7 +7,8 @@ written up under ``docs/`` with 95% intervals over seeds.
   shortcut and PONO-MS on GroupNorm over 3, and IN and PONO-MS again at a 3x longer budget over 3 seeds (about
   two and a half hours on 2 cores);
   scored on the test characters against their true Kai glyphs; ``docs/results_unpaired.md``.
-* ``--task paired`` (``make ablation``): the pix2pix-style generator on the Song -> Kai pairs; ``docs/results.md``.
+* ``--task paired`` (``make ablation``): the pix2pix-style generator on the Song -> Kai pairs (IN, GN, PONO-MS and
+  PONO-DMS over 5 seeds, PONO without a shortcut and PONO-MS on GroupNorm over 3); ``docs/results.md``.
 * ``--task style`` (``make ablation-style``): the MUNIT style model with an IN, GN, PONO-MS or PONO-DMS content
   path, and the official MUNIT + PONO-MS layout; ``docs/results_style.md``.
 
@@ -102,13 +103,16 @@ PRESETS = {
 """ + METRICS + """ The Song -> Kai generator (AtoB) is scored.""",
         PAPER_CYCLEGAN),
     "paired": Preset(
-        "paired", ("ablation/glyphs.yaml",), ("instance", "group", "pono_ms", "pono_dms"), (),
+        "paired", ("ablation/glyphs.yaml",), ("instance", "group", "pono_ms", "pono_dms"),
+        (("pono", 3, 1), ("group_pono_ms", 3, 1)),
         False, "runs/ablation", "docs/results.md", ("l1", "psnr", "ssim") + DISTRIBUTION, None,
         "Results: PONO with Moment Shortcuts against InstanceNorm and GroupNorm (paired glyphs)",
         DATA + """
 - **Model:** `configs/ablation/glyphs.yaml`: a pix2pix-style paired task (LSGAN + 100 x L1), a ResNet generator
   (32 base channels, 2 downsamplings, 4 residual blocks), a 2-layer PatchGAN, batch 8. The variants differ only
-  in the generator's normalization, as in `configs/paired/`: IN, GN, PONO-MS and PONO-DMS.
+  in the generator's normalization, as in `configs/paired/`: IN, GN, PONO-MS and PONO-DMS, and over 3 seeds
+  **PONO (no shortcut)** (the moments dropped: is it the normalization or the re-injection?) and **GN + PONO-MS**
+  (does PONO-MS add to another norm? compare with GN).
 """ + METRICS, PAPER_CYCLEGAN),
     "style": Preset(
         "style", ("style/base.yaml", "ablation/glyphs_style.yaml"),

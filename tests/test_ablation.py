@@ -41,6 +41,14 @@ def test_the_unpaired_study_plan(ablation):
     assert preset.unpaired and preset.direction == "AtoB"
 
 
+def test_the_paired_study_asks_the_papers_two_questions_too(ablation):
+    preset = ablation.PRESETS["paired"]
+    runs = ablation.plan_runs(preset, list(preset.variants), list(range(5)), 600)
+    assert sorted({r.variant for r in runs}) == ["group", "group_pono_ms", "instance", "pono", "pono_dms", "pono_ms"]
+    assert sum(r.variant == "pono" for r in runs) == sum(r.variant == "group_pono_ms" for r in runs) == 3
+    assert len(runs) == 26 and {r.steps for r in runs} == {600}
+
+
 def test_a_missing_font_exits_2_with_one_line(ablation, monkeypatch, tmp_path, capsys):
     from pono_gan.data.glyphs import build_glyphs
 
