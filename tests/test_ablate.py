@@ -56,7 +56,10 @@ def test_the_gap_across_budgets_and_the_whole_report(tmp_path):
     text = render(plan(tmp_path), RECORDS, ["l1", "psnr"], ["instance", "group"], "A title", "python -m pono_gan.ablate",
                   "the setup", (None, None), "images/", 120.0)
     assert text.startswith("# A title")
-    assert "21 runs, 3,300 training iterations in all, 21.0 CPU minutes of training" in text
+    assert "21 runs, 3,300 training iterations in all, 21.0 CPU minutes of training (run time x threads)" in text
+    measured = [{**r, "cpu_seconds": 30.0} for r in RECORDS]  # what the runner records now
+    assert "10.5 CPU minutes of training (user + system time" in render(plan(tmp_path), measured, ["l1"], ["instance"],
+                                                                         "t", "c", "s", (None, None), "")
     assert "## Results at 100 iterations" in text and "## Results at 300 iterations" in text
     assert "| PONO-MS | 5 | **0.1540 +- 0.0055** |" in text  # 5 seeds, best mean in bold
     assert "## Does the gap change with training?" in text
@@ -126,6 +129,16 @@ def test_missing_data_or_variant_is_one_line_and_exit_2(tmp_path, capsys):
         assert f"--contrast {bad}: give VARIANT:REFERENCE" in capsys.readouterr().err
 
 
+def test_a_failed_training_names_the_run_and_its_log(tiny_dataset, tmp_path):
+    root = Path(__file__).resolve().parents[1] / "configs" / "paired"
+    study = Plan("paired", tiny_dataset, {"instance": root / "instance.yaml"}, [Run("instance", 0, 2)], [root / "base.yaml"],
+                 tmp_path / "runs", overrides=["--no_such_flag", "1"])
+    with pytest.raises(StudyError, match=r"training instance seed 0 failed \(exit 2\); see .*seed0/train.log"):
+        train_run(study, study.runs[0], log=lambda line: None)
+    assert "no_such_flag" in (tmp_path / "runs" / "instance" / "steps2" / "seed0" / "train.log").read_text()
+    assert not (tmp_path / "runs" / "instance" / "steps2" / "seed0" / "trained.json").exists()
+
+
 @pytest.mark.slow
 def test_a_two_variant_two_seed_study_resumes_and_refuses_other_settings(tiny_dataset, tmp_path, capsys):
     tiny = [flag for flag in TINY]
@@ -152,6 +165,7 @@ def test_a_two_variant_two_seed_study_resumes_and_refuses_other_settings(tiny_da
     trained = tmp_path / "runs" / "pono_ms" / "steps2" / "seed1" / "trained.json"
     record = json.loads(trained.read_text())
     assert (record["variant"], record["seed"], record["steps"]) == ("pono_ms", 1, 2)
+    assert 0 < record["cpu_seconds"] and "CPU minutes of training (user + system time of the training processes)" in text
     # a rerun trains nothing: every run is finished
     before = trained.stat().st_mtime
     capsys.readouterr()

@@ -219,10 +219,13 @@ def budget_section(all_results: Sequence[Results], metrics: Sequence[str], basel
 def cost_line(records: Sequence[dict], wall_seconds: float | None = None) -> str:
     """How many runs, iterations and CPU minutes stand behind the numbers."""
     iterations = sum(r["steps"] for r in records)
-    cpu_minutes = sum(r["seconds"] * r.get("threads", 1) for r in records) / 60
+    if all("cpu_seconds" in r for r in records):
+        cpu_minutes, how = sum(r["cpu_seconds"] for r in records) / 60, "user + system time of the training processes"
+    else:  # records of runs trained before the CPU time was measured
+        cpu_minutes, how = sum(r["seconds"] * r.get("threads", 1) for r in records) / 60, "run time x threads"
     wall = f"; this command ran {wall_seconds / 60:.1f} minutes (runs already finished are reused)" if wall_seconds else ""
     return (f"{len(records)} runs, {iterations:,} training iterations in all, {cpu_minutes:.1f} CPU minutes of "
-            f"training (run time x threads) on {os.cpu_count()} cores{wall}")
+            f"training ({how}) on {os.cpu_count()} cores{wall}")
 
 
 def sample_budget(records: Sequence[dict]) -> int:

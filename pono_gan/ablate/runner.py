@@ -124,6 +124,20 @@ def _fingerprint(plan: Plan, run: Run, folder: Path) -> str:
     return digest.hexdigest()[:16]
 
 
+def _run_measured(command: list[str], output, env: dict[str, str]) -> tuple[int, float]:
+    """Run ``command``; returns its exit status and the CPU seconds (user + system) it and the children it waited
+    for (data-loader workers) used: what a run cost, whatever else shared the cores."""
+    process = subprocess.Popen(command, cwd=ROOT, stdout=output, stderr=subprocess.STDOUT, env=env)
+    try:
+        _, status, usage = os.wait4(process.pid, 0)
+    except BaseException:
+        process.kill()
+        process.wait()
+        raise
+    process.returncode = os.waitstatus_to_exitcode(status)
+    return process.returncode, usage.ru_utime + usage.ru_stime
+
+
 def train_run(plan: Plan, run: Run, log: Callable[[str], None] = print) -> dict:
     """Train ``run`` (or finish it from its ``last.ckpt``); returns its record, cached in ``trained.json``."""
     folder = run.folder(plan.runs_folder)
@@ -145,11 +159,12 @@ def train_run(plan: Plan, run: Run, log: Callable[[str], None] = print) -> dict:
     with open(folder / "train.log", "a") as output:
         threads = str(plan.threads)
         env = {**os.environ, "OMP_NUM_THREADS": threads, "MKL_NUM_THREADS": threads}
-        result = subprocess.run(command, cwd=ROOT, stdout=output, stderr=subprocess.STDOUT, env=env)
-    if result.returncode:
-        raise StudyError(f"training {run.variant} seed {run.seed} failed (exit {result.returncode}); see {folder / 'train.log'}")
+        returncode, cpu_seconds = _run_measured(command, output, env)
+    if returncode:
+        raise StudyError(f"training {run.variant} seed {run.seed} failed (exit {returncode}); see {folder / 'train.log'}")
     seconds = time.perf_counter() - start
-    record = {**asdict(run), "seconds": seconds, "threads": plan.threads, "fingerprint": fingerprint}
+    record = {**asdict(run), "seconds": seconds, "cpu_seconds": cpu_seconds, "threads": plan.threads,
+              "fingerprint": fingerprint}
     record_path.write_text(json.dumps(record, indent=1) + "\n")
     log(f"  {run.variant} seed {run.seed} ({run.steps} steps) done in {seconds:.0f} s")
     return record
