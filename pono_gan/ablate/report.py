@@ -14,8 +14,9 @@ from typing import Sequence
 
 from pono_gan.stats import Comparison, mean_std, welch_interval
 
-__all__ = ["LABELS", "VARIANT_LABELS", "Results", "variant_label", "results_tables", "best_baseline", "comparison_rows",
-           "comparison_section", "QUESTIONS", "contrast_rows", "default_contrasts", "contrast_section", "budget_section", "sample_budget", "cost_line", "study_figures", "render"]
+__all__ = ["LABELS", "VARIANT_LABELS", "QUESTIONS", "Results", "variant_label", "results_tables", "best_baseline",
+           "comparison_rows", "comparison_section", "contrast_rows", "default_contrasts", "contrast_section",
+           "budget_section", "sample_budget", "cost_line", "study_figures", "render"]
 
 #: metric -> (label, higher is better)
 LABELS = {
@@ -122,7 +123,8 @@ def comparison_rows(results: Results, metrics: Sequence[str], baselines: Sequenc
     return rows
 
 
-def contrast_rows(results: Results, metrics: Sequence[str], contrasts: Sequence[tuple[str, str]]) -> list[tuple[str, str, str, Comparison]]:
+def contrast_rows(results: Results, metrics: Sequence[str],
+                  contrasts: Sequence[tuple[str, str]]) -> list[tuple[str, str, str, Comparison]]:
     """``(metric, variant, reference, comparison)`` for each ``(variant, reference)`` pair of ``contrasts`` that both
     ran at this budget (``variant - reference``, 95% Welch interval)."""
     pairs = [(v, r) for v, r in contrasts if v in results.runs and r in results.runs]
@@ -173,8 +175,8 @@ def contrast_section(results: Results, metrics: Sequence[str], contrasts: Sequen
 
 
 def _differences(rows: list[tuple[str, str, str, Comparison]], against: str, which: str) -> str:
-    # against: what the variants are compared with ("baseline" or "reference"); which: how it was chosen
-    """A table of differences with their intervals and verdicts, and one sentence that counts them."""
+    """A table of differences with their intervals and verdicts, and one sentence that counts them; ``against``
+    names what the variants are compared with (``baseline`` or ``reference``), ``which`` how it was chosen."""
     lines = ["| metric | variant | against | difference | 95% interval | verdict |", "|---|---|---|---|---|---|"]
     for metric, variant, base, comparison in rows:
         lines.append(
@@ -236,7 +238,7 @@ def sample_budget(records: Sequence[dict]) -> int:
 
 def study_figures(plan, records: Sequence[dict], folder: Path, count: int = 8) -> tuple[str | None, str | None]:
     """A labelled sample grid (input, target where the layout has one, then each variant's output at the first
-    seed of the budget most variants ran, the largest of those) and the PONO moment maps of the first variant with PONO. Returns the two file
+    seed of :func:`sample_budget`) and the PONO moment maps of the first variant with PONO. Returns the two file
     names written into ``folder`` (None where there is nothing to draw)."""
     import torch
     import torch.nn.functional as F
