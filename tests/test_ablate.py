@@ -10,7 +10,7 @@ import pytest
 
 from pono_gan.ablate.cli import default_layout, main, variant_file
 from pono_gan.ablate.report import (Results, budget_section, comparison_rows, comparison_section, contrast_section,
-                                    default_contrasts, render, sample_budget)
+                                    cost_line, default_contrasts, render, sample_budget)
 from pono_gan.ablate.runner import Plan, Run, StudyError, schedule, train_run
 from tests.data import make_paired
 from tests.tasks.helpers import TINY
@@ -64,6 +64,17 @@ def test_the_gap_across_budgets_and_the_whole_report(tmp_path):
     assert "| PONO-MS | 5 | **0.1540 +- 0.0055** |" in text  # 5 seeds, best mean in bold
     assert "## Does the gap change with training?" in text
     assert text.count("| PONO-MS | 4 |") == 1  # per-seed rows name their seed
+
+
+def test_the_cost_mixes_measured_and_older_records_and_scales_a_resumed_last_leg():
+    old = record("instance", 0, 100, 0.2, 12.0)  # 60 s x 1 thread, no measured CPU time
+    measured = {**record("group", 0, 100, 0.2, 12.0), "cpu_seconds": 120.0, "resumed_from": 0}
+    resumed = {**record("pono_ms", 0, 100, 0.2, 12.0), "cpu_seconds": 45.0, "resumed_from": 25}  # 75 of 100 its
+    text = cost_line([old, measured, resumed])
+    assert text.startswith("3 runs, 300 training iterations in all, 4.0 CPU minutes of training")  # 60 + 120 + 60 s
+    assert "user + system time of the training processes for 2 runs, run time x threads for the 1 trained" in text
+    assert "1 run resumed from a checkpoint, its last leg scaled to the whole run" in text
+    assert "resumed" not in cost_line([old, measured]) and "(user + system time" in cost_line([measured])
 
 
 def test_the_papers_questions_are_asked_where_both_variants_ran(tmp_path):
@@ -176,6 +187,10 @@ def test_a_two_variant_two_seed_study_resumes_and_refuses_other_settings(tiny_da
     assert main(args[: args.index("--")] + ["--report-only", "--", *tiny]) == 0
     assert "train " not in capsys.readouterr().out
     assert "**Partial: 3 of the 4 planned runs had finished**" in (tmp_path / "study.md").read_text()
+    # that run's training is finished from its last.ckpt, and its record says from which iteration
+    assert main(args) == 0
+    resumed = json.loads((tmp_path / "runs" / "instance" / "steps2" / "seed1" / "trained.json").read_text())
+    assert resumed["resumed_from"] == 2 and record["resumed_from"] == 0
     # the same run folders with other settings are refused, not reused
     assert main(args[:-len(tiny)] + tiny + ["--model.init_args.lambda_l1", "50"]) == 2
     assert "trained with other settings" in capsys.readouterr().err

@@ -218,13 +218,31 @@ def budget_section(all_results: Sequence[Results], metrics: Sequence[str], basel
     return "\n".join(lines)
 
 
+def run_cpu_seconds(record: dict) -> float:
+    """A run's training CPU seconds: the measured user + system time (run time x threads for records from before
+    it was measured), scaled up to the whole run where the last leg resumed from a checkpoint (the earlier legs,
+    killed, left no measure)."""
+    seconds = record["cpu_seconds"] if "cpu_seconds" in record else record["seconds"] * record.get("threads", 1)
+    done = record.get("resumed_from", 0)
+    return seconds * record["steps"] / (record["steps"] - done) if 0 < done < record["steps"] else seconds
+
+
 def cost_line(records: Sequence[dict], wall_seconds: float | None = None) -> str:
-    """How many runs, iterations and CPU minutes stand behind the numbers."""
+    """How many runs, iterations and CPU minutes stand behind the numbers, and how the minutes were had."""
     iterations = sum(r["steps"] for r in records)
-    if all("cpu_seconds" in r for r in records):
-        cpu_minutes, how = sum(r["cpu_seconds"] for r in records) / 60, "user + system time of the training processes"
-    else:  # records of runs trained before the CPU time was measured
-        cpu_minutes, how = sum(r["seconds"] * r.get("threads", 1) for r in records) / 60, "run time x threads"
+    cpu_minutes = sum(run_cpu_seconds(r) for r in records) / 60
+    measured = sum("cpu_seconds" in r for r in records)
+    if measured == len(records):
+        how = "user + system time of the training processes"
+    elif measured:
+        how = (f"user + system time of the training processes for {measured} runs, run time x threads for the "
+               f"{len(records) - measured} trained before it was measured")
+    else:
+        how = "run time x threads"
+    resumed = sum(0 < r.get("resumed_from", 0) < r["steps"] for r in records)
+    if resumed:
+        how += (f"; {resumed} run{'s' if resumed > 1 else ''} resumed from a checkpoint, "
+                f"{'their' if resumed > 1 else 'its'} last leg scaled to the whole run")
     wall = f"; this command ran {wall_seconds / 60:.1f} minutes (runs already finished are reused)" if wall_seconds else ""
     return (f"{len(records)} runs, {iterations:,} training iterations in all, {cpu_minutes:.1f} CPU minutes of "
             f"training ({how}) on {os.cpu_count()} cores{wall}")

@@ -139,7 +139,8 @@ def _run_measured(command: list[str], output, env: dict[str, str]) -> tuple[int,
 
 
 def train_run(plan: Plan, run: Run, log: Callable[[str], None] = print) -> dict:
-    """Train ``run`` (or finish it from its ``last.ckpt``); returns its record, cached in ``trained.json``."""
+    """Train ``run`` (or finish it from its ``last.ckpt``); returns its record, cached in ``trained.json``. The
+    record's times are those of this last leg, which trained the iterations after ``resumed_from``."""
     folder = run.folder(plan.runs_folder)
     record_path = folder / "trained.json"
     fingerprint = _fingerprint(plan, run, folder)
@@ -150,9 +151,13 @@ def train_run(plan: Plan, run: Run, log: Callable[[str], None] = print) -> dict:
                 f"{folder} was trained with other settings (config files or flags); delete it or pass another --runs"
             )
         return record
-    command = _command(plan, run, folder)
-    if (folder / "checkpoints" / "last.ckpt").is_file():
+    command, resumed_from = _command(plan, run, folder), 0
+    last = folder / "checkpoints" / "last.ckpt"
+    if last.is_file():
+        from pono_gan.checkpoint import read_checkpoint
+
         command += ["--ckpt_path", "last"]
+        resumed_from = int(read_checkpoint(last)["global_step"])  # the legs before this one measured nothing
     folder.mkdir(parents=True, exist_ok=True)
     log(f"train {run.variant} seed {run.seed} ({run.steps} steps, {plan.threads} threads) -> {folder}")
     start = time.perf_counter()
@@ -164,7 +169,7 @@ def train_run(plan: Plan, run: Run, log: Callable[[str], None] = print) -> dict:
         raise StudyError(f"training {run.variant} seed {run.seed} failed (exit {returncode}); see {folder / 'train.log'}")
     seconds = time.perf_counter() - start
     record = {**asdict(run), "seconds": seconds, "cpu_seconds": cpu_seconds, "threads": plan.threads,
-              "fingerprint": fingerprint}
+              "resumed_from": resumed_from, "fingerprint": fingerprint}
     record_path.write_text(json.dumps(record, indent=1) + "\n")
     log(f"  {run.variant} seed {run.seed} ({run.steps} steps) done in {seconds:.0f} s")
     return record
