@@ -30,7 +30,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from pono_gan.ablate.report import render, study_figures  # noqa: E402
-from pono_gan.ablate.runner import Plan, Run, run_plan  # noqa: E402
+from pono_gan.ablate.runner import Plan, Run, run_plan, score_references  # noqa: E402
 from pono_gan.data.glyphs import build_glyphs  # noqa: E402
 from pono_gan.data.tools import unpair  # noqa: E402
 from pono_gan.errors import PonoGanError  # noqa: E402
@@ -189,7 +189,7 @@ def main(argv: list[str] | None = None) -> int:
                  "small model after a CPU budget on another task, so the two are not comparable number by number.\n\n"
                  + preset.paper)
         text = render(plan, records, preset.metrics, preset.baselines, preset.title, command, preset.setup, figures,
-                      f"results/{docs.stem}/", time.perf_counter() - start, notes)
+                      f"results/{docs.stem}/", time.perf_counter() - start, notes, references=score_references(plan))
         docs.parent.mkdir(parents=True, exist_ok=True)
         docs.write_text(text)
         log_study(records, preset.metrics, plan.group, runs_folder)

@@ -10,7 +10,7 @@ import pytest
 
 from pono_gan.ablate.cli import default_layout, main, variant_file
 from pono_gan.ablate.report import (Results, budget_section, comparison_rows, comparison_section, contrast_section,
-                                    cost_line, default_contrasts, render, sample_budget)
+                                    cost_line, default_contrasts, references_section, render, sample_budget)
 from pono_gan.ablate.runner import Plan, Run, StudyError, schedule, train_run
 from tests.data import make_paired
 from tests.tasks.helpers import TINY
@@ -75,6 +75,15 @@ def test_the_cost_mixes_measured_and_older_records_and_scales_a_resumed_last_leg
     assert "user + system time of the training processes for 2 runs, run time x threads for the 1 trained" in text
     assert "1 run resumed from a checkpoint, its last leg scaled to the whole run" in text
     assert "resumed" not in cost_line([old, measured]) and "(user + system time" in cost_line([measured])
+
+
+def test_the_report_names_the_means_that_do_not_beat_doing_nothing():
+    references = {"input unchanged": {"l1": 0.16, "psnr": 12.05}, "constant image": {"l1": 0.30, "psnr": 9.0}}
+    text = references_section(references, Results.by_budget(RECORDS, ["instance", "group", "pono_ms"]), ["l1", "psnr"])
+    assert "| input unchanged | 0.1600 | 12.05 |" in text and "| constant image | 0.3000 | 9.00 |" in text
+    # L1 means: IN 0.204, GN 0.224, PONO-MS 0.154 at 100 its; 0.184 / 0.186 at 300. PSNR: IN 12.3, GN 11.3, PONO-MS 12.28
+    assert "- L1: IN (100 its), GN (100 its), IN (300 its), PONO-MS (300 its)\n- PSNR (dB): GN (100 its)" in text
+    assert references_section({}, Results.by_budget(RECORDS, ["instance"]), ["l1"]) == ""
 
 
 def test_the_papers_questions_are_asked_where_both_variants_ran(tmp_path):
@@ -162,6 +171,7 @@ def test_a_two_variant_two_seed_study_resumes_and_refuses_other_settings(tiny_da
     assert "| IN | 2 |" in text and "| PONO-MS | 2 |" in text  # two seeds each
     assert "| L1 | PONO-MS | IN |" in text and "95% interval" in text
     assert "### Specific comparisons (2 iterations)\n\n- PONO-MS against IN\n" in text  # --contrast
+    assert "## What doing nothing scores" in text and "| input unchanged | " in text
     assert (tmp_path / "study_images" / "samples.png").is_file() and (tmp_path / "study_images" / "moments.png").is_file()
     # the W&B summary run of the group: variant x metric, mean and std over seeds
     from tests.wandb_records import read_records, run_record

@@ -202,3 +202,26 @@ def test_wandb_table_lands_in_the_checkpoints_own_offline_run(tiny_dataset, tmp_
     rows = {row["input"].rsplit("/", 1)[-1]: row for row in csv.DictReader(open(tmp_path / "run" / "eval_test" / "per_image.csv"))}
     for row in data["data"]:  # the table's metrics are the CSV's
         assert row[5] == pytest.approx(float(rows[row[0]]["l1"]))
+
+
+def test_trivial_references_score_the_input_itself_and_the_targets_median_colour(fresh_checkpoint, tmp_path):
+    import numpy as np
+    import torch
+
+    from pono_gan.evaluate.references import TrivialGenerator, reference_models
+    from tests.data import write
+
+    colours = [(10, 20, 30), (50, 60, 70), (250, 240, 230)]  # per channel, the median is the middle colour (not the mean)
+    for index, colour in enumerate(colours):
+        image = np.broadcast_to(np.array(colour, dtype=np.uint8), (8, 8, 3)).copy()
+        write(tmp_path / "testA" / f"p{index}.png", image)  # the input already is the target
+        write(tmp_path / "testB" / f"p{index}.png", image)
+    references = reference_models(load_model(fresh_checkpoint), tmp_path, "paired")
+    scores = {label: evaluate(model, tmp_path, device="cpu", workers=0, metrics=["l1", "psnr"])["metrics"]
+              for label, model in references.items()}
+    unchanged, constant = scores["input unchanged"], scores["constant image (the targets' median colour)"]
+    assert unchanged["l1"]["mean"] == 0 and unchanged["psnr"]["mean"] == 100  # PSNR's cap
+    assert constant["l1"]["mean"] == pytest.approx((40 + 0 + 180) / 255 / 3, abs=1e-6)
+    x = torch.rand(2, 3, 4, 4)
+    assert torch.equal(TrivialGenerator(1)(x), x.mean(1, keepdim=True))  # colour to grey, grey to colour
+    assert torch.equal(TrivialGenerator(3)(x[:, :1]), x[:, :1].expand(-1, 3, -1, -1))

@@ -78,7 +78,7 @@ def parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     from pono_gan.ablate.report import default_contrasts, render, study_figures, variant_label
-    from pono_gan.ablate.runner import ROOT, Plan, Run, run_plan
+    from pono_gan.ablate.runner import ROOT, Plan, Run, run_plan, score_references
     from pono_gan.errors import PonoGanError
 
     data = Path(args.data)
@@ -111,7 +111,8 @@ def main(argv: list[str] | None = None) -> int:
                  "it excludes zero.")
         text = render(plan, records, args.metrics or DEFAULT_METRICS, args.baselines,
                       args.title or f"Ablation: {args.task} on {data.name}", command, setup, figures,
-                      f"{report.stem}_images/", time.perf_counter() - start, contrasts=list(dict.fromkeys(contrasts)))
+                      f"{report.stem}_images/", time.perf_counter() - start, contrasts=list(dict.fromkeys(contrasts)),
+                      references=score_references(plan))
         report.parent.mkdir(parents=True, exist_ok=True)
         report.write_text(text)
         from pono_gan.evaluate.wandb_table import log_study

@@ -314,11 +314,41 @@ def study_figures(plan, records: Sequence[dict], folder: Path, count: int = 8) -
     return "samples.png", written_moments
 
 
+def references_section(references: dict[str, dict[str, float]], all_results: Sequence[Results],
+                       metrics: Sequence[str]) -> str:
+    """The trivial references' scores (:func:`pono_gan.ablate.runner.score_references`) and, per metric, the variants
+    whose mean does not beat the better of them."""
+    names = [m for m in metrics if any(m in values for values in references.values())]
+    if not names:
+        return ""
+    lines = ["| reference | " + " | ".join(LABELS.get(m, (m,))[0] for m in names) + " |", "|---" * (len(names) + 1) + "|"]
+    for label, values in references.items():
+        lines.append(f"| {label} | " + " | ".join(f"{values[m]:.{_digits(m)}f}" if m in values else "-" for m in names) + " |")
+    notes = []
+    for metric in names:
+        higher = LABELS.get(metric, (metric, False))[1]
+        best = (max if higher else min)(values[metric] for values in references.values() if metric in values)
+        means = [(variant, results.steps, mean_std(results.values(variant, metric))[0])
+                 for results in all_results if results.metrics([metric]) for variant in results.runs]
+        losers = [variant_label(variant) + (f" ({steps} its)" if len(all_results) > 1 else "")
+                  for variant, steps, mean in means if not (mean > best if higher else mean < best)]
+        if losers:
+            notes.append(f"- {LABELS.get(metric, (metric,))[0]}: {', '.join(losers)}")
+    text = ("Neither is a model: the input as it is, and one colour everywhere (each channel's median over the test "
+            "targets' pixels). A variant that does not beat them on a metric has learned nothing that metric sees.\n\n"
+            + "\n".join(lines))
+    if notes:
+        text += "\n\nMeans that do not beat the better reference:\n\n" + "\n".join(notes)
+    return text
+
+
 def render(plan, records: Sequence[dict], metrics: Sequence[str], baselines: Sequence[str], title: str, command: str,
            setup: str, figures: tuple[str | None, str | None], figure_prefix: str, wall_seconds: float | None = None,
-           notes: str = "", contrasts: Sequence[tuple[str, str]] | None = None) -> str:
+           notes: str = "", contrasts: Sequence[tuple[str, str]] | None = None,
+           references: dict[str, dict[str, float]] | None = None) -> str:
     """The whole report as markdown (a study with fewer records than planned runs says so at the top).
-    ``contrasts``: ``(variant, reference)`` pairs compared besides the baselines (None: :func:`default_contrasts`)."""
+    ``contrasts``: ``(variant, reference)`` pairs compared besides the baselines (None: :func:`default_contrasts`);
+    ``references``: the trivial references' scores, by label (:func:`pono_gan.ablate.runner.score_references`)."""
     variants = list(plan.variant_files)
     contrasts = default_contrasts(variants) if contrasts is None else contrasts
     all_results = Results.by_budget(records, variants)
@@ -330,6 +360,9 @@ def render(plan, records: Sequence[dict], metrics: Sequence[str], baselines: Seq
              f"Measured by `{command}` on {time.strftime('%Y-%m-%d')}: {cost_line(records, wall_seconds)}.{partial} "
              f"Variants: {', '.join(variant_label(v) for v in variants)}; baselines: "
              f"{', '.join(variant_label(b) for b in baselines if b in variants) or 'none'}.", "", "## Setup", "", setup, ""]
+    trivial = references_section(references or {}, all_results, metrics)
+    if trivial:
+        parts += ["## What doing nothing scores", "", trivial, ""]
     for results in all_results:
         table, per_seed = results_tables(results, metrics)
         parts += [f"## Results at {results.steps} iterations", "", *table, "",

@@ -191,6 +191,24 @@ def score_run(plan: Plan, run: Run) -> dict:
     return evaluate(model, plan.data, plan.layout, "test", folder / "eval_test", workers=0, metrics=plan.metrics)
 
 
+def score_references(plan: Plan) -> dict[str, dict[str, float]]:
+    """The trivial references' scores on the test split (:mod:`pono_gan.evaluate.references`: the input unchanged,
+    a constant image), by label: what a variant's numbers must beat to show it learned something. Uses the
+    channels and direction of the first finished run's checkpoint; ``{}`` when none has finished."""
+    from pono_gan.evaluate import evaluate
+    from pono_gan.evaluate.names import STYLE_METRICS
+    from pono_gan.evaluate.references import reference_models
+    from pono_gan.inference import load_model
+
+    done = [run for run in plan.runs if finished(plan, run)]
+    if not done:
+        return {}
+    model = load_model(done[0].folder(plan.runs_folder) / "checkpoints" / "last.ckpt", plan.direction)
+    metrics = None if plan.metrics is None else [m for m in plan.metrics if m not in STYLE_METRICS]
+    return {label: summary_values(evaluate(reference, plan.data, plan.layout, "test", workers=0, metrics=metrics))
+            for label, reference in reference_models(model, plan.data, plan.layout).items()}
+
+
 def finished(plan: Plan, run: Run) -> bool:
     """Whether ``run`` has finished training with the plan's settings."""
     record = run.folder(plan.runs_folder) / "trained.json"
