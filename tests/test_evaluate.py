@@ -225,3 +225,20 @@ def test_trivial_references_score_the_input_itself_and_the_targets_median_colour
     x = torch.rand(2, 3, 4, 4)
     assert torch.equal(TrivialGenerator(1)(x), x.mean(1, keepdim=True))  # colour to grey, grey to colour
     assert torch.equal(TrivialGenerator(3)(x[:, :1]), x[:, :1].expand(-1, 3, -1, -1))
+
+
+def test_the_cli_scores_doing_nothing_beside_the_model_on_request(fresh_checkpoint, tiny_dataset, tmp_path, capsys):
+    summary = main(["--checkpoint", str(fresh_checkpoint), "--data", str(tiny_dataset), "--metrics", "l1", "psnr",
+                    "--output", str(tmp_path), "--device", "cpu", "--references"])
+    references = summary["references"]
+    assert list(references) == ["input unchanged", "constant image (the targets' median colour)"]
+    written = json.loads((tmp_path / "references" / "identity" / "summary.json").read_text())
+    assert written["metrics"]["l1"]["mean"] == references["input unchanged"]["metrics"]["l1"]["mean"] > 0.3  # B = 255 - A
+    assert (tmp_path / "references" / "median" / "per_image.csv").is_file()
+    assert "doing nothing, input unchanged: l1 " in capsys.readouterr().out
+    # a style model scored on its style metrics only: doing nothing has no style, so nothing to compare; one line
+    style = write_tiny_checkpoint(tmp_path / "style.ckpt", task="style")
+    with pytest.raises(SystemExit) as exit_:
+        main(["--checkpoint", str(style), "--direction", "AtoB", "--data", str(tiny_dataset), "--metrics", "diversity_l1",
+              "--output", str(tmp_path / "style"), "--device", "cpu", "--references"])
+    assert exit_.value.code == 2 and "--references: diversity_l1 score style models only" in capsys.readouterr().err

@@ -27,6 +27,9 @@ in ``--num-styles`` random styles (seeded, fresh codes per input) for two more p
 mean L1 of those results against the target, and ``diversity_l1``, the mean L1 between every two of them (how much
 the style code changes the result; 0 means the style is ignored).
 
+``--references`` also scores doing nothing, the input unchanged and a constant image of the targets' median colour
+(:mod:`pono_gan.evaluate.references`), into ``OUTPUT/references/``: what a model's numbers must beat.
+
 Outputs: ``OUTPUT/per_image.csv`` (input, target and the per-image metrics) and ``OUTPUT/summary.json`` (mean and
 standard deviation of each per-image metric; each distribution metric with its description, feature extractor,
 image counts and KID subset size; the skipped metrics with the reason; the checkpoint and the data).

@@ -42,6 +42,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--train-mode", action="store_true",
                         help="translate with the generator in training mode (batch norm on each image's statistics, "
                              "dropout on), as junyanz's test.py without --eval")
+    parser.add_argument("--references", action="store_true",
+                        help="also score doing nothing on the same images, the input unchanged and a constant image of "
+                             "the targets' median colour (OUTPUT/references/): what the model's numbers must beat")
     parser.add_argument("--wandb", action="store_true",
                         help="also log a W&B table (input, output, target, moment maps and metrics per image) into the "
                              "checkpoint's run (offline without a login; `wandb sync` uploads it)")
@@ -66,6 +69,19 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         summary = evaluate(model, root, layout, args.split, output, args.device, args.limit, metrics=metrics,
                            inception_weights=args.inception_weights, batch_size=args.batch_size, num_styles=args.num_styles,
                            train_mode=args.train_mode, gallery=gallery, gallery_size=args.wandb_rows)
+        if args.references:
+            from pono_gan.evaluate.names import STYLE_METRICS
+            from pono_gan.evaluate.references import REFERENCES, reference_models
+
+            plain = None if metrics is None else [name for name in metrics if name not in STYLE_METRICS]
+            if plain == []:
+                raise DataError(f"--references: {', '.join(metrics)} score style models only, and doing nothing has "
+                                "no style; add a metric such as l1 or fd_effnet_lite0")
+            summary["references"] = {
+                label: evaluate(reference, root, layout, args.split, output / "references" / REFERENCES[label], args.device,
+                                args.limit, metrics=plain, inception_weights=args.inception_weights,
+                                batch_size=args.batch_size)
+                for label, reference in reference_models(model, root, layout, args.split).items()}
         if gallery is not None:
             from pono_gan.evaluate.wandb_table import log_evaluation
 
@@ -81,4 +97,6 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         print(f"evaluate: skipped {', '.join(names)}: {reason}", file=sys.stderr)
     what = f"{summary['count']} pairs" if layout != "unpaired" else f"{summary['count']} inputs"
     print(f"{what} from {root} ({args.split}): {describe(summary)} -> {output}")
+    for label, reference in summary.get("references", {}).items():
+        print(f"  doing nothing, {label}: {describe(reference)}")
     return summary
