@@ -165,6 +165,11 @@ def test_a_two_variant_two_seed_study_resumes_and_refuses_other_settings(tiny_da
     args = ["--task", "paired", "--data", str(tiny_dataset), "--variants", "instance", "pono_ms", "--seeds", "0", "1",
             "--steps", "2", "--runs", str(tmp_path / "runs"), "--report", str(tmp_path / "study.md"),
             "--metrics", "l1", "psnr", "ssim", "--contrast", "pono_ms:instance", "--", *tiny]
+    # a W&B service in this process (as after any earlier in-process W&B use) must not be shared with the runs: a
+    # resumed run would then find its own W&B run id still "in use" there
+    import wandb
+
+    wandb.setup()
     assert main(args) == 0
     text = (tmp_path / "study.md").read_text()
     assert "4 runs, 8 training iterations in all" in text

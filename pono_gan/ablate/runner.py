@@ -163,7 +163,10 @@ def train_run(plan: Plan, run: Run, log: Callable[[str], None] = print) -> dict:
     start = time.perf_counter()
     with open(folder / "train.log", "a") as output:
         threads = str(plan.threads)
-        env = {**os.environ, "OMP_NUM_THREADS": threads, "MKL_NUM_THREADS": threads}
+        # each run starts its own W&B service: one this process started (WANDB_SERVICE) outlives the run, and a
+        # resumed leg would find its W&B run id still in use there
+        env = {**{k: v for k, v in os.environ.items() if k != "WANDB_SERVICE"},
+               "OMP_NUM_THREADS": threads, "MKL_NUM_THREADS": threads}
         returncode, cpu_seconds = _run_measured(command, output, env)
     if returncode:
         raise StudyError(f"training {run.variant} seed {run.seed} failed (exit {returncode}); see {folder / 'train.log'}")
