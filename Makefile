@@ -23,7 +23,7 @@ test: $(STAMP) fonts
 test-fast: $(STAMP)
 	$(PY) -m pytest -q -m "not slow"
 
-# The PONO-vs-baselines ablation on Song -> Kai glyph pairs (26 runs, under two hours on 2 cores): writes docs/results.md.
+# The PONO-vs-baselines ablation on Song -> Kai glyph pairs (26 runs, about 75 minutes on 2 cores): writes docs/results.md.
 ablation: $(STAMP) fonts
 	$(PY) benchmarks/ablation.py
 
