@@ -11,6 +11,7 @@ from pytorch_lightning.loggers import TensorBoardLogger, WandbLogger
 from pytorch_lightning.utilities import rank_zero_only, rank_zero_warn
 from torchvision.utils import save_image
 
+from pono_gan.data.io import to_pil
 from pono_gan.errors import PonoGanError
 
 __all__ = ["ImageLogger"]
@@ -72,7 +73,7 @@ class ImageLogger(pl.Callback):
         for logger in trainer.loggers:
             for name, image in panels.items():
                 if isinstance(logger, WandbLogger):
-                    logger.log_image(key=f"images/{name}", images=[image], step=step)
+                    logger.log_image(key=f"images/{name}", images=[to_pil(image)], step=step)
                 elif isinstance(logger, TensorBoardLogger):
                     logger.experiment.add_image(f"images/{name}", image, step)
         return panels

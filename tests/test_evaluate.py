@@ -202,6 +202,16 @@ def test_wandb_table_lands_in_the_checkpoints_own_offline_run(tiny_dataset, tmp_
     rows = {row["input"].rsplit("/", 1)[-1]: row for row in csv.DictReader(open(tmp_path / "run" / "eval_test" / "per_image.csv"))}
     for row in data["data"]:  # the table's metrics are the CSV's
         assert row[5] == pytest.approx(float(rows[row[0]]["l1"]))
+    # and its images are the images, in 8 bits (not black: wandb.Image casts a float array in [0, 1] to 0 or 1)
+    import numpy as np
+    from PIL import Image
+
+    from pono_gan.data.io import load_image
+
+    for row in data["data"]:
+        shown = np.asarray(Image.open(entries[row[1]["path"]]).convert("RGB"), dtype=np.float64) / 255
+        source = load_image(rows[row[0]]["input"]).permute(1, 2, 0).numpy()
+        assert shown.shape == source.shape and np.abs(shown - source).max() <= 0.5 / 255 + 1e-6
 
 
 def test_trivial_references_score_the_input_itself_and_the_targets_median_colour(fresh_checkpoint, tmp_path):

@@ -33,6 +33,7 @@ __all__ = [
     "load_image",
     "load_image_and_alpha",
     "save_image",
+    "to_pil",
 ]
 
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp", ".gif", ".ppm", ".pgm", ".pbm")
@@ -133,19 +134,25 @@ def load_image(path: str | os.PathLike, channels: int = 3) -> Tensor:
     return load_image_and_alpha(path, channels)[0]
 
 
+def to_pil(image: Tensor) -> Image.Image:
+    """A (C, H, W) image in [0, 1] (C = 1 or 3) as an 8-bit PIL image (``L`` or ``RGB``), rounded: what the files and
+    W&B get. (``wandb.Image``'s own conversion of tensors and arrays changes with its version: older releases
+    rescaled them, 0.31 only casts them to uint8, which turns an image in [0, 1] black.)"""
+    array = image.detach().float().clamp(0, 1).mul(255).round().byte().cpu()
+    if array.dim() != 3 or array.shape[0] not in (1, 3):
+        raise ValueError(f"expected an image of shape (1 or 3, H, W), got {tuple(image.shape)}")
+    if array.shape[0] == 1:
+        return Image.fromarray(array[0].numpy(), mode="L")
+    return Image.fromarray(array.permute(1, 2, 0).numpy(), mode="RGB")
+
+
 def save_image(image: Tensor, path: str | os.PathLike, alpha: Tensor | None = None) -> Path:
     """Write a (C, H, W) image in [0, 1] (C = 1 or 3) atomically; ``alpha`` (1, H, W) is kept where the format can.
 
     The format follows the extension. JPEG and BMP have no alpha: it is dropped there.
     """
     path = Path(path)
-    array = (image.detach().float().clamp(0, 1).mul(255).round().byte().cpu())
-    if array.dim() != 3 or array.shape[0] not in (1, 3):
-        raise ValueError(f"save_image expects (1 or 3, H, W), got {tuple(image.shape)}")
-    mode = "L" if array.shape[0] == 1 else "RGB"
-    pil = Image.fromarray(array.permute(1, 2, 0).squeeze(-1).numpy(), mode=mode) if mode == "L" else Image.fromarray(
-        array.permute(1, 2, 0).numpy(), mode=mode
-    )
+    pil = to_pil(image)
     suffix = path.suffix.lower()
     if alpha is not None and suffix not in (".jpg", ".jpeg", ".bmp"):
         pil.putalpha(Image.fromarray(alpha.detach().float().clamp(0, 1).mul(255).round().byte().cpu()[0].numpy(), mode="L"))

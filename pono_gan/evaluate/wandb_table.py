@@ -17,7 +17,9 @@ __all__ = ["log_evaluation", "log_study"]
 def _image(tensor):
     import wandb
 
-    return wandb.Image(tensor[0].detach().float().clamp(0, 1).permute(1, 2, 0).squeeze(-1).cpu().numpy())
+    from pono_gan.data.io import to_pil
+
+    return wandb.Image(to_pil(tensor[0]))
 
 
 def log_evaluation(model, summary: dict[str, Any], gallery: Sequence[dict[str, Any]], split: str,
@@ -49,8 +51,7 @@ def log_evaluation(model, summary: dict[str, Any], gallery: Sequence[dict[str, A
         maps = None
         if moments:
             panels = moment_maps(moments, tuple(entry["input"].shape[-2:]))
-            maps = wandb.Image(sample_panel(list(panels.values()), [k.replace("/stage", " ") for k in panels])
-                               .permute(1, 2, 0).numpy())
+            maps = _image(sample_panel(list(panels.values()), [k.replace("/stage", " ") for k in panels])[None])
         row = entry["row"]
         table.add_data(Path(row["input"]).name, _image(entry["input"]), _image(entry["output"]),
                        _image(entry["target"]), maps, *(row[k] for k in metric_names))

@@ -46,6 +46,14 @@ def test_wandb_offline_run_holds_metrics_images_and_grouping(tiny_dataset, tmp_p
     media = glob.glob(os.path.join(os.path.dirname(run_file), "files", "media", "images", "**", "*.png"), recursive=True)
     assert any("samples" in m for m in media) and any("moments" in m for m in media)
     assert os.path.isfile(tmp_path / "run" / "samples" / "samples_latest.png")
+    # the dashboard shows the panels the PNG files hold, pixel for pixel (a float tensor handed to wandb.Image comes out
+    # black in wandb 0.31)
+    import numpy as np
+    from PIL import Image
+
+    saved = np.asarray(Image.open(tmp_path / "run" / "samples" / "samples_step0000000.png").convert("RGB"))
+    [logged] = [m for m in media if os.path.basename(m).startswith("samples_0_")]
+    assert saved.std() > 0 and np.array_equal(np.asarray(Image.open(logged).convert("RGB")), saved)
 
 
 @pytest.mark.slow
