@@ -9,9 +9,8 @@ import pytorch_lightning as pl
 import torch
 from pytorch_lightning.loggers import TensorBoardLogger, WandbLogger
 from pytorch_lightning.utilities import rank_zero_only, rank_zero_warn
-from torchvision.utils import save_image
 
-from pono_gan.data.io import to_pil
+from pono_gan.data.io import save_image, to_pil
 from pono_gan.errors import PonoGanError
 
 __all__ = ["ImageLogger"]
