@@ -440,6 +440,17 @@ class TestExport:
             export_generator(load_model(paired), "tflite", tmp_path / "g.tflite")
 
 
+def test_images_written_atomically_get_the_permissions_of_a_plain_write(tmp_path):
+    import os
+
+    from pono_gan.data.io import save_image
+
+    plain = tmp_path / "plain.png"
+    plain.write_bytes(b"")  # what open() makes under this process's umask
+    written = save_image(torch.rand(3, 8, 8), tmp_path / "out.png")
+    assert os.stat(written).st_mode & 0o777 == os.stat(plain).st_mode & 0o777  # not mkstemp's 0600
+
+
 def test_blending_recovers_a_constant_image_and_strides_respect_the_multiple():
 
     translator = Translator(_generator(norm="none"), tile=16, tile_overlap=6)

@@ -40,6 +40,11 @@ IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp", "
 
 _SIXTEEN_BIT = ("I;16", "I;16B", "I;16L", "I;16N", "I")
 
+# the process's umask, read once at import (os.umask only reads by setting; the writers run in threads): what an
+# image written atomically is chmodded to, as a plain open() would have made it (mkstemp makes 0600)
+_UMASK = os.umask(0)
+os.umask(_UMASK)
+
 
 class ImageReadError(PonoGanError, ValueError):
     """An image that cannot be read; the message is one line naming the file and what to do."""
@@ -159,6 +164,7 @@ def save_image(image: Tensor, path: str | os.PathLike, alpha: Tensor | None = No
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
     try:
+        os.fchmod(fd, 0o666 & ~_UMASK)
         with os.fdopen(fd, "wb") as handle:
             pil.save(handle, format=Image.registered_extensions().get(suffix, "PNG"))
             handle.flush()
