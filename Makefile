@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test test-fast ablation ablation-unpaired ablation-style fonts venv clean
+.PHONY: demo test test-fast ablation ablation-unpaired ablation-style ablation-fonts fonts test-fonts venv clean
 
 venv: $(STAMP)
 
@@ -17,7 +17,7 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(PY) -m pono_gan.demo
 
-test: $(STAMP) fonts
+test: $(STAMP) test-fonts
 	$(PY) -m pytest -q
 
 test-fast: $(STAMP)
@@ -36,20 +36,37 @@ ablation-unpaired: $(STAMP) fonts
 ablation-style: $(STAMP) fonts
 	$(PY) benchmarks/ablation.py --task style
 
-# Every font the glyph data set and its tests use: Debian's Arphic Song / Kai and DejaVu Sans / Serif (the tests
-# that need them skip without them, and fail under CI). Needs root for apt-get.
-FONTS := /usr/share/fonts/truetype/arphic-gbsn00lp/gbsn00lp.ttf /usr/share/fonts/truetype/arphic-gkai00mp/gkai00mp.ttf \
+# The style model on the font benchmark (Song against 8 other fonts, content and style accuracy): docs/results_fonts.md.
+ablation-fonts: $(STAMP) fonts
+	$(PY) benchmarks/ablation.py --task fonts
+
+# Fonts, from Debian (needs root for apt-get; without it, the command to run is printed). `make test-fonts`: what the
+# tests draw (Arphic Song / Kai, DejaVu; the tests that need them skip without them, and fail under CI). `make fonts`:
+# those and the font benchmark's 11 candidate fonts (python -m pono_gan.data.builders fonts), about 120 MB.
+TEST_FONTS := /usr/share/fonts/truetype/arphic-gbsn00lp/gbsn00lp.ttf /usr/share/fonts/truetype/arphic-gkai00mp/gkai00mp.ttf \
 	/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf /usr/share/fonts/truetype/dejavu/DejaVuSerif.ttf
-FONT_PACKAGES := fonts-arphic-gbsn00lp fonts-arphic-gkai00mp fonts-dejavu-core
-fonts:
-	@for f in $(FONTS); do test -f $$f || missing=1; done; \
+TEST_FONT_PACKAGES := fonts-arphic-gbsn00lp fonts-arphic-gkai00mp fonts-dejavu-core
+BENCHMARK_FONTS := /usr/share/fonts/truetype/arphic-bkai00mp/bkai00mp.ttf /usr/share/fonts/truetype/arphic/uming.ttc \
+	/usr/share/fonts/truetype/cwtex/cwming.ttf /usr/share/fonts/truetype/cwtex/cwheib.ttf \
+	/usr/share/fonts/truetype/cwtex/cwyen.ttf /usr/share/fonts/truetype/cwtex/cwfs.ttf /usr/share/fonts/truetype/cwtex/cwkai.ttf \
+	/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc /usr/share/fonts/truetype/lxgw-wenkai/LXGWWenKai-Regular.ttf \
+	/usr/share/fonts/truetype/babelstone/BabelStoneHan.ttf
+BENCHMARK_FONT_PACKAGES := fonts-arphic-bkai00mp fonts-arphic-uming fonts-cwtex-ming fonts-cwtex-heib fonts-cwtex-yen \
+	fonts-cwtex-fs fonts-cwtex-kai fonts-wqy-zenhei fonts-lxgw-wenkai fonts-babelstone-han
+define install_fonts
+	@for f in $(1); do test -f $$f || missing=1; done; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-	    apt-get update -qq && apt-get install -y -qq $(FONT_PACKAGES) >/dev/null; \
+	    apt-get update -qq && apt-get install -y -qq $(2) >/dev/null; \
 	  else \
-	    echo "note: fonts are missing; run: sudo apt-get install $(FONT_PACKAGES)"; \
+	    echo "note: fonts are missing; run: sudo apt-get install $(2)"; \
 	  fi; \
 	fi
+endef
+test-fonts:
+	$(call install_fonts,$(TEST_FONTS),$(TEST_FONT_PACKAGES))
+fonts:
+	$(call install_fonts,$(TEST_FONTS) $(BENCHMARK_FONTS),$(TEST_FONT_PACKAGES) $(BENCHMARK_FONT_PACKAGES))
 
 clean:
 	rm -rf $(VENV) runs wandb outputs

@@ -11,6 +11,8 @@ written up under ``docs/`` with 95% intervals over seeds.
   PONO-DMS over 5 seeds, PONO without a shortcut and PONO-MS on GroupNorm over 3); ``docs/results.md``.
 * ``--task style`` (``make ablation-style``): the MUNIT style model with an IN, GN, PONO-MS or PONO-DMS content
   path, and the official MUNIT + PONO-MS layout; ``docs/results_style.md``.
+* ``--task fonts``: the same style model on the font benchmark (``pono_gan.data.fonts``: Song against 8 other
+  fonts, example-guided, scored with content and style accuracy); ``docs/results_fonts.md``.
 
     make ablation-unpaired                          # or: python benchmarks/ablation.py --task unpaired
     python benchmarks/ablation.py --task unpaired --variants instance pono_ms --seeds 0 1 --steps 200 --docs /tmp/r.md
@@ -31,6 +33,7 @@ sys.path.insert(0, str(ROOT))
 
 from pono_gan.ablate.report import render, study_figures  # noqa: E402
 from pono_gan.ablate.runner import Plan, Run, run_plan, score_references  # noqa: E402
+from pono_gan.data.fonts import build_fonts  # noqa: E402
 from pono_gan.data.glyphs import build_glyphs  # noqa: E402
 from pono_gan.data.tools import unpair  # noqa: E402
 from pono_gan.errors import PonoGanError  # noqa: E402
@@ -61,6 +64,21 @@ METRICS = """- **Metrics:** `python -m pono_gan.evaluate --layout paired` on the
   that cannot be had on this machine."""
 
 
+FONTS_DATA = """- **Data:** the font benchmark, `python -m pono_gan.data.builders fonts --root data/fonts --size 64`
+  (`pono_gan.data.fonts`): domain A is AR PL SungtiL GB (Song), domain B the same characters in 8 other Debian fonts
+  (AR PL KaitiM GB, cwTeX Ming, HeiBold, Yen, FangSong and Kai, WenQuanYi Zen Hei, LXGW WenKai; AR PL KaitiM Big5,
+  AR PL UMing and BabelStone Han are dropped as near-copies), with no font labels in training: the 2,552 GB2312
+  level-1 hanzi that all of them draw, split by character into 2,169 train, 128 val and 255 test; 64 x 64 px,
+  1 channel. A test character is never seen in training, in any font."""
+FONTS_METRICS = """- **Metrics:** `python -m pono_gan.evaluate` in the `fonts` layout (`pono_gan.evaluate.fonts`): each test
+  character c in each target font f is rendered in the style of an example, another test character drawn in f
+  (seeded), and scored against the truth, c drawn in f: L1, PSNR, SSIM; **content accuracy** (the output's nearest
+  test character in f is c) and **style accuracy** (the output's nearest drawing of c among the 8 target fonts and
+  the source is f's), nearest by the mean absolute difference after a Gaussian blur of 2 px; **diversity** (pairwise
+  L1 of 3 random styles per character); FD-EffNet and KID-EffNet between the outputs and the truths. 255 x 8 =
+  2,040 renderings per run."""
+
+
 @dataclass(frozen=True)
 class Preset:
     """One glyph study: its config files, data, runs and report."""
@@ -79,6 +97,8 @@ class Preset:
     paper: str
     default_seeds: int = 5
     baselines: tuple[str, ...] = field(default=("instance", "group"))
+    data: str = "glyphs"  # the data it builds: "glyphs" (Song -> Kai pairs) or "fonts" (the font benchmark)
+    layout: str = "paired"  # the evaluation layout
 
 
 PRESETS = {
@@ -131,6 +151,18 @@ PRESETS = {
   scored against its own Kai glyph (content preservation); **L1, random styles** and **diversity (pairwise L1)**
   come from 3 seeded random styles per glyph.""",
         PAPER_MUNIT),
+    "fonts": Preset(
+        "style", ("style/base.yaml", "ablation/fonts_style.yaml"),
+        ("instance", "group", "pono_ms", "pono_dms", "pono_ms_official"), (),
+        False, "runs/ablation_fonts", "docs/results_fonts.md",
+        ("l1", "psnr", "ssim", "content_accuracy", "style_accuracy", "diversity_l1") + DISTRIBUTION, "AtoB",
+        "Results: the style (MUNIT) model on the font benchmark, with and without PONO-MS",
+        FONTS_DATA + """
+- **Model:** `configs/style/base.yaml` + `configs/ablation/fonts_style.yaml`: MUNIT (8-dim style code, AdaIN
+  decoder, image / content / style reconstruction, LSGAN with MUNIT's 2-scale discriminator), 16 base channels,
+  2 residual blocks, batch 4. IN, GN, PONO-MS and PONO-DMS differ only in the content encoder's normalization and
+  the shortcut; **PONO-MS (official layout)** is the official MUNIT + PONO-MS generator's layout.
+""" + FONTS_METRICS, PAPER_MUNIT, data="fonts", layout="fonts"),
 }
 
 
@@ -145,7 +177,7 @@ def plan_runs(preset: Preset, variants: list[str], seeds: list[int], steps: int)
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--task", choices=tuple(PRESETS), default="paired", help="the study (default: %(default)s)")
-    parser.add_argument("--data", default="data/song2kai", help="glyph pairs, built if missing (default: %(default)s)")
+    parser.add_argument("--data", help="the data, built if missing (default: data/song2kai, or data/fonts for --task fonts)")
     parser.add_argument("--runs", help="run folders (default: the study's, under runs/)")
     parser.add_argument("--docs", help="the report to write (default: the study's, under docs/)")
     parser.add_argument("--steps", type=int, default=600, help="training iterations of the main grid (default: %(default)s)")
@@ -167,18 +199,18 @@ def main(argv: list[str] | None = None) -> int:
     def absolute(path: str) -> Path:
         return Path(path) if Path(path).is_absolute() else ROOT / path
 
-    pairs = absolute(args.data)
-    data = pairs.with_name(pairs.name + "_unpaired") if preset.unpaired else pairs
+    built = absolute(args.data or ("data/fonts" if preset.data == "fonts" else "data/song2kai"))
+    data = built.with_name(built.name + "_unpaired") if preset.unpaired else built
     runs_folder, docs = absolute(args.runs or preset.runs), absolute(args.docs or preset.docs)
     start = time.perf_counter()
     try:
-        build_glyphs(pairs, size=64)
+        (build_fonts if preset.data == "fonts" else build_glyphs)(built, size=64)
         if preset.unpaired and not (data / "trainA").is_dir():
-            unpair(pairs, data, link=True)
+            unpair(built, data, link=True)
         runs = plan_runs(preset, variants, seeds, args.steps)
         names = list(dict.fromkeys(run.variant for run in runs))
         plan = Plan(preset.task, data, {v: CONFIGS / preset.task / f"{v}.yaml" for v in names}, runs,
-                    [CONFIGS / c for c in preset.configs], runs_folder, "paired", preset.direction, preset.metrics,
+                    [CONFIGS / c for c in preset.configs], runs_folder, preset.layout, preset.direction, preset.metrics,
                     max(1, args.jobs), f"ablation-glyphs-{preset.task}")
         records = run_plan(plan, log=lambda line: print(f"[ablation {time.strftime('%H:%M:%S')}] {line}", flush=True),
                            train=not args.report_only)

@@ -13,6 +13,8 @@ from pono_gan.ablate.report import (Results, budget_section, comparison_rows, co
                                     cost_line, default_contrasts, references_section, render, sample_budget)
 from pono_gan.ablate.runner import Plan, Run, StudyError, schedule, train_run
 from tests.data import make_paired
+from tests.data.test_fonts import latin_benchmark, needs_dejavu
+from tests.helpers import ROOT
 from tests.tasks.helpers import TINY
 
 
@@ -209,3 +211,23 @@ def test_a_two_variant_two_seed_study_resumes_and_refuses_other_settings(tiny_da
     # the same run folders with other settings are refused, not reused
     assert main(args[:-len(tiny)] + tiny + ["--model.init_args.lambda_l1", "50"]) == 2
     assert "trained with other settings" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+@needs_dejavu
+def test_a_style_study_on_a_font_benchmark_reports_both_accuracies_and_three_references(tmp_path):
+    data = latin_benchmark(tmp_path / "latin", tmp_path / "twin.ttf")
+    assert default_layout(data) == "fonts"
+    configs = [str(ROOT / "configs" / "style" / "base.yaml"), str(ROOT / "configs" / "ablation" / "fonts_style.yaml")]
+    assert main(["--task", "style", "--data", str(data), "--config", configs[0], "--config", configs[1],
+                 "--variants", "pono_ms", "--seeds", "0", "--steps", "2", "--runs", str(tmp_path / "runs"),
+                 "--report", str(tmp_path / "study.md"), "--metrics", "l1", "ssim", "content_accuracy",
+                 "style_accuracy", "diversity_l1", "--", "--data.num_workers", "0"]) == 0
+    text = (tmp_path / "study.md").read_text()
+    assert "in the `fonts` layout" in text and "| content accuracy | style accuracy |" in text
+    for reference in ("source glyph unchanged", "example glyph copied", "blank page"):
+        assert f"| {reference} | " in text
+    assert "| PONO-MS | 1 |" in text
+    assert (tmp_path / "study_images" / "samples.png").is_file() and (tmp_path / "study_images" / "moments.png").is_file()
+    summary = json.loads((tmp_path / "runs" / "pono_ms" / "steps2" / "seed0" / "eval_test" / "summary.json").read_text())
+    assert summary["layout"] == "fonts" and set(summary["per_font"]) == {"dejavuserif", "dejavusansmono", "dejavusans-bold"}

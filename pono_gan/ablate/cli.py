@@ -14,7 +14,8 @@ from pono_gan.ablate import __doc__ as package_doc
 __all__ = ["main", "variant_file", "default_layout", "contrast"]
 
 TASKS = ("paired", "unpaired", "style")
-DEFAULT_METRICS = ("l1", "psnr", "ssim", "l1_random", "diversity_l1", "fd_effnet_lite0", "kid_effnet_lite0", "fid", "kid")
+DEFAULT_METRICS = ("l1", "psnr", "ssim", "content_accuracy", "style_accuracy", "l1_random", "diversity_l1",
+                   "fd_effnet_lite0", "kid_effnet_lite0", "fid", "kid")
 
 
 def variant_file(task: str, variant: str, root: Path) -> tuple[str, Path]:
@@ -37,8 +38,10 @@ def contrast(text: str, variants: Sequence[str]) -> tuple[str, str]:
 
 
 def default_layout(data: Path) -> str:
-    """``aligned`` where the data has ``test/``; ``paired`` where every ``testA`` file has a ``testB`` partner of the
-    same name; else ``unpaired``."""
+    """``fonts`` for a font benchmark (its ``fonts.json``); ``aligned`` where the data has ``test/``; ``paired`` where
+    every ``testA`` file has a ``testB`` partner of the same name; else ``unpaired``."""
+    if (data / "fonts.json").is_file():
+        return "fonts"
     if (data / "test").is_dir():
         return "aligned"
     names = [{p.stem for p in (data / folder).rglob("*") if p.is_file()} for folder in ("testA", "testB")]
@@ -61,8 +64,9 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--contrast", action="append", default=[], metavar="VARIANT:REFERENCE",
                    help="also compare VARIANT with REFERENCE (repeatable); the paper's questions (PONO-MS / DMS against "
                         "pono, group_pono_ms against group, ...) are asked wherever both variants ran")
-    p.add_argument("--layout", choices=("paired", "aligned", "unpaired"),
-                   help="evaluation layout (default: aligned / paired where the test split has pairs, else unpaired)")
+    p.add_argument("--layout", choices=("paired", "aligned", "unpaired", "fonts"),
+                   help="evaluation layout (default: fonts for a font benchmark, aligned / paired where the test split "
+                        "has pairs, else unpaired)")
     p.add_argument("--direction", choices=("AtoB", "BtoA"), help="unpaired and style models: the direction scored (default: AtoB)")
     p.add_argument("--metrics", nargs="+", metavar="NAME", help="evaluate's metrics (default: all that can run)")
     p.add_argument("--runs", default="runs/ablate", help="run folders (default: %(default)s)")

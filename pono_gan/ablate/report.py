@@ -24,6 +24,7 @@ LABELS = {
     "fd_effnet_lite0": ("FD-EffNet", False), "kid_effnet_lite0": ("KID-EffNet", False),
     "fid": ("FID", False), "kid": ("KID", False),
     "l1_random": ("L1, random styles", False), "diversity_l1": ("diversity (pairwise L1)", True),
+    "content_accuracy": ("content accuracy", True), "style_accuracy": ("style accuracy", True),
 }
 #: the variant files' display names (another file shows its stem)
 VARIANT_LABELS = {
@@ -259,11 +260,9 @@ def study_figures(plan, records: Sequence[dict], folder: Path, count: int = 8) -
     seed of :func:`sample_budget`) and the PONO moment maps of the first variant with PONO. Returns the two file
     names written into ``folder`` (None where there is nothing to draw)."""
     import torch
-    import torch.nn.functional as F
     from torchvision.utils import save_image
 
-    from pono_gan.data import Preprocessing, make_dataset
-    from pono_gan.inference import Translator, load_model
+    from pono_gan.inference import load_model
     from pono_gan.viz import moment_labels, moment_maps, sample_panel, to_unit_range
 
     steps = sample_budget(records)
@@ -275,6 +274,51 @@ def study_figures(plan, records: Sequence[dict], folder: Path, count: int = 8) -
         return None, None
     models = {v: load_model(plan.runs_folder / v / f"steps{steps}" / f"seed{r['seed']}" / "checkpoints" / "last.ckpt",
                             plan.direction) for v, r in first.items()}
+    if plan.layout == "fonts":  # content | example | truth | each variant, in [0, 1]
+        from pono_gan.evaluate.fonts import figure_samples, model_renderers
+
+        contents, examples, truths = figure_samples(plan.data, count)
+        columns, labels = [contents, examples, truths], ["content", "example", "truth"]
+        config = next(iter(models.values())).config
+        inputs = contents.expand(-1, config.in_channels, -1, -1) * 2 - 1
+        style_examples = examples.expand(-1, config.out_channels, -1, -1) * 2 - 1
+        for variant, model in models.items():
+            render, _ = model_renderers(model, "cpu")
+            columns.append(render(contents, examples))
+            labels.append(variant_label(variant))
+    else:
+        inputs, columns, labels, style_examples = _image_columns(plan, models, count)
+    moments, moments_of = None, None
+    for variant, model in models.items():
+        if model.has_pono:
+            with torch.inference_mode():
+                style = (model.generator.encode_style(style_examples[:4]),) if model.styled else ()
+                _, moments = model.generator.eval().forward_with_moments(inputs[:4], *style)
+            moments_of = variant
+            break
+    folder.mkdir(parents=True, exist_ok=True)
+    save_image(sample_panel(columns, labels), folder / "samples.png")
+    written_moments = None
+    if moments:
+        panels = moment_maps(moments, tuple(inputs.shape[-2:]))
+        keys = sorted(panels, key=lambda k: (k[-1], k))
+        save_image(sample_panel([to_unit_range(inputs[:4]), *(panels[k] for k in keys)],
+                                [f"input ({variant_label(moments_of)})", *moment_labels(keys)]), folder / "moments.png")
+        written_moments = "moments.png"
+    return "samples.png", written_moments
+
+
+def _image_columns(plan, models: dict, count: int):
+    """``(inputs, columns, labels, style examples)`` of the sample grid on image data: the inputs and each input's
+    style example (the next target) in [-1, 1]; the columns in [0, 1] (input, the target where the layout has one,
+    each variant's output; a style model renders in the style of the next target, as evaluate does)."""
+    import torch
+    import torch.nn.functional as F
+
+    from pono_gan.data import Preprocessing, make_dataset
+    from pono_gan.inference import Translator
+    from pono_gan.viz import to_unit_range
+
     config = next(iter(models.values())).config
     dataset = make_dataset(plan.data, plan.layout, "test", preprocessing=Preprocessing("none", size_multiple=1),
                            channels=(config.in_channels, config.out_channels), train=False, limit=count)
@@ -287,31 +331,29 @@ def study_figures(plan, records: Sequence[dict], folder: Path, count: int = 8) -
     inputs, targets = stack("A"), stack("B")
     columns = [to_unit_range(inputs)] + ([to_unit_range(targets)] if plan.layout != "unpaired" else [])
     labels = ["input"] + (["target"] if plan.layout != "unpaired" else [])
-    moments, moments_of = None, None
+    style_examples = torch.roll(targets, -1, 0)
     for variant, model in models.items():
         translator = Translator(model.generator, torch.device("cpu"))
         with torch.inference_mode():
-            if model.styled:  # the next target as the style example, as evaluate does
-                codes = model.generator.encode_style(torch.roll(targets, -1, 0))
+            if model.styled:
+                codes = model.generator.encode_style(style_examples)
                 output = torch.cat([translator((x[None] + 1) / 2, code[None])[0] for x, code in zip(inputs, codes)])
             else:
                 output = translator((inputs + 1) / 2)[0]
-            if moments is None and model.has_pono:
-                style = (codes[:4],) if model.styled else ()
-                _, moments = model.generator.eval().forward_with_moments(inputs[:4], *style)
-                moments_of = variant
         columns.append(output)
         labels.append(variant_label(variant))
-    folder.mkdir(parents=True, exist_ok=True)
-    save_image(sample_panel(columns, labels), folder / "samples.png")
-    written_moments = None
-    if moments:
-        panels = moment_maps(moments, tuple(inputs.shape[-2:]))
-        keys = sorted(panels, key=lambda k: (k[-1], k))
-        save_image(sample_panel([to_unit_range(inputs[:4]), *(panels[k] for k in keys)],
-                                [f"input ({variant_label(moments_of)})", *moment_labels(keys)]), folder / "moments.png")
-        written_moments = "moments.png"
-    return "samples.png", written_moments
+    return inputs, columns, labels, style_examples
+
+
+#: what the references of a report are, by kind of data
+REFERENCE_TEXT = {
+    "images": "Neither is a model: the input as it is, and one colour everywhere (each channel's median over the test "
+              "targets' pixels). A variant that does not beat them on a metric has learned nothing that metric sees.",
+    "fonts": "None is a model: the source glyph as it is (right character, the source font's style: its style "
+             "accuracy is 0), the example glyph copied (the target font's style, another character: its content "
+             "accuracy is 0) and a blank page. A variant that does not beat them on a metric has learned nothing that "
+             "metric sees; one that learned content and style beats all three on both accuracies.",
+}
 
 
 def references_section(references: dict[str, dict[str, float]], all_results: Sequence[Results],
@@ -334,9 +376,7 @@ def references_section(references: dict[str, dict[str, float]], all_results: Seq
                   for variant, steps, mean in means if not (mean > best if higher else mean < best)]
         if losers:
             notes.append(f"- {LABELS.get(metric, (metric,))[0]}: {', '.join(losers)}")
-    text = ("Neither is a model: the input as it is, and one colour everywhere (each channel's median over the test "
-            "targets' pixels). A variant that does not beat them on a metric has learned nothing that metric sees.\n\n"
-            + "\n".join(lines))
+    text = REFERENCE_TEXT["fonts" if "example glyph copied" in references else "images"] + "\n\n" + "\n".join(lines)
     if notes:
         text += "\n\nMeans that do not beat the better reference:\n\n" + "\n".join(notes)
     return text

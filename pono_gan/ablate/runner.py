@@ -195,10 +195,14 @@ def score_run(plan: Plan, run: Run) -> dict:
 
 
 def score_references(plan: Plan) -> dict[str, dict[str, float]]:
-    """The trivial references' scores on the test split (:mod:`pono_gan.evaluate.references`: the input unchanged,
-    a constant image), by label: what a variant's numbers must beat to show it learned something. Uses the
-    channels and direction of the first finished run's checkpoint; ``{}`` when none has finished."""
+    """The trivial references' scores on the test split, by label: what a variant's numbers must beat to show it
+    learned something. On a font benchmark the source glyph, the example copied and a blank page
+    (:data:`pono_gan.evaluate.fonts.REFERENCES`); elsewhere the input unchanged and a constant image
+    (:mod:`pono_gan.evaluate.references`, with the channels and direction of the first finished run's checkpoint).
+    ``{}`` when no run has finished."""
     from pono_gan.evaluate import evaluate
+    from pono_gan.evaluate.fonts import REFERENCES as FONT_REFERENCES
+    from pono_gan.evaluate.fonts import evaluate_fonts
     from pono_gan.evaluate.names import STYLE_METRICS
     from pono_gan.evaluate.references import reference_models
     from pono_gan.inference import load_model
@@ -206,8 +210,11 @@ def score_references(plan: Plan) -> dict[str, dict[str, float]]:
     done = [run for run in plan.runs if finished(plan, run)]
     if not done:
         return {}
-    model = load_model(done[0].folder(plan.runs_folder) / "checkpoints" / "last.ckpt", plan.direction)
     metrics = None if plan.metrics is None else [m for m in plan.metrics if m not in STYLE_METRICS]
+    if plan.layout == "fonts":
+        return {label: summary_values(evaluate_fonts(render, plan.data, metrics=metrics))
+                for label, render in FONT_REFERENCES.items()}
+    model = load_model(done[0].folder(plan.runs_folder) / "checkpoints" / "last.ckpt", plan.direction)
     return {label: summary_values(evaluate(reference, plan.data, plan.layout, "test", workers=0, metrics=metrics))
             for label, reference in reference_models(model, plan.data, plan.layout).items()}
 

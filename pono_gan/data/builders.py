@@ -13,6 +13,7 @@ Command line::
     python -m pono_gan.data.builders edges2photo --root data/edges2photo --size 128 --num-train 400 --num-test 40
     python -m pono_gan.data.builders gray2photo --root data/gray2photo --size 64
     python -m pono_gan.data.builders glyphs --root data/song2kai --size 64    # font pairs: see glyphs.py
+    python -m pono_gan.data.builders fonts --root data/fonts --size 64        # one font -> many: see fonts.py
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ import torch
 from PIL import Image
 from scipy import ndimage
 
-from pono_gan.data import glyphs
+from pono_gan.data import fonts, glyphs
 from pono_gan.data.io import list_images
 from pono_gan.errors import PonoGanError
 
@@ -275,10 +276,11 @@ def main(argv: Sequence[str] | None = None) -> Path:
         sub.add_argument("--seed", type=int, default=0, help="random seed (default: %(default)s)")
         sub.add_argument("--overwrite", action="store_true", help="replace images of another build in --root")
     glyphs.add_arguments(builders.add_parser("glyphs", help="one font -> another: glyph pairs (zi2zi)"))
+    fonts.add_arguments(builders.add_parser("fonts", help="one font -> many fonts: the style benchmark with ground truth"))
     args = parser.parse_args(argv)
-    if args.builder == "glyphs":
+    if args.builder in ("glyphs", "fonts"):
         try:
-            return glyphs.main(args)
+            return (glyphs if args.builder == "glyphs" else fonts).main(args)
         except PonoGanError as error:
             parser.exit(2, f"error: {error}\n")
     root = build_pairs(args.builder, args.root, args.size, args.num_train, args.num_test, args.seed, overwrite=args.overwrite)

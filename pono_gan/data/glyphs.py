@@ -31,6 +31,7 @@ import os
 import shutil
 import tempfile
 from collections import Counter
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -40,20 +41,36 @@ from pono_gan.errors import DataError, MissingPathError
 
 __all__ = [
     "CHARSETS",
+    "DEBIAN_PACKAGES",
     "DEFAULT_SOURCE_FONT",
     "DEFAULT_TARGET_FONT",
     "add_arguments",
+    "add_rendering_arguments",
+    "already_built",
     "build_glyphs",
     "charset",
+    "file_sha256",
+    "glyph_name",
     "main",
+    "open_font",
     "render_glyphs",
+    "split_characters",
+    "write_atomically",
+    "write_glyphs",
 ]
 
 log = logging.getLogger(__name__)
 
 DEFAULT_SOURCE_FONT = "/usr/share/fonts/truetype/arphic-gbsn00lp/gbsn00lp.ttf"
 DEFAULT_TARGET_FONT = "/usr/share/fonts/truetype/arphic-gkai00mp/gkai00mp.ttf"
-_DEBIAN_PACKAGES = {"gbsn00lp.ttf": "fonts-arphic-gbsn00lp", "gkai00mp.ttf": "fonts-arphic-gkai00mp"}
+#: the Debian package of each font file this project names by default (``make fonts`` installs them)
+DEBIAN_PACKAGES = {
+    "gbsn00lp.ttf": "fonts-arphic-gbsn00lp", "gkai00mp.ttf": "fonts-arphic-gkai00mp",
+    "bkai00mp.ttf": "fonts-arphic-bkai00mp", "uming.ttc": "fonts-arphic-uming", "cwming.ttf": "fonts-cwtex-ming",
+    "cwheib.ttf": "fonts-cwtex-heib", "cwyen.ttf": "fonts-cwtex-yen", "cwfs.ttf": "fonts-cwtex-fs",
+    "cwkai.ttf": "fonts-cwtex-kai", "wqy-zenhei.ttc": "fonts-wqy-zenhei", "LXGWWenKai-Regular.ttf": "fonts-lxgw-wenkai",
+    "BabelStoneHan.ttf": "fonts-babelstone-han",
+}
 
 #: GB2312 rows (first byte) of each named character set: level 1 (3,755 common hanzi, by pinyin) and level 2.
 CHARSETS = {"gb2312-1": range(0xB0, 0xD8), "gb2312-2": range(0xD8, 0xF8), "gb2312": range(0xB0, 0xF8)}
@@ -75,10 +92,11 @@ def charset(name: str) -> str:
     return "".join(chars)
 
 
-def _font(path: str | os.PathLike, pixels: int) -> ImageFont.FreeTypeFont:
+def open_font(path: str | os.PathLike, pixels: int) -> ImageFont.FreeTypeFont:
+    """A font file at ``pixels`` size; a missing or unreadable file is a one-line error naming the fix."""
     path = Path(path)
     if not path.is_file():
-        package = _DEBIAN_PACKAGES.get(path.name)
+        package = DEBIAN_PACKAGES.get(path.name)
         fix = f"install it with `apt-get install {package}` (or `make fonts`)" if package else "check the path"
         raise MissingPathError(f"font not found: {path}; {fix}, or pass another font file")
     try:
@@ -104,7 +122,7 @@ def render_glyphs(
     A character is dropped when its bitmap is empty, equals the font's ``.notdef`` drawing, or is shared with
     another character (fonts that lack a glyph often draw the same box or blank for all of them).
     """
-    font = _font(font_path, max(1, round(scale * size)))
+    font = open_font(font_path, max(1, round(scale * size)))
     notdef = _draw(font, _MISSING, size).tobytes()
     bitmaps = {char: _draw(font, char, size) for char in dict.fromkeys(chars)}
     counts = Counter(bitmap.tobytes() for bitmap in bitmaps.values())
@@ -122,7 +140,8 @@ def render_glyphs(
     return kept, dropped
 
 
-def _sha256(path: str | os.PathLike) -> str:
+def file_sha256(path: str | os.PathLike) -> str:
+    """The SHA-256 of a file's bytes, in hex."""
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
@@ -131,6 +150,57 @@ def _split_sizes(count: int, val: float, test: float) -> tuple[int, int, int]:
         raise DataError(f"need 0 <= val, test and val + test < 1, got val={val}, test={test}")
     num_val, num_test = round(count * val), round(count * test)
     return count - num_val - num_test, num_val, num_test
+
+
+def already_built(root: Path, manifest: str, settings: dict, overwrite: bool) -> bool:
+    """Whether ``root`` already holds the set these ``settings`` describe (its ``manifest`` says so).
+
+    Raises:
+        DataError: ``root`` holds other files and ``overwrite`` is False.
+    """
+    path = root / manifest
+    if path.is_file():
+        previous = json.loads(path.read_text())
+        if {key: previous.get(key) for key in settings} == settings:
+            log.info("%s already holds this set; nothing to do", root)
+            return True
+    if root.exists() and any(root.iterdir()) and not overwrite:
+        raise DataError(f"{root} already holds other files; pass --overwrite to replace them, or choose another --root")
+    return False
+
+
+def split_characters(chars: Sequence[str], val: float, test: float, seed: int) -> dict[str, str]:
+    """``{"train", "val", "test"}`` -> their characters (each in code order), by a permutation seeded with ``seed``."""
+    order = np.random.default_rng(seed).permutation(len(chars))
+    num_train, num_val, _ = _split_sizes(len(chars), val, test)
+    bounds = {"train": (0, num_train), "val": (num_train, num_train + num_val), "test": (num_train + num_val, len(chars))}
+    return {split: "".join(sorted((chars[i] for i in order[start:stop]), key=ord)) for split, (start, stop) in bounds.items()}
+
+
+def glyph_name(char: str) -> str:
+    """The file name of a character's glyph: ``uXXXX.png`` (its code point in hex)."""
+    return f"u{ord(char):04x}.png"
+
+
+def write_glyphs(folder: Path, bitmaps: dict[str, np.ndarray], chars: str) -> None:
+    """Write the bitmaps of ``chars`` into ``folder`` (created) as ``uXXXX.png``."""
+    folder.mkdir(parents=True)
+    for char in chars:
+        Image.fromarray(bitmaps[char], "L").save(folder / glyph_name(char), compress_level=1)
+
+
+def write_atomically(root: Path, fill: Callable[[Path], None]) -> None:
+    """Let ``fill`` write a whole set into a staging folder beside ``root``, then rename it into place (replacing
+    ``root``): a killed build leaves nothing half-written."""
+    root.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{root.name}.", dir=root.parent))
+    try:
+        fill(staging)
+        if root.exists():
+            shutil.rmtree(root)
+        staging.rename(root)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
 
 
 def build_glyphs(
@@ -172,18 +242,11 @@ def build_glyphs(
     settings = {
         "builder": "glyphs", "version": _FORMAT_VERSION, "size": size, "scale": scale, "val": val, "test": test,
         "seed": seed, "source_font": Path(source_font).name, "target_font": Path(target_font).name,
-        "source_sha256": _sha256(_font(source_font, 1).path), "target_sha256": _sha256(_font(target_font, 1).path),
+        "source_sha256": file_sha256(open_font(source_font, 1).path), "target_sha256": file_sha256(open_font(target_font, 1).path),
         "chars": charset_name if chars is None else hashlib.sha256(chars.encode()).hexdigest(),
     }
-    manifest = root / "glyphs.json"
-    if manifest.is_file():
-        previous = json.loads(manifest.read_text())
-        if {key: previous.get(key) for key in settings} == settings:
-            log.info("%s already holds this glyph set; nothing to do", root)
-            return root
-    if root.exists() and any(root.iterdir()) and not overwrite:
-        raise DataError(f"{root} already holds other files; pass --overwrite to replace them, or choose another --root")
-
+    if already_built(root, "glyphs.json", settings, overwrite):
+        return root
     sources, dropped_source = render_glyphs(source_font, text, size, scale)
     targets, dropped_target = render_glyphs(target_font, text, size, scale)
     kept = [char for char in dict.fromkeys(text) if char in sources and char in targets]
@@ -192,31 +255,18 @@ def build_glyphs(
             f"only {len(kept)} of {len(set(text))} characters are drawn by both {Path(source_font).name} and "
             f"{Path(target_font).name}; choose fonts that cover the characters"
         )
-    order = np.random.default_rng(seed).permutation(len(kept))
-    num_train, num_val, num_test = _split_sizes(len(kept), val, test)
-    bounds = {"train": (0, num_train), "val": (num_train, num_train + num_val), "test": (num_train + num_val, len(kept))}
+    splits = split_characters(kept, val, test, seed)
 
-    root.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{root.name}.", dir=root.parent))
-    try:
-        splits = {}
-        for split, (start, stop) in bounds.items():
-            members = sorted((kept[i] for i in order[start:stop]), key=ord)
-            splits[split] = "".join(members)
+    def fill(staging: Path) -> None:
+        for split, members in splits.items():
             for side, bitmaps in (("A", sources), ("B", targets)):
-                folder = staging / f"{split}{side}"
-                folder.mkdir()
-                for char in members:
-                    Image.fromarray(bitmaps[char], "L").save(folder / f"u{ord(char):04x}.png", compress_level=1)
+                write_glyphs(staging / f"{split}{side}", bitmaps, members)
         dropped = {"source": dropped_source, "target": dropped_target}
         record = settings | {"counts": {split: len(members) for split, members in splits.items()},
                              "splits": splits, "dropped": dropped}
         (staging / "glyphs.json").write_text(json.dumps(record, indent=1, ensure_ascii=False) + "\n")
-        if root.exists():
-            shutil.rmtree(root)
-        staging.rename(root)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
+
+    write_atomically(root, fill)
     for side, reasons in (("source", dropped_source), ("target", dropped_target)):
         if reasons:
             log.warning("%s font lacks %d characters (%s); they were left out",
@@ -229,6 +279,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--root", default="data/song2kai", help="output folder (default: %(default)s)")
     parser.add_argument("--source-font", default=DEFAULT_SOURCE_FONT, help="font of A, the input (default: Song)")
     parser.add_argument("--target-font", default=DEFAULT_TARGET_FONT, help="font of B, the target (default: Kai)")
+    add_rendering_arguments(parser)
+
+
+def add_rendering_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options every glyph builder shares: the characters, the drawing, the split, ``--overwrite``."""
     parser.add_argument("--charset", default="gb2312-1", choices=list(CHARSETS), help="characters (default: %(default)s)")
     parser.add_argument("--chars", default=None, help="draw these characters instead of --charset")
     parser.add_argument("--size", type=int, default=64, help="image side in pixels (default: %(default)s)")

@@ -20,6 +20,33 @@ def _positive(text: str) -> int:
     return value
 
 
+def _default_layout(model, root, trained: dict[str, Any]) -> str:
+    """``fonts`` for a style model on a font benchmark, else the training layout (``paired`` if it has none)."""
+    from pono_gan.evaluate.fonts import is_benchmark
+
+    if model.styled and is_benchmark(root):
+        return "fonts"
+    return trained.get("layout") if trained.get("layout") in LAYOUTS else "paired"
+
+
+def _slug(label: str) -> str:
+    return label.replace(" ", "_")
+
+
+def _without_style(metrics: list[str] | None) -> list[str] | None:
+    """``metrics`` less those that score style models only (a reference has no style)."""
+    from pono_gan.errors import DataError
+    from pono_gan.evaluate.names import STYLE_METRICS
+
+    if metrics is None:
+        return None
+    plain = [name for name in metrics if name not in STYLE_METRICS]
+    if not plain:
+        raise DataError(f"--references: {', '.join(metrics)} score style models only, and doing nothing has "
+                        "no style; add a metric such as l1 or fd_effnet_lite0")
+    return plain
+
+
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser = argparse.ArgumentParser(prog="python -m pono_gan.evaluate", description=package_doc,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -62,21 +89,25 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         root = args.data or trained.get("root")
         if root is None:
             raise DataError(f"{args.checkpoint}: does not record its data root; pass --data")
-        layout = args.layout or (trained.get("layout") if trained.get("layout") in LAYOUTS else "paired")
+        layout = args.layout or _default_layout(model, root, trained)
         output = Path(args.output) if args.output else Path(args.checkpoint).resolve().parent.parent / f"eval_{args.split}"
         metrics = [name for value in args.metrics for name in value.split(",") if name] if args.metrics else None
         gallery: list | None = [] if args.wandb else None
         summary = evaluate(model, root, layout, args.split, output, args.device, args.limit, metrics=metrics,
                            inception_weights=args.inception_weights, batch_size=args.batch_size, num_styles=args.num_styles,
                            train_mode=args.train_mode, gallery=gallery, gallery_size=args.wandb_rows)
-        if args.references:
-            from pono_gan.evaluate.names import STYLE_METRICS
+        if args.references and layout == "fonts":
+            from pono_gan.evaluate.fonts import REFERENCES, evaluate_fonts
+
+            summary["references"] = {
+                label: evaluate_fonts(render, root, args.split, output / "references" / _slug(label), args.limit,
+                                      _without_style(metrics), args.inception_weights, args.batch_size,
+                                      device=args.device)
+                for label, render in REFERENCES.items()}
+        elif args.references:
             from pono_gan.evaluate.references import REFERENCES, reference_models
 
-            plain = None if metrics is None else [name for name in metrics if name not in STYLE_METRICS]
-            if plain == []:
-                raise DataError(f"--references: {', '.join(metrics)} score style models only, and doing nothing has "
-                                "no style; add a metric such as l1 or fd_effnet_lite0")
+            plain = _without_style(metrics)
             summary["references"] = {
                 label: evaluate(reference, root, layout, args.split, output / "references" / REFERENCES[label], args.device,
                                 args.limit, metrics=plain, inception_weights=args.inception_weights,

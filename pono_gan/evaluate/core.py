@@ -18,6 +18,7 @@ from pono_gan.data.datasets import make_dataset
 from pono_gan.data.transforms import Preprocessing
 from pono_gan.errors import DataError, MissingPathError
 from pono_gan.evaluate.names import (
+    ACCURACY_METRICS,
     DISTRIBUTION_METRICS,
     LAYOUTS,
     METRICS,
@@ -38,12 +39,14 @@ from pono_gan.inference import Model, Translator, resolve_device
 from pono_gan.metrics import l1_per_image, paired_metrics, pairwise_l1
 from pono_gan.viz import to_unit_range
 
-__all__ = ["describe", "evaluate", "select_metrics"]
+__all__ = [
+    "describe", "distribution_metric", "evaluate", "known_targets", "make_extractors", "remember_targets", "select_metrics",
+]
 
 #: the targets' features computed in this process, by :func:`_targets_key`: an ablation scores many checkpoints on
 #: one test split, and their targets are the same images (a few entries; a changed file is another key)
 _TARGET_FEATURES: dict[tuple, torch.Tensor] = {}
-_TARGET_CACHE_SIZE = 8
+_TARGET_CACHE_SIZE = 32  # a font benchmark keeps one entry per font
 _TARGET_LOCK = threading.Lock()  # the ablation scores runs in threads
 
 
@@ -55,6 +58,22 @@ def _targets_key(dataset, layout: str, direction: str, out_channels: int, backbo
     weights = getattr(extractor, "weights", None)
     return (backbone, extractor.name, str(weights), str(device), layout, direction, out_channels, len(dataset), stats)
 
+
+
+def _unavailable(layout: str, styled: bool) -> dict[str, str]:
+    """The metrics that cannot run on ``layout`` (for a style model where ``styled``), each with the reason."""
+    reasons = {}
+    for name in METRICS:
+        if name in ACCURACY_METRICS and layout != "fonts":
+            reasons[name] = "need the font benchmark (python -m pono_gan.data.builders fonts; layout fonts)"
+        elif name == "l1_random" and layout == "fonts":
+            reasons[name] = "random styles have no truth on the font benchmark (diversity_l1 scores them)"
+        elif name in STYLE_METRICS and not styled:
+            reasons[name] = "score style (MUNIT) models only"
+        elif name in NEEDS_PAIRS and layout == "unpaired":
+            reasons[name] = (f"need ground-truth pairs; the unpaired layout has only the distribution metrics "
+                             f"({', '.join(DISTRIBUTION_METRICS)}){' and diversity_l1' if styled else ''}")
+    return reasons
 
 
 def select_metrics(
@@ -71,23 +90,19 @@ def select_metrics(
             style model.
         MissingPathError: FID / KID asked for by name without the weights, or a weights path that does not exist.
     """
-    pairs = layout != "unpaired"
+    reasons = _unavailable(layout, styled)
     if metrics is None:
-        chosen = [name for name in METRICS if (pairs or name not in NEEDS_PAIRS) and (styled or name not in STYLE_METRICS)]
+        chosen = [name for name in METRICS if name not in reasons]
     else:
         chosen = list(dict.fromkeys(metrics))
         unknown = [name for name in chosen if name not in METRICS]
         if unknown or not chosen:
             what = f"unknown metric {unknown[0]!r}" if unknown else "no metric chosen"
             raise DataError(f"{what}; valid: {', '.join(METRICS)}")
-        if not pairs and any(name in NEEDS_PAIRS for name in chosen):
-            raise DataError(
-                f"{', '.join(n for n in chosen if n in NEEDS_PAIRS)} need ground-truth pairs; the unpaired layout "
-                f"has only the distribution metrics ({', '.join(DISTRIBUTION_METRICS)})"
-                f"{' and diversity_l1' if styled else ''}"
-            )
-        if not styled and any(name in STYLE_METRICS for name in chosen):
-            raise DataError(f"{', '.join(n for n in chosen if n in STYLE_METRICS)} score style (MUNIT) models only")
+        refused = [name for name in chosen if name in reasons]
+        if refused:
+            same = [name for name in refused if reasons[name] == reasons[refused[0]]]
+            raise DataError(f"{', '.join(same)} {reasons[refused[0]]}")
     skipped: dict[str, str] = {}
     inception = [name for name in chosen if name in DISTRIBUTION_METRICS and DISTRIBUTION_METRICS[name][1] == "inception"]
     weights = find_inception_weights(inception_weights) if inception else None
@@ -135,6 +150,15 @@ def evaluate(
     """
     if layout not in LAYOUTS:
         raise DataError(f"unknown layout {layout!r}; valid: {', '.join(LAYOUTS)}")
+    if layout == "fonts":
+        if gallery is not None:
+            raise DataError("the W&B table (--wandb) is not made for the font benchmark yet; per_image.csv holds its rows")
+        from pono_gan.evaluate.fonts import evaluate_fonts, model_renderers
+
+        render, render_random = model_renderers(model, device)
+        return evaluate_fonts(render, root, split, output, limit, metrics, inception_weights, batch_size, render_random,
+                              num_styles, device=device,
+                              about={"checkpoint": str(model.path), "direction": model.direction})
     chosen, skipped, weights = select_metrics(metrics, layout, inception_weights, model.styled)
     random_metrics = [name for name in chosen if name in STYLE_METRICS]
     if random_metrics and num_styles < 2:
@@ -148,19 +172,14 @@ def evaluate(
     translator = Translator(model.generator, torch_device, train_mode=train_mode,
                             with_moments=gallery is not None and model.has_pono)
     per_image = [name for name in chosen if name in PER_IMAGE_METRICS + STYLE_METRICS]
-    backbones = {DISTRIBUTION_METRICS[name][1] for name in chosen if name in DISTRIBUTION_METRICS}
-    extractors = {}
-    if "effnet" in backbones:
-        extractors["effnet"] = EffNetLite0Features().to(torch_device)
-    if "inception" in backbones:
-        extractors["inception"] = InceptionFeatures(weights).to(torch_device)
+    extractors = make_extractors(chosen, weights, torch_device)
     banks = {(backbone, side): FeatureBank(extractor, batch_size) for backbone, extractor in extractors.items()
              for side in ("outputs", "targets")}
     # unpaired: sample i holds A[i % n_A] and B[i % n_B]; use each image once
     n_inputs, n_targets = (len(dataset.image_paths[key]) for key in ("A", "B"))
     target_keys = {backbone: _targets_key(dataset, layout, model.direction, config.out_channels, backbone, extractor,
                                           torch_device) for backbone, extractor in extractors.items()}
-    known = {backbone: _TARGET_FEATURES.get(key) for backbone, key in target_keys.items()}
+    known = {backbone: known_targets(key) for backbone, key in target_keys.items()}
     rows = []
     with torch.inference_mode():
         loader = DataLoader(dataset, batch_size=None, num_workers=workers if len(dataset) > 1 else 0)
@@ -217,21 +236,44 @@ def evaluate(
         if known[backbone] is not None:
             features[backbone, "targets"] = known[backbone]
             continue
-        with _TARGET_LOCK:
-            while len(_TARGET_FEATURES) >= _TARGET_CACHE_SIZE:
-                _TARGET_FEATURES.pop(next(iter(_TARGET_FEATURES)))
-            _TARGET_FEATURES[key] = features[backbone, "targets"]
+        remember_targets(key, features[backbone, "targets"])
     for name in chosen:
         if name in DISTRIBUTION_METRICS:
-            result = _distribution_metric(name, features, extractors)
+            result = distribution_metric(name, features, extractors)
             summary["skipped" if isinstance(result, str) else "distribution_metrics"][name] = result
     if output is not None:
         _write(Path(output), summary, rows, per_image)
     return summary
 
 
-def _distribution_metric(name: str, features: dict, extractors: dict) -> dict[str, Any] | str:
-    """One distribution metric's summary entry, or the reason it cannot be computed."""
+def remember_targets(key: tuple, features: torch.Tensor) -> None:
+    """Keep a target set's features for this process under ``key`` (what they depend on; the oldest of more than
+    a few entries is dropped); ``_TARGET_FEATURES.get(key)`` finds them."""
+    with _TARGET_LOCK:
+        while len(_TARGET_FEATURES) >= _TARGET_CACHE_SIZE:
+            _TARGET_FEATURES.pop(next(iter(_TARGET_FEATURES)))
+        _TARGET_FEATURES[key] = features
+
+
+def known_targets(key: tuple) -> torch.Tensor | None:
+    """The features :func:`remember_targets` kept under ``key``, or None."""
+    return _TARGET_FEATURES.get(key)
+
+
+def make_extractors(chosen: Sequence[str], weights: Path | None, device: torch.device) -> dict[str, torch.nn.Module]:
+    """The feature networks the distribution metrics of ``chosen`` need, by backbone (``effnet``, ``inception``)."""
+    backbones = {DISTRIBUTION_METRICS[name][1] for name in chosen if name in DISTRIBUTION_METRICS}
+    extractors: dict[str, torch.nn.Module] = {}
+    if "effnet" in backbones:
+        extractors["effnet"] = EffNetLite0Features().to(device)
+    if "inception" in backbones:
+        extractors["inception"] = InceptionFeatures(weights).to(device)
+    return extractors
+
+
+def distribution_metric(name: str, features: dict, extractors: dict) -> dict[str, Any] | str:
+    """One distribution metric's summary entry from ``features`` (``{(backbone, "outputs" | "targets"): (N, D)}``),
+    or the reason it cannot be computed."""
     kind, backbone, description = DISTRIBUTION_METRICS[name]
     outputs, targets = features[backbone, "outputs"], features[backbone, "targets"]
     if min(len(outputs), len(targets)) < 2:

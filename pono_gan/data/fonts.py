@@ -1,0 +1,256 @@
+"""The font benchmark: one source font (domain A) against many target fonts (domain B), with ground truth.
+
+A style (MUNIT) model must learn a style that varies *inside* its target domain; the same characters drawn in many
+fonts give exactly that, and the right answer for "this character in that font" is known: the font's own drawing.
+Domain A is one source font (AR PL SungtiL GB, a Song face, by default); domain B is the union of the same
+characters drawn in K target fonts, with no font labels given to training. ``pono_gan.evaluate`` scores a style
+model on it with an example-guided protocol (:mod:`pono_gan.evaluate.fonts`).
+
+Building:
+
+1. Each candidate target font draws the characters (``.notdef``, empty and shared bitmaps are dropped, as in
+   :func:`pono_gan.data.glyphs.render_glyphs`). A candidate that draws none of them is an error.
+2. Near-copies are dropped, in the order given: a candidate whose **font distance** (the mean absolute difference
+   in [0, 1] between the two fonts' drawings of the characters both draw) to the source or to a target font
+   already kept is below ``min_distance`` is left out, and the distance is printed. At 64 px an AR PL Kai and its
+   Big5 twin (``bkai00mp``) are 0.038 apart, Song and BabelStone Han 0.045, Song and AR PL UMing 0.060; two
+   different Kai designs (``gkai00mp``, cwTeX Kai) 0.069; two unrelated faces 0.10 to 0.19.
+3. Only the characters the source and every kept target font draw are kept (about 2,550 of GB2312 level 1 for
+   the defaults, the cwTeX fonts being Big5 fonts); ``max_chars`` takes a seeded subset of them.
+4. The characters are split into train / val / test by a seeded permutation: a test character is never seen in
+   training, in any font.
+
+Layout (``unpaired`` for training; the style task reads ``trainA`` and ``trainB``, subfolders included)::
+
+    ROOT/{train,val,test}A/uXXXX.png            the source font
+    ROOT/{train,val,test}B/FONT/uXXXX.png       each kept target font FONT (its file's stem, lower case)
+    ROOT/fonts.json                             the arguments, the fonts (id, name, file, SHA-256), the distances,
+                                                the dropped fonts and why, the characters of each split
+
+XXXX is the code point in hex, so an image's path says which font and character it is. The defaults come from
+Debian packages that ``make fonts`` installs. Command line::
+
+    python -m pono_gan.data.builders fonts --root data/fonts --size 64
+    python -m pono_gan.data.builders fonts --root data/fonts_small --max-chars 300
+    python -m pono_gan.data.builders fonts --root data/latin --source-font DejaVuSans.ttf \\
+        --target-fonts DejaVuSerif.ttf DejaVuSansMono.ttf DejaVuSans-Bold.ttf --chars "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import logging
+import os
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+from pono_gan.data.glyphs import (
+    DEFAULT_SOURCE_FONT,
+    add_rendering_arguments,
+    already_built,
+    charset,
+    file_sha256,
+    open_font,
+    render_glyphs,
+    split_characters,
+    write_atomically,
+    write_glyphs,
+)
+from pono_gan.errors import DataError
+
+__all__ = ["DEFAULT_TARGET_FONTS", "MANIFEST", "add_arguments", "build_fonts", "font_distance", "font_id", "main"]
+
+log = logging.getLogger(__name__)
+
+_FONTS = "/usr/share/fonts/truetype"
+#: the candidate target fonts, in the order near-copies are resolved (the first of two near-copies is kept)
+DEFAULT_TARGET_FONTS: tuple[str, ...] = (
+    f"{_FONTS}/arphic-gkai00mp/gkai00mp.ttf",  # AR PL KaitiM GB
+    f"{_FONTS}/arphic-bkai00mp/bkai00mp.ttf",  # AR PL KaitiM Big5: a near-copy of the GB Kai
+    f"{_FONTS}/arphic/uming.ttc",  # AR PL UMing: a Ming face near the Song source
+    f"{_FONTS}/cwtex/cwming.ttf",  # cwTeX Ming
+    f"{_FONTS}/cwtex/cwheib.ttf",  # cwTeX HeiBold
+    f"{_FONTS}/cwtex/cwyen.ttf",  # cwTeX Yen
+    f"{_FONTS}/cwtex/cwfs.ttf",  # cwTeX FangSong
+    f"{_FONTS}/cwtex/cwkai.ttf",  # cwTeX Kai
+    f"{_FONTS}/wqy/wqy-zenhei.ttc",  # WenQuanYi Zen Hei
+    f"{_FONTS}/lxgw-wenkai/LXGWWenKai-Regular.ttf",  # LXGW WenKai
+    f"{_FONTS}/babelstone/BabelStoneHan.ttf",  # BabelStone Han: near the Song source
+)
+#: the benchmark's manifest file, in its root
+MANIFEST = "fonts.json"
+_FORMAT_VERSION = 1
+
+
+def font_id(path: str | os.PathLike) -> str:
+    """A font's id in the layout: its file's stem in lower case (``cwming``, ``lxgwwenkai-regular``)."""
+    return Path(path).stem.lower()
+
+
+def font_distance(first: dict[str, np.ndarray], second: dict[str, np.ndarray]) -> float:
+    """The mean absolute difference (in [0, 1]) between two fonts' drawings of the characters both draw (``nan``
+    when they share none)."""
+    shared = [char for char in first if char in second]
+    if not shared:
+        return float("nan")
+    a = np.stack([first[c] for c in shared]).astype(np.float32)
+    b = np.stack([second[c] for c in shared]).astype(np.float32)
+    return float(np.abs(a - b).mean() / 255)
+
+
+def _describe(path: str | os.PathLike) -> dict[str, str]:
+    font = open_font(path, 16)
+    return {"id": font_id(path), "name": " ".join(part for part in font.getname() if part), "file": Path(path).name,
+            "sha256": file_sha256(path)}
+
+
+def _select(source: dict[str, np.ndarray], candidates: dict[str, dict[str, np.ndarray]],
+            min_distance: float) -> tuple[list[str], dict[str, dict], dict[str, dict[str, float]]]:
+    """``(kept ids, {dropped id: {"nearest", "distance"}}, distances between every two fonts)``; the source is
+    ``"source"`` in the distances."""
+    fonts = {"source": source, **candidates}
+    names = list(fonts)
+    distances: dict[str, dict[str, float]] = {name: {} for name in names}
+    for i, a in enumerate(names):
+        for b in names[i + 1:]:
+            distances[a][b] = distances[b][a] = round(font_distance(fonts[a], fonts[b]), 4)
+    kept: list[str] = []
+    dropped: dict[str, dict] = {}
+    for name in candidates:
+        near = [(distances[name][other], other) for other in ["source", *kept] if distances[name][other] < min_distance]
+        if near:
+            distance, nearest = min(near)
+            dropped[name] = {"nearest": nearest, "distance": distance}
+        else:
+            kept.append(name)
+    return kept, dropped, distances
+
+
+def build_fonts(
+    root: str | os.PathLike,
+    source_font: str | os.PathLike = DEFAULT_SOURCE_FONT,
+    target_fonts: Sequence[str | os.PathLike] = DEFAULT_TARGET_FONTS,
+    chars: str | None = None,
+    charset_name: str = "gb2312-1",
+    size: int = 64,
+    scale: float = 0.8,
+    val: float = 0.05,
+    test: float = 0.1,
+    seed: int = 0,
+    max_chars: int | None = None,
+    min_distance: float = 0.065,
+    overwrite: bool = False,
+) -> Path:
+    """Build the font benchmark under ``root`` (see the module docstring); returns ``root``.
+
+    Args:
+        root: the folder to create.
+        source_font: the font of domain A.
+        target_fonts: the candidate fonts of domain B (near-copies are dropped, the first of two kept).
+        chars: the characters to draw; None takes the named ``charset_name``.
+        charset_name: ``gb2312-1`` (default), ``gb2312-2`` or ``gb2312``.
+        size: the image side in pixels.
+        scale: the font size as a fraction of ``size``.
+        val: the fraction of kept characters for validation.
+        test: the fraction for test.
+        seed: the seed of the character subset and of the split.
+        max_chars: keep at most this many characters (a seeded subset of those every font draws).
+        min_distance: drop a target font nearer than this to the source or to a target font kept before it.
+        overwrite: replace a different set already in ``root``.
+
+    Raises:
+        MissingPathError: a font file is missing (the message names the Debian package for the default fonts).
+        DataError: a font that draws none of the characters, two fonts with one id, fewer than 2 distinct target
+            fonts or fewer than 3 shared characters, bad fractions, or ``root`` holding another set.
+    """
+    root = Path(root)
+    if size < 8 or scale <= 0:
+        raise DataError(f"need size >= 8 and scale > 0, got size={size}, scale={scale}")
+    if max_chars is not None and max_chars < 3:
+        raise DataError(f"--max-chars {max_chars}: need at least 3 characters")
+    text = charset(charset_name) if chars is None else chars
+    source = _describe(source_font)
+    described = [_describe(path) for path in target_fonts]
+    ids = [font["id"] for font in described]
+    repeated = sorted({i for i in ids if ids.count(i) > 1} | ({source["id"]} & set(ids)))
+    if repeated:
+        raise DataError(f"two fonts named {repeated[0]!r} (the id is the file's stem); pass each font once, or rename one")
+    settings = {
+        "builder": "fonts", "version": _FORMAT_VERSION, "size": size, "scale": scale, "val": val, "test": test,
+        "seed": seed, "max_chars": max_chars, "min_distance": min_distance, "source": source,
+        "candidates": described, "chars": charset_name if chars is None else hashlib.sha256(text.encode()).hexdigest(),
+    }
+    if already_built(root, MANIFEST, settings, overwrite):
+        return root
+
+    source_bitmaps, _ = render_glyphs(source_font, text, size, scale)
+    if not source_bitmaps:
+        raise DataError(f"the source font {source_font} draws none of the {len(set(text))} characters; pass another "
+                        "--source-font, or characters it has (--chars / --charset)")
+    candidates = {}
+    for path, font in zip(target_fonts, described):
+        bitmaps, _ = render_glyphs(path, text, size, scale)
+        if not bitmaps:
+            raise DataError(f"the target font {path} draws none of the {len(set(text))} characters; leave it out of "
+                            "--target-fonts, or pass characters it has (--chars / --charset)")
+        candidates[font["id"]] = bitmaps
+    kept, dropped_fonts, distances = _select(source_bitmaps, candidates, min_distance)
+    if len(kept) < 2:
+        raise DataError(f"only {len(kept)} target font(s) are at least {min_distance} from the source and each other; "
+                        "pass more distinct --target-fonts, or a lower --min-distance")
+    shared = [c for c in dict.fromkeys(text) if c in source_bitmaps and all(c in candidates[name] for name in kept)]
+    if max_chars is not None and len(shared) > max_chars:
+        chosen = np.random.default_rng([seed, 1]).choice(len(shared), max_chars, replace=False)
+        shared = [shared[i] for i in sorted(chosen)]
+    if len(shared) < 3:
+        raise DataError(f"only {len(shared)} characters are drawn by the source and all {len(kept)} target fonts; "
+                        "choose fonts that cover the characters")
+    splits = split_characters(shared, val, test, seed)
+
+    def fill(staging: Path) -> None:
+        for split, members in splits.items():
+            write_glyphs(staging / f"{split}A", source_bitmaps, members)
+            for name in kept:
+                write_glyphs(staging / f"{split}B" / name, candidates[name], members)
+        record = settings | {
+            "fonts": [font for font in described if font["id"] in kept],
+            "dropped_fonts": dropped_fonts,
+            "distances": distances,
+            "counts": {split: len(members) for split, members in splits.items()},
+            "splits": splits,
+        }
+        (staging / MANIFEST).write_text(json.dumps(record, indent=1, ensure_ascii=False) + "\n")
+
+    write_atomically(root, fill)
+    return root
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The ``fonts`` builder's command-line options."""
+    parser.add_argument("--root", default="data/fonts", help="output folder (default: %(default)s)")
+    parser.add_argument("--source-font", default=DEFAULT_SOURCE_FONT, help="font of A, the content (default: Song)")
+    parser.add_argument("--target-fonts", nargs="+", default=list(DEFAULT_TARGET_FONTS), metavar="FILE",
+                        help="candidate fonts of B, near-copies dropped (default: 11 Debian CJK fonts, `make fonts`)")
+    parser.add_argument("--max-chars", type=int, default=None, help="keep at most N characters (a seeded subset)")
+    parser.add_argument("--min-distance", type=float, default=0.065,
+                        help="drop a target font nearer than this (mean L1 in [0, 1]) to the source or a kept font "
+                             "(default: %(default)s)")
+    add_rendering_arguments(parser)
+
+
+def main(args: argparse.Namespace) -> Path:
+    """Run the ``fonts`` builder from parsed arguments and print what it made."""
+    root = build_fonts(args.root, args.source_font, args.target_fonts, args.chars, args.charset, args.size, args.scale,
+                       args.val, args.test, args.seed, args.max_chars, args.min_distance, args.overwrite)
+    record = json.loads((root / MANIFEST).read_text())
+    counts, fonts = record["counts"], record["fonts"]
+    for name, why in record["dropped_fonts"].items():
+        print(f"dropped {name}: a near-copy of {why['nearest']} (font distance {why['distance']:.3f} < "
+              f"--min-distance {record['min_distance']})")
+    print(f"ready: {root}: {counts['train']} train, {counts['val']} val, {counts['test']} test characters; A: "
+          f"{record['source']['name']}; B: {len(fonts)} fonts ({', '.join(f['id'] for f in fonts)}); layout 'unpaired'")
+    return root

@@ -1,0 +1,114 @@
+"""The font benchmark's example-guided protocol: the triples, the two accuracies on outputs whose answers are known,
+the references, a style checkpoint through ``python -m pono_gan.evaluate``, and its errors."""
+
+import csv
+import json
+
+import pytest
+import torch
+
+from pono_gan.errors import DataError, MissingPathError
+from pono_gan.evaluate.fonts import REFERENCES, Benchmark, evaluate_fonts, glyph_distances, sample_triples
+from tests.data.test_fonts import latin_benchmark, needs_dejavu
+from tests.helpers import run_python, write_tiny_checkpoint
+
+CHEAP = ["l1", "psnr", "ssim", "content_accuracy", "style_accuracy"]
+
+
+@pytest.fixture(scope="module")
+def bench(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("fonts")
+    return latin_benchmark(folder / "latin", folder / "twin.ttf")
+
+
+def oracle(root):
+    """A renderer that knows the answer: it looks the content and the example up among the test glyphs and returns
+    the content's character drawn in the example's font (what a perfect model draws)."""
+    bench = Benchmark.load(root)
+    chars = bench.splits["test"]
+    glyphs = bench.glyphs("test", chars)  # (1 + K, N, 1, H, W); 0 is the source
+
+    def find(image, fonts):
+        matches = [(k, i) for k in fonts for i in range(len(chars)) if torch.equal(glyphs[k, i], image)]
+        assert len(matches) == 1
+        return matches[0]
+
+    def render(contents, examples):
+        out = []
+        for content, example in zip(contents, examples):
+            _, char = find(content, [0])
+            font, _ = find(example, range(1, len(bench.fonts) + 1))
+            out.append(glyphs[font, char])
+        return torch.stack(out)
+
+    return render
+
+
+@needs_dejavu
+def test_triples_pair_every_character_and_font_with_another_character():
+    triples = sample_triples("abcdef", ["x", "y"], seed=1)
+    assert [(t.font, t.char) for t in triples] == [(f, c) for f in "xy" for c in "abcdef"]
+    assert all(t.example != t.char for t in triples)
+    assert triples == sample_triples("abcdef", ["x", "y"], seed=1) != sample_triples("abcdef", ["x", "y"], seed=2)
+    with pytest.raises(DataError, match="at least 2 test characters"):
+        sample_triples("a", ["x"])
+
+
+@needs_dejavu
+def test_a_perfect_output_scores_one_and_each_reference_fails_its_accuracy(bench, tmp_path):
+    perfect = evaluate_fonts(oracle(bench), bench, output=tmp_path / "perfect", metrics=CHEAP)
+    assert perfect["count"] == 19 * 3 and perfect["layout"] == "fonts"
+    values = {name: entry["mean"] for name, entry in perfect["metrics"].items()}
+    assert values["content_accuracy"] == values["style_accuracy"] == 1.0 and values["l1"] == 0
+    assert set(perfect["per_font"]) == {"dejavuserif", "dejavusansmono", "dejavusans-bold"}
+    assert all(font["content_accuracy"] == 1.0 for font in perfect["per_font"].values())
+    rows = list(csv.DictReader(open(tmp_path / "perfect" / "per_image.csv", encoding="utf-8")))
+    assert list(rows[0])[:6] == ["input", "example", "target", "font", "char", "example_char"]
+    assert all(row["nearest_char"] == row["char"] and row["nearest_font"] == row["font"] for row in rows)
+    assert all(row["target"].endswith(f"testB/{row['font']}/u{ord(row['char']):04x}.png") for row in rows)
+
+    scores = {label: evaluate_fonts(render, bench, metrics=CHEAP, output=tmp_path / label) for label, render in REFERENCES.items()}
+    copied = scores["example glyph copied"]["metrics"]
+    assert copied["content_accuracy"]["mean"] == 0  # the nearest character is the example's own
+    source = list(csv.DictReader(open(tmp_path / "source glyph unchanged" / "per_image.csv", encoding="utf-8")))
+    assert {row["nearest_font"] for row in source} == {"dejavusans"}  # the source font, never the target
+    assert scores["source glyph unchanged"]["metrics"]["style_accuracy"]["mean"] == 0
+    blank = scores["blank page"]["metrics"]
+    assert blank["content_accuracy"]["mean"] < 0.2 and blank["l1"]["mean"] > 0
+
+
+@needs_dejavu
+def test_the_glyph_distance_tolerates_a_shift_and_tells_characters_apart(bench):
+    benchmark = Benchmark.load(bench)
+    glyphs = benchmark.glyphs("test", benchmark.splits["test"])[1]  # 19 Latin characters in DejaVu Serif, 32 px
+    assert (glyph_distances(glyphs, glyphs).argmin(1) == torch.arange(len(glyphs))).all()
+    assert glyph_distances(glyphs, glyphs).diagonal().abs().max() < 1e-6
+    shifted = glyph_distances(torch.roll(glyphs, 1, -1), glyphs).argmin(1)
+    assert (shifted == torch.arange(len(glyphs))).float().mean() >= 0.85  # at 32 px a shifted I may become a 1
+
+
+@needs_dejavu
+def test_a_style_checkpoint_on_the_benchmark_with_its_references(bench, tmp_path):
+    checkpoint = write_tiny_checkpoint(tmp_path / "style.ckpt", task="style", in_channels=1, out_channels=1,
+                                       data={"preprocess": "none"})
+    result = run_python("-m", "pono_gan.evaluate", "--checkpoint", checkpoint, "--direction", "AtoB", "--data", bench,
+                        "--output", tmp_path / "eval", "--references", "--num-styles", "2")
+    assert result.returncode == 0, result.stderr
+    summary = json.loads((tmp_path / "eval" / "summary.json").read_text())
+    assert summary["layout"] == "fonts" and summary["count"] == 57
+    assert {"content_accuracy", "style_accuracy", "diversity_l1"} <= set(summary["metrics"])
+    assert {"fd_effnet_lite0", "kid_effnet_lite0"} <= set(summary["distribution_metrics"])
+    assert {"fd_effnet_lite0", "content_accuracy"} <= set(summary["per_font"]["dejavuserif"])
+    for folder in ("source_glyph_unchanged", "example_glyph_copied", "blank_page"):
+        assert (tmp_path / "eval" / "references" / folder / "per_image.csv").is_file()
+    assert "doing nothing, example glyph copied:" in result.stdout
+
+
+@needs_dejavu
+def test_protocol_errors(bench, tmp_path):
+    with pytest.raises(MissingPathError, match="not a font benchmark; build one with"):
+        evaluate_fonts(REFERENCES["blank page"], tmp_path)
+    with pytest.raises(DataError, match="l1_random random styles have no truth on the font benchmark"):
+        evaluate_fonts(REFERENCES["blank page"], bench, metrics=["l1_random"])
+    with pytest.raises(DataError, match="split 'nope'"):
+        evaluate_fonts(REFERENCES["blank page"], bench, split="nope")
