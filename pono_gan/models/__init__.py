@@ -7,6 +7,8 @@ from pono_gan.models.discriminators import (
     MunitPatchDiscriminator,
     PatchDiscriminator,
     build_discriminator,
+    layers_for_field_of_view,
+    receptive_field,
 )
 from pono_gan.models.generators import ResnetBlock, ResnetGenerator, UnetGenerator, check_image_batch
 from pono_gan.models.init import INIT_NAMES, init_weights
@@ -26,6 +28,8 @@ __all__ = [
     "MunitPatchDiscriminator",
     "PatchDiscriminator",
     "build_discriminator",
+    "layers_for_field_of_view",
+    "receptive_field",
     "ResnetBlock",
     "ResnetGenerator",
     "UnetGenerator",

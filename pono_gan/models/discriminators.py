@@ -11,7 +11,7 @@ from torch.nn.utils import spectral_norm as apply_spectral_norm
 from pono_gan.layers import create_norm
 
 __all__ = ["DISCRIMINATOR_ARCHS", "PatchDiscriminator", "MunitPatchDiscriminator", "MultiScaleDiscriminator",
-           "build_discriminator"]
+           "build_discriminator", "layers_for_field_of_view", "receptive_field"]
 
 
 class PatchDiscriminator(nn.Module):
@@ -144,3 +144,39 @@ def build_discriminator(num_scales: int = 1, arch: str = "patchgan", **patch_kwa
     if num_scales == 1:
         return _arch(arch)(**patch_kwargs)
     return MultiScaleDiscriminator(num_scales, arch, **patch_kwargs)
+
+
+def _layers(arch: str, num_layers: int) -> list[tuple[int, int]]:
+    """(kernel, stride) of each conv of one scale of ``arch``."""
+    if arch == "patchgan":
+        return [(4, 2)] * num_layers + [(4, 1), (4, 1)]
+    if arch == "munit":
+        return [(4, 2)] * num_layers + [(1, 1)]
+    _arch(arch)
+    raise AssertionError("unreachable")
+
+
+def receptive_field(arch: str, num_layers: int, scale: int = 0) -> int:
+    """The side in input pixels of the patch one logit of ``scale`` sees (scale 0 is the input's resolution; each
+    further scale average-pools 3x3 / 2 once more, as :class:`MultiScaleDiscriminator` does).
+
+    >>> receptive_field("patchgan", 3)  # pix2pix's 70 x 70 PatchGAN
+    70
+    >>> [receptive_field("munit", 4, s) for s in range(3)]  # MUNIT's three scales: 18%, 36%, 73% of 256 px
+    [46, 93, 187]
+    """
+    size, jump = 1, 1
+    for kernel, stride in [(3, 2)] * scale + _layers(arch, num_layers):
+        size += (kernel - 1) * jump
+        jump *= stride
+    return size
+
+
+def layers_for_field_of_view(arch: str, num_scales: int, image_size: int, field_of_view: float) -> int:
+    """The number of strided layers whose coarsest scale sees the fraction of ``image_size`` nearest to
+    ``field_of_view`` (MUNIT: 4 layers, 3 scales, 187 of 256 px = 0.73); at least 1."""
+    if not (0 < field_of_view and image_size > 0 and num_scales > 0):
+        raise ValueError(f"need field_of_view > 0, image_size > 0 and num_scales > 0, got {field_of_view}, "
+                         f"{image_size}, {num_scales}")
+    candidates = range(1, 9)
+    return min(candidates, key=lambda n: abs(receptive_field(arch, n, num_scales - 1) / image_size - field_of_view))

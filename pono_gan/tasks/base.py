@@ -22,8 +22,9 @@ Each task updates in the order of its reference (``update_order``):
 
 from __future__ import annotations
 
+from collections import deque
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Any, Iterator, Literal, get_args
 
 import pytorch_lightning as pl
@@ -33,7 +34,14 @@ from torch import Tensor, nn
 
 from pono_gan import checkpoint as ckpt
 from pono_gan.losses import adversarial_loss
-from pono_gan.models import GeneratorConfig, build_discriminator, build_generator, init_weights
+from pono_gan.models import (
+    GeneratorConfig,
+    build_discriminator,
+    build_generator,
+    init_weights,
+    layers_for_field_of_view,
+    receptive_field,
+)
 from pono_gan.tasks.randomness import TrainingRandomness
 
 __all__ = ["DiscriminatorConfig", "OptimizerConfig", "GANTask", "LinearDecay", "UPDATE_ORDERS"]
@@ -58,6 +66,10 @@ class DiscriminatorConfig:
         scale_loss: how the adversarial losses of the scales combine: ``mean`` (pix2pixHD) or ``sum`` (MUNIT).
         init_type: the discriminators' weight init; None: the task's ``init_type`` (MUNIT initializes everything
             with Kaiming, then its discriminators with ``normal``, N(0, 0.02)).
+        field_of_view: with ``image_size``, sets ``num_layers`` instead: the count whose coarsest scale sees this
+            fraction of the image side most nearly (MUNIT's 3 scales of 4 layers see 18%, 36% and 73% of 256 px:
+            ``field_of_view: 0.73``). A discriminator that sees a small part of the image judges texture, not shape.
+        image_size: the side of the training images, for ``field_of_view``.
     """
 
     arch: Literal["patchgan", "munit"] = "patchgan"
@@ -68,6 +80,21 @@ class DiscriminatorConfig:
     num_scales: int = 1
     scale_loss: Literal["mean", "sum"] = "mean"
     init_type: Literal["normal", "xavier", "kaiming", "orthogonal"] | None = None
+    field_of_view: float | None = None
+    image_size: int | None = None
+
+    def resolved(self) -> "DiscriminatorConfig":
+        """This config with ``num_layers`` set by ``field_of_view`` where that is given."""
+        if self.field_of_view is None:
+            return self
+        if self.image_size is None:
+            raise ValueError("discriminator.field_of_view needs discriminator.image_size (the training images' side)")
+        layers = layers_for_field_of_view(self.arch, self.num_scales, self.image_size, self.field_of_view)
+        return replace(self, num_layers=layers)
+
+    def fields(self) -> list[int]:
+        """Each scale's receptive field in input pixels, finest first (:func:`pono_gan.models.receptive_field`)."""
+        return [receptive_field(self.arch, self.num_layers, scale) for scale in range(self.num_scales)]
 
 
 @dataclass
@@ -133,6 +160,19 @@ def _no_closure() -> None:
     """The closure of a manual optimizer step (the gradients are already there)."""
 
 
+def health_line(health: dict[str, dict[str, Any]]) -> str:
+    """:meth:`GANTask.discriminator_health` in one line: ``discriminators: D_A tells real from fake (real 0.71,
+    fake 0.25 over the last 50 steps); ...``."""
+    parts = []
+    for name, entry in health.items():
+        verdict = "tells real from fake" if entry["tells_real_from_fake"] else "does NOT tell real from fake"
+        scores = ", ".join(f"{kind} {entry[kind]:.2f}" for kind in ("real", "fake", "constant") if kind in entry)
+        parts.append(f"{name} {verdict} ({scores} over the last {entry['steps']} steps)")
+    alive = all(entry["tells_real_from_fake"] for entry in health.values())
+    advice = "" if alive else ": a discriminator at chance gives the generator nothing to learn from"
+    return "discriminators: " + "; ".join(parts) + advice
+
+
 def variant_name(config: GeneratorConfig) -> str:
     """``group``, ``group+pono``, ``group+pono-ms``, ``instance+pono-dms``, ``instance+pono-ms-official`` (a style
     model in the official code's layout): what W&B groups and tags use."""
@@ -140,6 +180,13 @@ def variant_name(config: GeneratorConfig) -> str:
         return config.norm
     name = f"{config.norm}+pono" + ("" if config.shortcut == "none" else f"-{config.shortcut}")
     return name + ("-official" if getattr(config, "layout", None) == "official" else "")
+
+
+#: a discriminator "tells real from fake" when its mean score on real images beats its mean score on the fakes it
+#: trains on by at least this much, over the last :data:`HEALTH_WINDOW` steps (LSGAN targets are 1 and 0, so a
+#: discriminator at chance scores both about 0.5; vanilla scores are probabilities)
+HEALTH_MARGIN = 0.1
+HEALTH_WINDOW = 50
 
 
 class GANTask(pl.LightningModule):
@@ -175,12 +222,13 @@ class GANTask(pl.LightningModule):
         self.update_order = update_order
         self.automatic_optimization = False
         self.generator_config = self.resolve_generator(_as_dataclass(generator or self.generator_config_class(), self.generator_config_class))
-        self.discriminator_config = _as_dataclass(discriminator or DiscriminatorConfig(), DiscriminatorConfig)
+        self.discriminator_config = _as_dataclass(discriminator or DiscriminatorConfig(), DiscriminatorConfig).resolved()
         self.optimizer_config = _as_dataclass(optimizer or OptimizerConfig(), OptimizerConfig)
         self.gan_loss = gan_loss
         self.init_type = init_type
         self.init_gain = init_gain
         self.randomness = TrainingRandomness()
+        self._judged: deque[tuple[str, dict[str, Tensor]]] = deque(maxlen=HEALTH_WINDOW * 4)
         # Plain data only in the checkpoint, so inference can load it with weights_only=True.
         self.save_hyperparameters(
             {
@@ -255,6 +303,47 @@ class GANTask(pl.LightningModule):
     def adversarial(self, logits, target_is_real: bool, for_discriminator: bool) -> Tensor:
         return adversarial_loss(logits, target_is_real, self.gan_loss, for_discriminator, self.discriminator_config.scale_loss)
 
+    # ----- discriminator health ------------------------------------------------------------------------------
+    def _score(self, logits: Tensor) -> Tensor:
+        logits = logits.detach().float()
+        return (torch.sigmoid(logits) if self.gan_loss == "vanilla" else logits).mean()
+
+    def judge(self, name: str, real: Tensor | list[Tensor], fake: Tensor | list[Tensor],
+              constant: Tensor | list[Tensor] | None = None) -> dict[str, Tensor]:
+        """Discriminator ``name``'s mean scores (raw outputs; probabilities for the vanilla loss) on real images,
+        on the fakes it trains on and on a ``constant`` image, per scale of a multi-scale one: logged as
+        ``{name}_real_score_s0``, ``{name}_fake_score_s0``, ... (no ``_sN`` for one scale). GAN users watch these to know a run
+        is alive: a discriminator whose real and fake scores meet gives the generator nothing to learn from. They
+        are also kept for :meth:`discriminator_health`."""
+        logs, means = {}, {}
+        for kind, logits in (("real", real), ("fake", fake), ("constant", constant)):
+            if logits is None:
+                continue
+            scores = [self._score(item) for item in (logits if isinstance(logits, (list, tuple)) else [logits])]
+            for index, score in enumerate(scores):
+                logs[f"{name}_{kind}_score" + (f"_s{index}" if len(scores) > 1 else "")] = score
+            means[kind] = torch.stack(scores).mean()
+        self._judged.append((name, means))
+        return logs
+
+    def discriminator_health(self) -> dict[str, dict[str, Any]]:
+        """Per discriminator, its mean real and fake (and constant) scores over the last :data:`HEALTH_WINDOW`
+        steps and whether it tells real from fake (real beats fake by :data:`HEALTH_MARGIN`); {} before training."""
+        health: dict[str, dict[str, Any]] = {}
+        for name in dict.fromkeys(name for name, _ in self._judged):
+            steps = [means for judged, means in self._judged if judged == name][-HEALTH_WINDOW:]
+            entry = {kind: round(torch.stack([m[kind] for m in steps]).mean().item(), 4) for kind in steps[-1]}
+            entry["steps"] = len(steps)
+            entry["tells_real_from_fake"] = entry["real"] - entry["fake"] >= HEALTH_MARGIN
+            health[name] = entry
+        return health
+
+    def on_train_end(self) -> None:
+        """One line: whether the discriminators still tell real from fake at the end of the run."""
+        health = self.discriminator_health()
+        if health:
+            rank_zero_info(health_line(health))
+
     @contextmanager
     def frozen(self, module: nn.Module) -> Iterator[None]:
         """No gradients into ``module``'s parameters inside the block (the generator's view of the discriminator)."""
@@ -268,9 +357,15 @@ class GANTask(pl.LightningModule):
 
     # ----- optimization ---------------------------------------------------------------------------------------
     def setup(self, stage: str) -> None:
-        """Under DDP, the ``discriminator_first`` order's two backward passes each leave one network without
-        gradients, which DDP allows only with ``find_unused_parameters`` (what ``--trainer.strategy
-        ddp_find_unused_parameters_true`` sets); set it here, before the strategy wraps the model."""
+        """Says what the discriminators see (one line). Under DDP, the ``discriminator_first`` order's two backward
+        passes each leave one network without gradients, which DDP allows only with ``find_unused_parameters``
+        (what ``--trainer.strategy ddp_find_unused_parameters_true`` sets); set it here, before the strategy wraps
+        the model."""
+        if stage == "fit":
+            d = self.discriminator_config
+            seen = ", ".join(f"{field}" + (f" ({field / d.image_size:.0%})" if d.image_size else "") for field in d.fields())
+            rank_zero_info(f"discriminator layout: {d.arch}, {d.num_scales} scale(s) of {d.num_layers} strided layers; each "
+                           f"scale's logits see {seen} px" + (f" of {d.image_size}" if d.image_size else ""))
         ddp_kwargs = getattr(self.trainer.strategy, "_ddp_kwargs", None)
         if self.update_order == "discriminator_first" and isinstance(ddp_kwargs, dict):
             if not ddp_kwargs.get("find_unused_parameters"):
@@ -368,6 +463,7 @@ class GANTask(pl.LightningModule):
             "data": self._data_metadata(),
             "variant": self.variant,
             "wandb_run_id": self._wandb_run_id(),
+            "discriminators": self.discriminator_health(),
         }
         checkpoint["training_rng"] = self.randomness.state_dict()
 

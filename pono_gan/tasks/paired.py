@@ -80,9 +80,10 @@ class PairedTask(GANTask):
 
     def discriminator_loss(self, batch: dict[str, Any], fakes: dict[str, Tensor]):
         real_a = batch["A"]
-        real = self.adversarial(self.discriminator(torch.cat([real_a, batch["B"]], 1)), True, True)
-        fake = self.adversarial(self.discriminator(torch.cat([real_a, fakes["fake_B"]], 1)), False, True)
-        return 0.5 * (real + fake), {"D_real": real, "D_fake": fake}
+        real_logits = self.discriminator(torch.cat([real_a, batch["B"]], 1))
+        fake_logits = self.discriminator(torch.cat([real_a, fakes["fake_B"]], 1))
+        real, fake = self.adversarial(real_logits, True, True), self.adversarial(fake_logits, False, True)
+        return 0.5 * (real + fake), {"D_real": real, "D_fake": fake, **self.judge("D", real_logits, fake_logits)}
 
     def validation_step(self, batch: dict[str, Any], batch_idx: int) -> None:
         prediction = to_unit_range(self.generator(batch["A"]))

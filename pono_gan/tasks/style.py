@@ -8,7 +8,9 @@ PONO moments), random styles ``z_A, z_B ~ N(0, I)`` and likewise for B:
 * cross-domain translation: ``fake_B = G_B.decode(c_A, z_B, m_A)``, ``fake_A = G_A.decode(c_B, z_A, m_B)``;
   the moments travel with the content;
 * latent reconstruction: ``(c_A', s_B', m_A') = G_B.encode(fake_B)``, content ``|c_A' - c_A|`` (weight
-  ``lambda_content``, 1) and style ``|s_B' - z_B|`` (``lambda_style``, 1), and the same for ``fake_A``;
+  ``lambda_content``, 1) and style ``|s_B' - z_B|`` (``lambda_style``, 1), and the same for ``fake_A``; with PONO
+  (``moment_loss``, on by default) also the moments, ``sum over stages |mean' - mean| + |std' - std|`` at the
+  content weight, as the official MUNIT + PONO-MS trainer (``trainer_pono.py``, ``recon_criterion``) has it;
 * adversarial: ``D_B`` on ``fake_B`` and ``D_A`` on ``fake_A`` (``lambda_gan``, 1; LSGAN in MUNIT);
 * optional cycle reconstruction: ``|G_A.decode(c_A', s_A, m_A') - A|`` (``lambda_cycle``, 0 by default, as
   MUNIT's ``recon_x_cyc_w`` in most of its configs).
@@ -41,6 +43,19 @@ def _l1(prediction: Tensor, target: Tensor) -> Tensor:
     return F.l1_loss(prediction.float(), target.float())  # in float32 under mixed precision
 
 
+def _median_image(images: Tensor) -> Tensor:
+    """One image of the batch's per-channel median colour everywhere, (1, C, H, W)."""
+    colour = images.detach().transpose(0, 1).flatten(1).median(1).values
+    return colour.view(1, -1, 1, 1).expand(1, -1, *images.shape[-2:]).contiguous()
+
+
+def _moment_l1(moments: list, targets: list) -> Tensor:
+    """The official trainer's moment term (``recon_criterion`` on ``(content, [(mean, std), ...])``): an L1 on each
+    PONO stage's mean and one on its std, summed."""
+    return sum((_l1(m.mean, t.mean) + _l1(m.std, t.std) for m, t in zip(moments, targets, strict=True)),
+               torch.zeros((), device=moments[0].mean.device))
+
+
 class StyleTask(GANTask):
     """MUNIT: two style generators and two multi-scale discriminators for unpaired domains A and B.
 
@@ -64,6 +79,10 @@ class StyleTask(GANTask):
         init_gain: its scale (for normal / xavier / orthogonal).
         update_order: ``discriminator_first`` (MUNIT's ``dis_update`` then ``gen_update``, each with style codes of
             its own) or ``simultaneous`` (see :mod:`pono_gan.tasks.base`).
+        moment_loss: with PONO, the official MUNIT + PONO-MS trainer's moment reconstruction: an L1 between the
+            PONO mean and std of each stage of the input's encoding and those of its translation re-encoded by the
+            other domain's encoder, weighted by ``lambda_content`` (its ``recon_c_w``), in both directions. It makes
+            one encoder's moments mean the same to the other domain's decoder. No effect without PONO.
     """
 
     task_name = "style"
@@ -84,8 +103,10 @@ class StyleTask(GANTask):
         init_type: Literal["normal", "xavier", "kaiming", "orthogonal"] = "kaiming",
         init_gain: float = 0.02,
         update_order: UpdateOrder = "discriminator_first",
+        moment_loss: bool = True,
     ) -> None:
         super().__init__(generator, discriminator, optimizer, gan_loss, init_type, init_gain, update_order)
+        self.moment_loss = moment_loss
         self.lambda_gan = lambda_gan
         self.lambda_image = lambda_image
         self.lambda_content = lambda_content
@@ -94,7 +115,7 @@ class StyleTask(GANTask):
         self.num_sample_styles = num_sample_styles
         self.save_hyperparameters(
             "gan_loss", "lambda_gan", "lambda_image", "lambda_content", "lambda_style", "lambda_cycle",
-            "num_sample_styles", "init_type", "init_gain", "update_order",
+            "num_sample_styles", "init_type", "init_gain", "update_order", "moment_loss",
         )
         configs = self.domain_configs
         self.generator_a = self._new_generator(configs["A"])
@@ -159,6 +180,8 @@ class StyleTask(GANTask):
             terms = {
                 f"G_image_{source}": (self.lambda_image, _l1(g_source.decode(content, style, moments), real[source])),
                 f"G_content_{source}": (self.lambda_content, _l1(content_again, content)),
+                **({f"G_moments_{source}": (self.lambda_content, _moment_l1(moments_again, moments))}
+                   if self.moment_loss and moments else {}),
                 f"G_style_{target}": (self.lambda_style, _l1(style_again, random_style)),
                 f"G_gan_{target}": (self.lambda_gan, self.adversarial(self.discriminators[target](fake), True, False)),
             }
@@ -175,9 +198,13 @@ class StyleTask(GANTask):
         logs = {}
         for domain in DOMAINS:
             discriminator = self.discriminators[domain]
-            real = self.adversarial(discriminator(batch[domain]), True, True)
-            fake = self.adversarial(discriminator(fakes[f"fake_{domain}"]), False, True)
+            real_logits, fake_logits = discriminator(batch[domain]), discriminator(fakes[f"fake_{domain}"])
+            real = self.adversarial(real_logits, True, True)
+            fake = self.adversarial(fake_logits, False, True)
             logs[f"D_{domain}"] = real + fake  # MUNIT: no 1/2
+            with torch.no_grad():  # a blank page: the real batch's median colour everywhere
+                constant_logits = discriminator(_median_image(batch[domain]))
+            logs.update(self.judge(f"D_{domain}", real_logits, fake_logits, constant_logits))
         return logs["D_A"] + logs["D_B"], logs
 
     def validation_step(self, batch: dict[str, Any], batch_idx: int) -> None:

@@ -158,13 +158,17 @@ class UnpairedTask(GANTask):
             logs.update(G_identity_A=identity_a, G_identity_B=identity_b)
         return loss, logs, {"fake_A": fake_a, "fake_B": fake_b}
 
-    def _discriminator_term(self, discriminator: nn.Module, real: Tensor, fake: Tensor) -> Tensor:
-        return 0.5 * (self.adversarial(discriminator(real), True, True) + self.adversarial(discriminator(fake), False, True))
+    def _discriminator_term(self, name: str, discriminator: nn.Module, real: Tensor, fake: Tensor,
+                            logs: dict[str, Tensor]) -> Tensor:
+        real_logits, fake_logits = discriminator(real), discriminator(fake)
+        logs.update(self.judge(name, real_logits, fake_logits))
+        return 0.5 * (self.adversarial(real_logits, True, True) + self.adversarial(fake_logits, False, True))
 
     def discriminator_loss(self, batch: dict[str, Any], fakes: dict[str, Tensor]):
-        loss_a = self._discriminator_term(self.discriminator_a, batch["A"], self.pool_a.query(fakes["fake_A"]))
-        loss_b = self._discriminator_term(self.discriminator_b, batch["B"], self.pool_b.query(fakes["fake_B"]))
-        return loss_a + loss_b, {"D_A": loss_a, "D_B": loss_b}
+        logs: dict[str, Tensor] = {}
+        loss_a = self._discriminator_term("D_A", self.discriminator_a, batch["A"], self.pool_a.query(fakes["fake_A"]), logs)
+        loss_b = self._discriminator_term("D_B", self.discriminator_b, batch["B"], self.pool_b.query(fakes["fake_B"]), logs)
+        return loss_a + loss_b, {"D_A": loss_a, "D_B": loss_b, **logs}
 
     def validation_step(self, batch: dict[str, Any], batch_idx: int) -> None:
         real_a, real_b = batch["A"], batch["B"]

@@ -2,7 +2,15 @@ import pytest
 import torch
 
 from pono_gan.layers import NORM_NAMES
-from pono_gan.models import MultiScaleDiscriminator, MunitPatchDiscriminator, PatchDiscriminator, build_discriminator
+from torch import nn
+
+from pono_gan.models import (
+    MultiScaleDiscriminator,
+    MunitPatchDiscriminator,
+    PatchDiscriminator,
+    build_discriminator,
+    receptive_field,
+)
 
 
 @pytest.mark.parametrize("norm", NORM_NAMES)
@@ -70,3 +78,38 @@ def test_munit_scale_computes_what_munits_layers_compute():
 def test_unknown_discriminator_arch_names_the_valid_ones():
     with pytest.raises(ValueError, match="unknown discriminator arch 'pix2pix'; valid: patchgan, munit"):
         build_discriminator(arch="pix2pix")
+
+
+@pytest.mark.parametrize("arch, num_layers", [("patchgan", 2), ("patchgan", 3), ("munit", 2), ("munit", 4)])
+def test_each_scales_receptive_field_is_what_the_gradient_reaches(arch, num_layers):
+    """The formula against the network: the input pixels a centre logit's gradient reaches, at each scale."""
+    discriminator = MultiScaleDiscriminator(3, arch, in_channels=1, base_channels=2, num_layers=num_layers, norm="none")
+    for module in discriminator.modules():
+        if isinstance(module, nn.Conv2d):
+            nn.init.uniform_(module.weight, 0.5, 1.0)  # positive weights: nothing cancels, every path shows
+    for scale in range(3):
+        size = 512
+        image = torch.zeros(1, 1, size, size, requires_grad=True)
+        logits = discriminator(image)[scale]
+        h, w = logits.shape[-2:]
+        logits[0, 0, h // 2, w // 2].backward()
+        rows = image.grad[0, 0].abs().sum(1).nonzero()
+        assert rows.max() - rows.min() + 1 == receptive_field(arch, num_layers, scale), scale
+    assert [receptive_field("munit", 4, s) for s in range(3)] == [46, 93, 187]  # MUNIT: 18%, 36%, 73% of 256 px
+
+
+def test_a_field_of_view_picks_the_layers_and_the_font_config_sees_most_of_a_glyph():
+    import yaml
+
+    from pono_gan.tasks import DiscriminatorConfig
+
+    munit = DiscriminatorConfig(arch="munit", num_scales=3, field_of_view=0.73, image_size=256).resolved()
+    assert munit.num_layers == 4 and munit.fields() == [46, 93, 187]
+    config = yaml.safe_load(open("configs/ablation/fonts_style.yaml"))["model"]["init_args"]["discriminator"]
+    base = yaml.safe_load(open("configs/style/base.yaml"))["model"]["init_args"]["discriminator"]
+    fonts = DiscriminatorConfig(**{**base, **config}).resolved()
+    fields = fonts.fields()
+    assert fields[-1] / config["image_size"] >= 0.6  # the coarsest scale sees most of a 64 px glyph
+    assert [round(f / 64, 2) for f in fields] == [0.16, 0.33, 0.67]  # MUNIT's proportions at 64 px
+    with pytest.raises(ValueError, match="needs discriminator.image_size"):
+        DiscriminatorConfig(field_of_view=0.7).resolved()

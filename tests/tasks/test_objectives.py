@@ -84,9 +84,9 @@ class TestTaskObjectives:
         data = batch(32)
         loss, logs, fakes = task.generator_loss(data)
         by_term = {"image": "lambda_image", "content": "lambda_content", "style": "lambda_style", "gan": "lambda_gan",
-                   "cycle": "lambda_cycle"}
+                   "cycle": "lambda_cycle", "moments": "lambda_content"}  # the official moment loss: recon_c_w
         expected = sum(weights[by_term[name.split("_")[1]]] * value for name, value in logs.items())
-        assert len(logs) == 10 and loss == pytest.approx(expected.item(), rel=1e-5)
+        assert len(logs) == 12 and loss == pytest.approx(expected.item(), rel=1e-5)
         g_a = task.generators["A"]
         content, style, moments = g_a.encode(data["A"])
         assert logs["G_image_A"] == pytest.approx(F.l1_loss(g_a.decode(content, style, moments), data["A"]).item(), rel=1e-5)

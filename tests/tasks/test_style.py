@@ -43,7 +43,8 @@ def test_generator_loss_reaches_every_generator_parameter(shortcut):
     with task.frozen(task.discriminators):
         loss, logs, fakes = task.generator_loss(batch())
     loss.backward()
-    expected = {f"G_{kind}_{d}" for kind in ("image", "content", "style", "gan", "cycle") for d in "AB"}
+    kinds = ("image", "content", "style", "gan", "cycle") + (("moments",) if shortcut != "none" else ())
+    expected = {f"G_{kind}_{d}" for kind in kinds for d in "AB"}
     assert set(logs) == expected and set(fakes) == {"fake_A", "fake_B"}
     assert all(p.grad is None for p in task.discriminators.parameters())  # frozen for the generator pass
     cancelled = biases_cancelled_by_instance_norm(task.generators)
@@ -66,7 +67,8 @@ def test_discriminator_loss_and_log_images():
     with torch.no_grad():
         _, _, fakes = task.generator_loss(data)
         loss, logs = task.discriminator_loss(data, fakes)
-        assert set(logs) == {"D_A", "D_B"} and torch.isfinite(loss)
+        scores = {f"D_{d}_{kind}_score_s{scale}" for d in "AB" for kind in ("real", "fake", "constant") for scale in (0, 1)}
+        assert set(logs) == {"D_A", "D_B"} | scores and torch.isfinite(loss)
         panels = task.log_images(data)
         again = task.log_images(data)
     assert set(panels) == {"styles_AtoB", "styles_BtoA", "moments_A", "moments_B"}
@@ -196,3 +198,33 @@ def test_discriminators_take_their_own_init_as_munit_does():
     assert own.init_type == "kaiming" and conv_std(own.generators["A"]) > 0.05
     assert conv_std(own.discriminators["A"]) == pytest.approx(0.02, rel=0.05)
     assert conv_std(inherited.discriminators["A"]) > 0.05  # Kaiming, as the task's init_type
+
+
+def test_the_moment_loss_is_the_official_trainers_formula():
+    """trainer_pono.py's recon_criterion on (content, [(mean, std), ...]): F.l1_loss(c', c) plus, per PONO stage,
+    F.l1_loss(mean', mean) + F.l1_loss(std', std); weighted by recon_c_w (our lambda_content), both directions."""
+    task = tiny_style_task("ms", lambda_content=2.0)
+    data = batch()
+    torch.manual_seed(1)
+    _, logs, _ = task.generator_loss(data)
+    torch.manual_seed(1)  # the same random styles again, written out by hand
+    import torch.nn.functional as F
+
+    codes = {d: task.generators[d].encode(data[d]) for d in "AB"}
+    for source, target in (("A", "B"), ("B", "A")):
+        content, _, moments = codes[source]
+        fake = task.generators[target].decode(content, task.generators[target].random_style(2), moments)
+        content_again, _, moments_again = task.generators[target].encode(fake)
+        official = sum(F.l1_loss(m1.mean, m2.mean) + F.l1_loss(m1.std, m2.std) for m1, m2 in zip(moments_again, moments))
+        assert len(moments) == 2
+        torch.testing.assert_close(logs[f"G_moments_{source}"], official)
+        torch.testing.assert_close(logs[f"G_content_{source}"], F.l1_loss(content_again, content))
+    # the total counts it at the content weight; moment_loss=False leaves it out
+    off = tiny_style_task("ms", lambda_content=2.0, moment_loss=False)
+    off.load_state_dict(task.state_dict())
+    torch.manual_seed(1)
+    loss_on, _, _ = task.generator_loss(data)
+    torch.manual_seed(1)
+    loss_off, logs_off, _ = off.generator_loss(data)
+    assert not any(name.startswith("G_moments") for name in logs_off)
+    torch.testing.assert_close(loss_on - loss_off, 2.0 * (logs["G_moments_A"] + logs["G_moments_B"]))
