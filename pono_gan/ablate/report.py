@@ -14,7 +14,8 @@ from typing import Sequence
 
 from pono_gan.stats import Comparison, mean_std, welch_interval
 
-__all__ = ["LABELS", "VARIANT_LABELS", "QUESTIONS", "Results", "variant_label", "results_tables", "best_baseline",
+__all__ = ["GATE_METRICS", "LABELS", "VARIANT_LABELS", "QUESTIONS", "Results", "baseline_learned", "discriminators_alive",
+           "gates_section", "passes_gates", "variant_label", "results_tables", "best_baseline",
            "comparison_rows", "comparison_section", "contrast_rows", "default_contrasts", "contrast_section",
            "budget_section", "sample_budget", "cost_line", "study_figures", "render"]
 
@@ -382,6 +383,67 @@ def references_section(references: dict[str, dict[str, float]], all_results: Seq
     return text
 
 
+#: the metrics a run must beat every reference on to pass the learning gate, by evaluation layout
+GATE_METRICS = {"fonts": ("content_accuracy", "style_accuracy"), "paired": ("l1", "ssim"), "aligned": ("l1", "ssim"),
+                "unpaired": ("fd_effnet_lite0",)}
+
+
+def _beats(metric: str, value: float, references: dict[str, dict[str, float]]) -> bool:
+    higher = LABELS.get(metric, (metric, False))[1]
+    return all(value > ref[metric] if higher else value < ref[metric] for ref in references.values() if metric in ref)
+
+
+def discriminators_alive(record: dict) -> bool | None:
+    """Whether every discriminator of the run told real from fake at its end; None where the run did not record it."""
+    health = record.get("discriminators")
+    return None if not health else all(entry["tells_real_from_fake"] for entry in health.values())
+
+
+def passes_gates(record: dict, references: dict[str, dict[str, float]], gate_metrics: Sequence[str]) -> bool:
+    """A run learned when its discriminators still tell real from fake (where recorded) and it beats every
+    reference on every gate metric it has."""
+    metrics = [m for m in gate_metrics if m in record["values"]]
+    return discriminators_alive(record) is not False and all(_beats(m, record["values"][m], references) for m in metrics)
+
+
+def baseline_learned(results: Results, baselines: Sequence[str], references: dict[str, dict[str, float]],
+                     gate_metrics: Sequence[str]) -> str | None:
+    """The first baseline that learned at this budget (its discriminators alive in every run where recorded, its
+    mean over seeds beating every reference on every gate metric), or None."""
+    for baseline in (b for b in baselines if b in results.runs):
+        runs = results.runs[baseline]
+        metrics = [m for m in gate_metrics if all(m in r["values"] for r in runs)]
+        alive = all(discriminators_alive(r) is not False for r in runs)
+        if alive and all(_beats(m, mean_std(results.values(baseline, m))[0], references) for m in metrics):
+            return baseline
+    return None
+
+
+def gates_section(records: Sequence[dict], references: dict[str, dict[str, float]], gate_metrics: Sequence[str]) -> str:
+    """Which runs passed the learning gates: a table, one row per run."""
+    metrics = [m for m in gate_metrics if any(m in r["values"] for r in records)]
+    names = ", ".join(LABELS.get(m, (m,))[0] for m in metrics)
+    lines = [f"A run has learned when its discriminators still tell real from fake at the end (real beats fake by at "
+             f"least 0.1 over its last 50 steps) and it beats every reference above on {names}. Variants are ranked "
+             "only at budgets where a baseline learned (its mean over seeds beats the references, its discriminators "
+             "alive in every seed).", "",
+             "| variant | iterations | seed | discriminators | " + " | ".join(
+                 f"beats the references on {LABELS.get(m, (m,))[0]}" for m in metrics) + " | learned |",
+             "|---" * (len(metrics) + 5) + "|"]
+    for r in sorted(records, key=lambda r: (r["steps"], r["variant"], r["seed"])):
+        alive = discriminators_alive(r)
+        health = {None: "not recorded", True: "tell real from fake", False: "**at chance**"}[alive]
+        if alive is False:
+            health += " (" + ", ".join(n for n, e in r["discriminators"].items() if not e["tells_real_from_fake"]) + ")"
+        cells = ["yes" if _beats(m, r["values"][m], references) else "no" for m in metrics if m in r["values"]]
+        passed = "**yes**" if passes_gates(r, references, gate_metrics) else "no"
+        lines.append(f"| {variant_label(r['variant'])} | {r['steps']} | {r['seed']} | {health} | " + " | ".join(cells)
+                     + f" | {passed} |")
+    passed = sum(passes_gates(r, references, gate_metrics) for r in records)
+    lines += ["", f"{passed} of {len(records)} runs passed."]
+    return "\n".join(lines)
+
+
 def render(plan, records: Sequence[dict], metrics: Sequence[str], baselines: Sequence[str], title: str, command: str,
            setup: str, figures: tuple[str | None, str | None], figure_prefix: str, wall_seconds: float | None = None,
            notes: str = "", contrasts: Sequence[tuple[str, str]] | None = None,
@@ -401,16 +463,24 @@ def render(plan, records: Sequence[dict], metrics: Sequence[str], baselines: Seq
              f"Variants: {', '.join(variant_label(v) for v in variants)}; baselines: "
              f"{', '.join(variant_label(b) for b in baselines if b in variants) or 'none'}.", "", "## Setup", "", setup, ""]
     trivial = references_section(references or {}, all_results, metrics)
+    gate_metrics = GATE_METRICS.get(getattr(plan, "layout", ""), ())
     if trivial:
         parts += ["## What doing nothing scores", "", trivial, ""]
+        parts += ["## Learning gates", "", gates_section(records, references or {}, gate_metrics), ""]
     for results in all_results:
         table, per_seed = results_tables(results, metrics)
-        parts += [f"## Results at {results.steps} iterations", "", *table, "",
-                  f"### Differences against the best baseline ({results.steps} iterations)", "",
-                  comparison_section(results, metrics, baselines), ""]
-        specific = contrast_section(results, metrics, contrasts)
-        if specific:
-            parts += [f"### Specific comparisons ({results.steps} iterations)", "", specific, ""]
+        parts += [f"## Results at {results.steps} iterations", "", *table, ""]
+        learned = baseline_learned(results, baselines, references, gate_metrics) if references else "unchecked"
+        if learned is None:
+            parts += [f"**Not learned at this budget.** No baseline ({', '.join(variant_label(b) for b in baselines)}) "
+                      f"passed the learning gates at {results.steps} iterations, so the variants are not ranked: a "
+                      "difference between models that learned nothing says nothing about the method.", ""]
+        else:
+            parts += [f"### Differences against the best baseline ({results.steps} iterations)", "",
+                      comparison_section(results, metrics, baselines), ""]
+            specific = contrast_section(results, metrics, contrasts)
+            if specific:
+                parts += [f"### Specific comparisons ({results.steps} iterations)", "", specific, ""]
         parts += [f"Per seed ({results.steps} iterations):", "", *per_seed, ""]
     budgets = budget_section(all_results, metrics, baselines)
     if budgets:

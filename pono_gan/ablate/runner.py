@@ -227,10 +227,12 @@ def finished(plan: Plan, run: Run) -> bool:
 
 def run_plan(plan: Plan, log: Callable[[str], None] = print, train: bool = True) -> list[dict]:
     """Train every run of ``plan`` (``jobs`` at a time) and score it; returns one record per run, in plan order,
-    with its ``values`` (metric -> number) and the generator's parameter count. ``train=False`` trains nothing and
+    with its ``values`` (metric -> number), the generator's parameter count and its discriminators' health at the
+    end (``discriminators``, from the checkpoint; absent for checkpoints written before it was kept). ``train=False`` trains nothing and
     scores the runs that have finished (a look at a study still under way, or cut short)."""
     import torch
 
+    from pono_gan.checkpoint import read_checkpoint
     from pono_gan.inference import load_model
 
     for variant, path in plan.variant_files.items():
@@ -256,6 +258,9 @@ def run_plan(plan: Plan, log: Callable[[str], None] = print, train: bool = True)
             checkpoint = run.folder(plan.runs_folder) / "checkpoints" / "last.ckpt"
             parameters[run.variant] = sum(p.numel() for p in load_model(checkpoint, plan.direction).generator.parameters())
         numbers = summary_values(summaries[run])
-        records.append({**trained[run], "values": numbers, "parameters": parameters[run.variant]})
+        checkpoint = run.folder(plan.runs_folder) / "checkpoints" / "last.ckpt"
+        health = read_checkpoint(checkpoint).get("pono_gan", {}).get("discriminators")
+        records.append({**trained[run], "values": numbers, "parameters": parameters[run.variant],
+                        **({"discriminators": health} if health else {})})
         log(f"{run.variant} steps {run.steps} seed {run.seed}: " + ", ".join(f"{k} {v:.4f}" for k, v in numbers.items()))
     return records
