@@ -14,7 +14,7 @@ from pono_gan.ablate.report import (Results, budget_section, comparison_rows, co
 from pono_gan.ablate.runner import Plan, Run, StudyError, schedule, train_run
 from tests.data import make_paired
 from tests.data.test_fonts import latin_benchmark, needs_dejavu
-from tests.helpers import ROOT
+from tests.helpers import ROOT, run_python
 from tests.tasks.helpers import TINY
 
 
@@ -252,3 +252,12 @@ def test_a_style_study_on_a_font_benchmark_reports_both_accuracies_and_three_ref
     assert (tmp_path / "study_images" / "samples.png").is_file() and (tmp_path / "study_images" / "moments.png").is_file()
     summary = json.loads((tmp_path / "runs" / "pono_ms" / "steps2" / "seed0" / "eval_test" / "summary.json").read_text())
     assert summary["layout"] == "fonts" and set(summary["per_font"]) == {"dejavuserif", "dejavusansmono", "dejavusans-bold"}
+    # benchmarks/budget.py scores the run's periodic checkpoints against the references and the gates (a pilot)
+    result = run_python("benchmarks/budget.py", "--run", tmp_path / "runs" / "pono_ms" / "steps2" / "seed0",
+                        "--data", data, "--metrics", "l1", "content_accuracy", "style_accuracy",
+                        "--report", tmp_path / "budget.md")
+    assert result.returncode == 0, result.stderr
+    table = (tmp_path / "budget.md").read_text()
+    assert "| example glyph copied | | " in table and "| content accuracy | style accuracy | learned |" in table
+    assert "| 1 | **at chance** | " in table or "| 1 | tell real from fake | " in table
+    assert "| 2 | " in table and table.count("| no |") + table.count("| **yes** |") == 2

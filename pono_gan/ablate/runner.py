@@ -20,7 +20,8 @@ from typing import Callable, Sequence
 
 from pono_gan.errors import PonoGanError
 
-__all__ = ["ROOT", "Run", "Plan", "StudyError", "schedule", "summary_values", "train_run", "score_run", "run_plan"]
+__all__ = ["ROOT", "Run", "Plan", "StudyError", "schedule", "summary_values", "train_run", "score_run", "run_plan",
+           "reference_scores", "score_references"]
 
 #: The project folder: ``train.py`` and ``configs/`` live there.
 ROOT = Path(__file__).resolve().parents[2]
@@ -195,11 +196,21 @@ def score_run(plan: Plan, run: Run) -> dict:
 
 
 def score_references(plan: Plan) -> dict[str, dict[str, float]]:
-    """The trivial references' scores on the test split, by label: what a variant's numbers must beat to show it
-    learned something. On a font benchmark the source glyph, the example copied and a blank page
+    """The trivial references' scores on the plan's test split (:func:`reference_scores`, with the channels and
+    direction of the first finished run's checkpoint); ``{}`` when no run has finished."""
+    done = [run for run in plan.runs if finished(plan, run)]
+    if not done:
+        return {}
+    checkpoint = done[0].folder(plan.runs_folder) / "checkpoints" / "last.ckpt"
+    return reference_scores(plan.data, plan.layout, plan.metrics, checkpoint, plan.direction)
+
+
+def reference_scores(data: Path, layout: str, metrics: Sequence[str] | None, checkpoint: Path, direction: str | None,
+                     limit: int | None = None) -> dict[str, dict[str, float]]:
+    """The trivial references' scores on ``data``'s test split, by label: what a model's numbers must beat to show
+    it learned something. On a font benchmark the source glyph, the example copied and a blank page
     (:data:`pono_gan.evaluate.fonts.REFERENCES`); elsewhere the input unchanged and a constant image
-    (:mod:`pono_gan.evaluate.references`, with the channels and direction of the first finished run's checkpoint).
-    ``{}`` when no run has finished."""
+    (:mod:`pono_gan.evaluate.references`, with ``checkpoint``'s channels and direction)."""
     from pono_gan.evaluate import evaluate
     from pono_gan.evaluate.fonts import REFERENCES as FONT_REFERENCES
     from pono_gan.evaluate.fonts import evaluate_fonts
@@ -207,16 +218,13 @@ def score_references(plan: Plan) -> dict[str, dict[str, float]]:
     from pono_gan.evaluate.references import reference_models
     from pono_gan.inference import load_model
 
-    done = [run for run in plan.runs if finished(plan, run)]
-    if not done:
-        return {}
-    metrics = None if plan.metrics is None else [m for m in plan.metrics if m not in STYLE_METRICS]
-    if plan.layout == "fonts":
-        return {label: summary_values(evaluate_fonts(render, plan.data, metrics=metrics))
+    metrics = None if metrics is None else [m for m in metrics if m not in STYLE_METRICS]
+    if layout == "fonts":
+        return {label: summary_values(evaluate_fonts(render, data, limit=limit, metrics=metrics))
                 for label, render in FONT_REFERENCES.items()}
-    model = load_model(done[0].folder(plan.runs_folder) / "checkpoints" / "last.ckpt", plan.direction)
-    return {label: summary_values(evaluate(reference, plan.data, plan.layout, "test", workers=0, metrics=metrics))
-            for label, reference in reference_models(model, plan.data, plan.layout).items()}
+    model = load_model(checkpoint, direction)
+    return {label: summary_values(evaluate(reference, data, layout, "test", limit=limit, workers=0, metrics=metrics))
+            for label, reference in reference_models(model, data, layout).items()}
 
 
 def finished(plan: Plan, run: Run) -> bool:
