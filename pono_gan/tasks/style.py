@@ -83,6 +83,10 @@ class StyleTask(GANTask):
             PONO mean and std of each stage of the input's encoding and those of its translation re-encoded by the
             other domain's encoder, weighted by ``lambda_content`` (its ``recon_c_w``), in both directions. It makes
             one encoder's moments mean the same to the other domain's decoder. No effect without PONO.
+        shared_content_encoder: one content encoder for both domains (not MUNIT's, which has one per domain): the
+            content codes and PONO moments then come from the same network whichever domain an image is from, so a
+            decoder reads another domain's moments as its own (each checkpointed generator still holds the whole
+            encoder). Needs one channel count for both domains.
     """
 
     task_name = "style"
@@ -104,9 +108,11 @@ class StyleTask(GANTask):
         init_gain: float = 0.02,
         update_order: UpdateOrder = "discriminator_first",
         moment_loss: bool = True,
+        shared_content_encoder: bool = False,
     ) -> None:
         super().__init__(generator, discriminator, optimizer, gan_loss, init_type, init_gain, update_order)
         self.moment_loss = moment_loss
+        self.shared_content_encoder = shared_content_encoder
         self.lambda_gan = lambda_gan
         self.lambda_image = lambda_image
         self.lambda_content = lambda_content
@@ -115,11 +121,16 @@ class StyleTask(GANTask):
         self.num_sample_styles = num_sample_styles
         self.save_hyperparameters(
             "gan_loss", "lambda_gan", "lambda_image", "lambda_content", "lambda_style", "lambda_cycle",
-            "num_sample_styles", "init_type", "init_gain", "update_order", "moment_loss",
+            "num_sample_styles", "init_type", "init_gain", "update_order", "moment_loss", "shared_content_encoder",
         )
         configs = self.domain_configs
         self.generator_a = self._new_generator(configs["A"])
         self.generator_b = self._new_generator(configs["B"])
+        if shared_content_encoder:
+            if configs["A"].in_channels != configs["B"].in_channels:
+                raise ValueError(f"shared_content_encoder needs one channel count for both domains, got "
+                                 f"{configs['A'].in_channels} (A) and {configs['B'].in_channels} (B)")
+            self.generator_b.content_encoder = self.generator_a.content_encoder  # one module, in both generators
         self.discriminator_a = self._new_discriminator(configs["A"].in_channels)
         self.discriminator_b = self._new_discriminator(configs["B"].in_channels)
         self.generators = nn.ModuleDict({"A": self.generator_a, "B": self.generator_b})

@@ -166,7 +166,8 @@ def test_wandb_logger_is_grouped_and_tagged_for_the_style_task(tiny_dataset, tmp
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("variant", ["instance", "group", "pono_ms", "pono_dms", "pono_ms_official"])
+@pytest.mark.parametrize("variant", ["instance", "group", "pono_ms", "pono_dms", "pono_ms_official", "instance_shared",
+                                     "pono_ms_shared"])
 def test_every_style_config_trains(variant, tiny_dataset, tmp_path):
     cli = tiny_run(STYLE + [f"configs/style/{variant}.yaml"], tiny_dataset, tmp_path / "run",
                    "--trainer.max_steps", "2", *TWO_SCALES)
@@ -174,7 +175,10 @@ def test_every_style_config_trains(variant, tiny_dataset, tmp_path):
     config = cli.model.generator_config
     assert isinstance(config, MunitConfig)
     assert config.pono == variant.startswith("pono")
-    assert config.shortcut == {"pono_ms": "ms", "pono_dms": "dms", "pono_ms_official": "ms"}.get(variant, "none")
+    assert config.shortcut == {"pono_ms": "ms", "pono_dms": "dms", "pono_ms_official": "ms",
+                               "pono_ms_shared": "ms"}.get(variant, "none")
+    shared = cli.model.generator_a.content_encoder is cli.model.generator_b.content_encoder
+    assert shared == variant.endswith("_shared")
     assert (config.layout, config.pono_unbiased) == (("official", True) if variant.endswith("official") else ("pono_gan", False))
     assert config.norm == ("group" if variant == "group" else "instance")
     for generator in cli.model.generators.values():
@@ -228,3 +232,20 @@ def test_the_moment_loss_is_the_official_trainers_formula():
     loss_off, logs_off, _ = off.generator_loss(data)
     assert not any(name.startswith("G_moments") for name in logs_off)
     torch.testing.assert_close(loss_on - loss_off, 2.0 * (logs["G_moments_A"] + logs["G_moments_B"]))
+
+
+def test_a_shared_content_encoder_is_one_module_trained_and_saved_for_both_domains(tiny_dataset, tmp_path):
+    cli = tiny_run(STYLE + ["configs/style/pono_ms_shared.yaml"], tiny_dataset, tmp_path / "run", "--trainer.max_steps",
+                   "2", *TWO_SCALES)
+    task = cli.model
+    encoder = task.generator_a.content_encoder
+    assert encoder is task.generator_b.content_encoder
+    optimized = [p for group in task.optimizers().optimizer.param_groups for p in group["params"]]
+    assert len(optimized) == len({id(p) for p in optimized})  # once in the optimizer, not twice
+    # each direction of the checkpoint holds the shared encoder, with the trained weights
+    for direction in ("AtoB", "BtoA"):
+        model = load_model(tmp_path / "run" / "checkpoints" / "last.ckpt", direction)
+        torch.testing.assert_close(model.generator.source.content_encoder.state_dict(), encoder.state_dict())
+    with pytest.raises(ValueError, match="shared_content_encoder needs one channel count for both domains"):
+        StyleTask(MunitConfig(in_channels=1, out_channels=3, base_channels=4, num_blocks=1, mlp_dim=16),
+                  shared_content_encoder=True)
