@@ -256,10 +256,19 @@ class PONO(nn.Module):
 
 
 class MomentShortcut(nn.Module):
-    """Module form of :func:`moment_shortcut` (static MS, no parameters)."""
+    """Module form of :func:`moment_shortcut` (static MS, no parameters).
+
+    Args:
+        with_mean: add the mean (``x * std + mean``, the paper's MS); False re-injects the std alone (``x * std``,
+            shortcut ``ms_std``: the std is the same whatever sign an encoder gives its features, the mean is not).
+    """
+
+    def __init__(self, with_mean: bool = True) -> None:
+        super().__init__()
+        self.with_mean = with_mean
 
     def forward(self, x: Tensor, moments: Moments) -> Tensor:
-        return moment_shortcut(x, moments.mean, moments.std)
+        return moment_shortcut(x, moments.mean if self.with_mean else torch.zeros_like(moments.mean), moments.std)
 
 
 class DynamicMomentShortcut(nn.Module):
@@ -317,15 +326,16 @@ class DynamicMomentShortcut(nn.Module):
         return moment_shortcut(x, beta, gamma)
 
 
-SHORTCUT_NAMES: tuple[str, ...] = ("none", "ms", "dms")
+SHORTCUT_NAMES: tuple[str, ...] = ("none", "ms", "dms", "ms_std")
 
 
 def create_shortcut(kind: str, num_channels: int, hidden_channels: int = 16) -> nn.Module | None:
-    """Build the shortcut ``kind`` (``none | ms | dms``) for features of ``num_channels``; ``none`` gives None."""
+    """Build the shortcut ``kind`` (``none | ms | dms | ms_std``) for features of ``num_channels``; ``none`` gives
+    None; ``ms_std`` is MS without the mean (:class:`MomentShortcut`)."""
     if kind not in SHORTCUT_NAMES:
         raise ValueError(f"unknown shortcut {kind!r}; valid shortcuts: {', '.join(SHORTCUT_NAMES)}")
-    if kind == "ms":
-        return MomentShortcut()
+    if kind in ("ms", "ms_std"):
+        return MomentShortcut(with_mean=kind == "ms")
     if kind == "dms":
         return DynamicMomentShortcut(num_channels, hidden_channels)
     return None

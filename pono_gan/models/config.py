@@ -30,7 +30,7 @@ class GeneratorConfig:
         norm: ``instance | group | batch | layer | none``; None: the task's reference default for the arch
             (pix2pix's ``unet`` for the paired task: ``batch``; otherwise ``instance``, as CycleGAN).
         pono: PONO after every downsampling convolution.
-        shortcut: ``none | ms | dms``; ms and dms need ``pono``.
+        shortcut: ``none | ms | dms | ms_std`` (MS with the std alone); the shortcuts need ``pono``.
         dropout: dropout in residual blocks (resnet) or the inner up levels (unet); None: the task's reference
             default (pix2pix's ``unet`` for the paired task: 0.5; otherwise 0, as CycleGAN's ``--no_dropout``).
         dms_hidden_channels: hidden width of each Dynamic Moment Shortcut.
@@ -47,7 +47,7 @@ class GeneratorConfig:
     num_downsampling: int | None = None
     norm: Literal["instance", "group", "batch", "layer", "none"] | None = None
     pono: bool = False
-    shortcut: Literal["none", "ms", "dms"] = "none"
+    shortcut: Literal["none", "ms", "dms", "ms_std"] = "none"
     dropout: float | None = None
     dms_hidden_channels: int = 16
     pono_unbiased: bool = False

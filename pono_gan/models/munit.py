@@ -241,7 +241,7 @@ class StyleDecoder(nn.Module):
         num_blocks: AdaIN residual blocks.
         style_dim: length of the style code.
         mlp_dim: hidden width of the style MLP (three linear layers).
-        shortcut: ``none | ms | dms``, applied to each upsampling stage's input (see the module docstring).
+        shortcut: ``none | ms | dms | ms_std``, applied to each upsampling stage's input (see the module docstring).
         dms_hidden_channels: hidden width of each Dynamic Moment Shortcut.
         norm: the upsampling convs' norm: ``munit_layer`` (MUNIT's LayerNorm, :class:`pono_gan.layers.MunitLayerNorm`,
             its convs with a bias) or ``layer`` (``GroupNorm(1, C)``, no conv bias: the layout before
@@ -335,7 +335,7 @@ class MunitGenerator(nn.Module):
         mlp_dim: hidden width of the style MLP (256).
         norm: the content encoder's norm, ``instance`` in MUNIT (``group``, ... for baselines).
         pono: PONO after every downsampling conv of the content encoder.
-        shortcut: ``none | ms | dms``: how the decoder gets the moments back (needs ``pono=True``).
+        shortcut: ``none | ms | dms | ms_std``: how the decoder gets the moments back (needs ``pono=True``).
         style_downsampling: strided convs of the style encoder (4).
         dms_hidden_channels: hidden width of each Dynamic Moment Shortcut.
         decoder_norm: the decoder's upsampling norm (see :class:`StyleDecoder`).
@@ -498,7 +498,7 @@ class MunitConfig:
         mlp_dim: hidden width of the MLP that predicts AdaIN parameters.
         norm: the content encoder's norm: ``instance`` (MUNIT) | ``group`` | ``batch`` | ``layer`` | ``none``.
         pono: PONO after every downsampling conv of the content encoder.
-        shortcut: ``none | ms | dms``; ms and dms need ``pono``.
+        shortcut: ``none | ms | dms | ms_std`` (MS with the std alone); the shortcuts need ``pono``.
         style_downsampling: strided convs of the style encoder.
         dms_hidden_channels: hidden width of each Dynamic Moment Shortcut.
         decoder_norm: the decoder's upsampling norm: ``munit_layer`` (MUNIT's LayerNorm) or ``layer``
@@ -521,7 +521,7 @@ class MunitConfig:
     mlp_dim: int = 256
     norm: Literal["instance", "group", "batch", "layer", "none"] = "instance"
     pono: bool = False
-    shortcut: Literal["none", "ms", "dms"] = "none"
+    shortcut: Literal["none", "ms", "dms", "ms_std"] = "none"
     style_downsampling: int = 4
     dms_hidden_channels: int = 16
     decoder_norm: Literal["munit_layer", "layer"] = "munit_layer"

@@ -198,6 +198,9 @@ class TestDynamicMomentShortcut:
 def test_create_shortcut():
     assert create_shortcut("none", 4) is None
     assert isinstance(create_shortcut("ms", 4), MomentShortcut)
+    x, moments = torch.randn(2, 4, 3, 3), Moments(torch.randn(2, 1, 3, 3), torch.rand(2, 1, 3, 3) + 0.5)
+    torch.testing.assert_close(create_shortcut("ms_std", 4)(x, moments), x * moments.std)  # the std alone
+    torch.testing.assert_close(create_shortcut("ms", 4)(x, moments), x * moments.std + moments.mean)
     assert isinstance(create_shortcut("dms", 4), DynamicMomentShortcut)
     with pytest.raises(ValueError, match="none, ms, dms"):
         create_shortcut("adain", 4)

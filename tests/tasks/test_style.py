@@ -167,7 +167,7 @@ def test_wandb_logger_is_grouped_and_tagged_for_the_style_task(tiny_dataset, tmp
 
 @pytest.mark.slow
 @pytest.mark.parametrize("variant", ["instance", "group", "pono_ms", "pono_dms", "pono_ms_official", "instance_shared",
-                                     "pono_ms_shared"])
+                                     "pono_ms_shared", "pono_ms_std"])
 def test_every_style_config_trains(variant, tiny_dataset, tmp_path):
     cli = tiny_run(STYLE + [f"configs/style/{variant}.yaml"], tiny_dataset, tmp_path / "run",
                    "--trainer.max_steps", "2", *TWO_SCALES)
@@ -176,7 +176,7 @@ def test_every_style_config_trains(variant, tiny_dataset, tmp_path):
     assert isinstance(config, MunitConfig)
     assert config.pono == variant.startswith("pono")
     assert config.shortcut == {"pono_ms": "ms", "pono_dms": "dms", "pono_ms_official": "ms",
-                               "pono_ms_shared": "ms"}.get(variant, "none")
+                               "pono_ms_shared": "ms", "pono_ms_std": "ms_std"}.get(variant, "none")
     shared = cli.model.generator_a.content_encoder is cli.model.generator_b.content_encoder
     assert shared == variant.endswith("_shared")
     assert (config.layout, config.pono_unbiased) == (("official", True) if variant.endswith("official") else ("pono_gan", False))
