@@ -112,3 +112,26 @@ def test_protocol_errors(bench, tmp_path):
         evaluate_fonts(REFERENCES["blank page"], bench, metrics=["l1_random"])
     with pytest.raises(DataError, match="split 'nope'"):
         evaluate_fonts(REFERENCES["blank page"], bench, split="nope")
+
+
+@needs_dejavu
+def test_moment_alignment_measures_whether_two_encoders_agree(bench, tmp_path):
+    """benchmarks/moment_alignment.py: two copies of one encoder agree exactly (+1.00); the command prints a line a
+    set and a line for the translations, and refuses a checkpoint without PONO in one line."""
+    checkpoint = write_tiny_checkpoint(tmp_path / "style.ckpt", task="style", in_channels=1, out_channels=1,
+                                       data={"preprocess": "none"})
+    saved = torch.load(checkpoint, weights_only=False)
+    state = saved["state_dict"]
+    for key in [k for k in state if k.startswith("generator_a.content_encoder.")]:
+        state[key.replace("generator_a.", "generator_b.", 1)] = state[key].clone()
+    torch.save(saved, tmp_path / "same.ckpt")
+    result = run_python("benchmarks/moment_alignment.py", "--checkpoint", tmp_path / "same.ckpt", "--data", bench,
+                        "--limit", "8")
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.strip().splitlines()
+    assert lines[0].startswith("dejavusans (A) glyphs: mean maps of encoder A vs B +1.00, +1.00; std maps +1.00, +1.00")
+    assert lines[-1].startswith("AtoB translations vs their inputs: correlation ") and "shared by both domains" in lines[-1]
+    plain = write_tiny_checkpoint(tmp_path / "in.ckpt", task="style", pono=False, shortcut="none", in_channels=1,
+                                  out_channels=1, data={"preprocess": "none"})
+    refused = run_python("benchmarks/moment_alignment.py", "--checkpoint", plain, "--data", bench)
+    assert refused.returncode == 2 and "no PONO layers in its content encoders" in refused.stderr.strip().splitlines()[-1]
