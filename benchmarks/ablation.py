@@ -99,6 +99,7 @@ class Preset:
     baselines: tuple[str, ...] = field(default=("instance", "group"))
     data: str = "glyphs"  # the data it builds: "glyphs" (Song -> Kai pairs) or "fonts" (the font benchmark)
     layout: str = "paired"  # the evaluation layout
+    steps: int = 600  # the main grid's budget in iterations
 
 
 PRESETS = {
@@ -152,16 +153,22 @@ PRESETS = {
   come from 3 seeded random styles per glyph.""",
         PAPER_MUNIT),
     "fonts": Preset(
-        "style", ("style/base.yaml", "ablation/fonts_style.yaml"),
-        ("instance", "group", "pono_ms", "pono_dms", "pono_ms_official"), (),
+        "style", ("style/base.yaml", "ablation/fonts_style.yaml"), ("instance", "pono_ms"),
+        tuple((variant, 3, 1) for variant in ("group", "pono_dms", "pono_ms_official", "pono_ms_no_moment_loss",
+                                              "pono_ms_std", "instance_shared", "pono_ms_shared")),
         False, "runs/ablation_fonts", "docs/results_fonts.md",
         ("l1", "psnr", "ssim", "content_accuracy", "style_accuracy", "diversity_l1") + DISTRIBUTION, "AtoB",
         "Results: the style (MUNIT) model on the font benchmark, with and without PONO-MS",
         FONTS_DATA + """
 - **Model:** `configs/style/base.yaml` + `configs/ablation/fonts_style.yaml`: MUNIT (8-dim style code, AdaIN
   decoder, image / content / style reconstruction, LSGAN with MUNIT's 2-scale discriminator), 16 base channels,
-  2 residual blocks, batch 4. IN, GN, PONO-MS and PONO-DMS differ only in the content encoder's normalization and
-  the shortcut; **PONO-MS (official layout)** is the official MUNIT + PONO-MS generator's layout.
+  2 residual blocks, batch 4; discriminators of 3 scales that see 10, 21 and 43 px of the 64 (MUNIT's proportions),
+  Kaiming-initialized. IN, GN, PONO-MS and PONO-DMS differ only in the content encoder's normalization and the
+  shortcut; PONO-MS has the official trainer's moment loss, and **PONO-MS (no moment loss)** is without it;
+  **PONO-MS (official layout)** is the official MUNIT + PONO-MS generator's layout. Two candidate fixes for
+  PONO-MS, whose two encoders can give the moments opposite signs: **PONO-MS (std only)** re-injects the std
+  alone, and **PONO-MS (shared content encoder)** has one content encoder for both domains, against
+  **IN (shared content encoder)**. IN and PONO-MS over 5 seeds, the others over 3.
 """ + FONTS_METRICS, PAPER_MUNIT, data="fonts", layout="fonts"),
 }
 
@@ -180,7 +187,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data", help="the data, built if missing (default: data/song2kai, or data/fonts for --task fonts)")
     parser.add_argument("--runs", help="run folders (default: the study's, under runs/)")
     parser.add_argument("--docs", help="the report to write (default: the study's, under docs/)")
-    parser.add_argument("--steps", type=int, default=600, help="training iterations of the main grid (default: %(default)s)")
+    parser.add_argument("--steps", type=int, help="training iterations of the main grid (default: the study's; 600 for the "
+                                                   "glyph studies)")
     parser.add_argument("--seeds", type=int, nargs="+", help="default: 0 to 4")
     parser.add_argument("--jobs", type=int, default=2, help="runs trained at once (default: %(default)s)")
     parser.add_argument("--variants", nargs="+", help="the main grid's variants (default: the study's); with it, no extra runs")
@@ -207,7 +215,7 @@ def main(argv: list[str] | None = None) -> int:
         (build_fonts if preset.data == "fonts" else build_glyphs)(built, size=64)
         if preset.unpaired and not (data / "trainA").is_dir():
             unpair(built, data, link=True)
-        runs = plan_runs(preset, variants, seeds, args.steps)
+        runs = plan_runs(preset, variants, seeds, args.steps or preset.steps)
         names = list(dict.fromkeys(run.variant for run in runs))
         plan = Plan(preset.task, data, {v: CONFIGS / preset.task / f"{v}.yaml" for v in names}, runs,
                     [CONFIGS / c for c in preset.configs], runs_folder, preset.layout, preset.direction, preset.metrics,

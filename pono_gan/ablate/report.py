@@ -31,6 +31,8 @@ LABELS = {
 VARIANT_LABELS = {
     "instance": "IN", "group": "GN", "pono_ms": "PONO-MS", "pono_dms": "PONO-DMS", "pono": "PONO (no shortcut)",
     "group_pono_ms": "GN + PONO-MS", "pono_ms_official": "PONO-MS (official layout)",
+    "pono_ms_no_moment_loss": "PONO-MS (no moment loss)", "pono_ms_std": "PONO-MS (std only)",
+    "pono_ms_shared": "PONO-MS (shared content encoder)", "instance_shared": "IN (shared content encoder)",
 }
 
 
@@ -40,6 +42,10 @@ QUESTIONS = (
     ("pono_dms", "pono", "Is it the re-injection of the moments, not the normalization alone?"),
     ("group_pono_ms", "group", "Does PONO-MS add to the norm it is combined with (here GroupNorm)?"),
     ("pono_ms_official", "pono_ms", "Does the official code's layout differ from pono-gan's?"),
+    ("pono_ms", "pono_ms_no_moment_loss", "Does the official trainer's moment loss matter?"),
+    ("pono_ms_std", "pono_ms", "Does re-injecting the std alone (no mean) change PONO-MS?"),
+    ("pono_ms_shared", "instance_shared", "With one content encoder for both domains, does PONO-MS beat IN?"),
+    ("instance_shared", "instance", "Does sharing the content encoder change the IN baseline?"),
 )
 
 
