@@ -220,6 +220,42 @@ def _set_metrics(chosen: Sequence[str], extractors: dict, outputs: dict[str, Ten
     return overall, per_font
 
 
+def _render_font(render: Render, glyphs: Tensor, blurred: Tensor, k: int, triples: Sequence[Triple],
+                 index: dict[str, int], batch_size: int) -> tuple[Tensor, dict[str, Tensor], Tensor, Tensor]:
+    """Render target font ``k``'s triples (``glyphs[k]``; ``glyphs[0]`` is the source font) in batches: ``(outputs,
+    per-image scores, the index of each output's nearest character in font k, of its nearest font)``."""
+    outputs, scores, nearest_chars, nearest_fonts = [], [], [], []
+    for first in range(0, len(triples), batch_size):
+        batch = triples[first:first + batch_size]
+        chars = torch.tensor([index[t.char] for t in batch])
+        examples = torch.tensor([index[t.example] for t in batch])
+        with torch.inference_mode():
+            rendered = render(glyphs[0, chars], glyphs[k, examples]).float().clamp(0, 1)
+        batch_scores = paired_metrics(rendered, glyphs[k, chars])
+        flat = _blurred(rendered, glyphs.shape[-1])
+        nearest_char = torch.cdist(flat, blurred[k], p=1).argmin(1)
+        nearest_font = (flat[None] - blurred[:, chars]).abs().mean(-1).argmin(0)  # over the 1 + K drawings of each c
+        batch_scores["content_accuracy"] = (nearest_char == chars).double()
+        batch_scores["style_accuracy"] = (nearest_font == k).double()
+        outputs.append(rendered)
+        scores.append(batch_scores)
+        nearest_chars.append(nearest_char)
+        nearest_fonts.append(nearest_font)
+    merged = {name: torch.cat([batch[name] for batch in scores]) for name in scores[0]}
+    return torch.cat(outputs), merged, torch.cat(nearest_chars), torch.cat(nearest_fonts)
+
+
+def _diversity(render_random: RenderRandom, contents: Tensor, num_styles: int, seed: int, batch_size: int) -> list[float]:
+    """Per content image, the mean L1 between its renderings in ``num_styles`` random styles (seeded)."""
+    generator = torch.Generator().manual_seed(seed)
+    diversity: list[float] = []
+    for first in range(0, len(contents), batch_size):
+        batch = contents[first:first + batch_size]
+        with torch.inference_mode():
+            diversity += pairwise_l1([render_random(batch, generator) for _ in range(num_styles)]).tolist()
+    return diversity
+
+
 def evaluate_fonts(
     render: Render,
     root: str | Path,
@@ -270,35 +306,22 @@ def evaluate_fonts(
     torch_device = resolve_device(device)
     extractors = make_extractors(chosen, weights, torch_device)
     rows: list[dict[str, Any]] = []
-    outputs_by_font: dict[str, list[Tensor]] = {}
+    outputs_by_font: dict[str, Tensor] = {}
+    names = (bench.source, *bench.fonts)
     for k, font in enumerate(bench.fonts, start=1):
-        font_triples = [t for t in triples if t.font == font]
-        for first in range(0, len(font_triples), batch_size):
-            batch = font_triples[first:first + batch_size]
-            chars_i = torch.tensor([index[t.char] for t in batch])
-            examples_i = torch.tensor([index[t.example] for t in batch])
-            truth = glyphs[k, chars_i]
-            with torch.inference_mode():
-                rendered = render(glyphs[0, chars_i], glyphs[k, examples_i]).float().clamp(0, 1)
-            scores = paired_metrics(rendered, truth)
-            flat = _blurred(rendered, bench.size)
-            nearest_char = torch.cdist(flat, blurred[k], p=1).argmin(1)
-            by_font = (flat[None] - blurred[:, chars_i]).abs().mean(-1)  # (1 + K, n)
-            nearest_font = by_font.argmin(0)
-            scores["content_accuracy"] = (nearest_char == chars_i).double()
-            scores["style_accuracy"] = (nearest_font == k).double()
-            names = (bench.source, *bench.fonts)
-            for j, triple in enumerate(batch):
-                rows.append({
-                    "input": str(bench.content_path(split, triple.char)),
-                    "example": str(bench.glyph_path(split, font, triple.example)),
-                    "target": str(bench.glyph_path(split, font, triple.char)),
-                    "font": font, "char": triple.char, "example_char": triple.example,
-                    **{name: scores[name][j].item() for name in per_image},
-                    "nearest_char": chars[int(nearest_char[j])], "nearest_font": names[int(nearest_font[j])],
-                })
-            if extractors:
-                outputs_by_font.setdefault(font, []).append(rendered)
+        mine = [t for t in triples if t.font == font]
+        rendered, scores, nearest_char, nearest_font = _render_font(render, glyphs, blurred, k, mine, index, batch_size)
+        for j, triple in enumerate(mine):
+            rows.append({
+                "input": str(bench.content_path(split, triple.char)),
+                "example": str(bench.glyph_path(split, font, triple.example)),
+                "target": str(bench.glyph_path(split, font, triple.char)),
+                "font": font, "char": triple.char, "example_char": triple.example,
+                **{name: scores[name][j].item() for name in per_image},
+                "nearest_char": chars[int(nearest_char[j])], "nearest_font": names[int(nearest_font[j])],
+            })
+        if extractors:
+            outputs_by_font[font] = rendered
     summary: dict[str, Any] = {
         **(about or {}), "data": str(root), "layout": "fonts", "split": split, "count": len(rows),
         "protocol": {"characters": len(chars), "fonts": list(bench.fonts), "source": bench.source, "seed": seed,
@@ -311,20 +334,13 @@ def evaluate_fonts(
         mine = [row for row in rows if row["font"] == font]
         summary["per_font"][font] = {name: _mean_std([row[name] for row in mine])["mean"] for name in per_image}
     if "diversity_l1" in chosen:
-        generator = torch.Generator().manual_seed(seed)
-        diversity = []
-        for first in range(0, len(chars), batch_size):
-            contents = glyphs[0, first:first + batch_size]
-            with torch.inference_mode():
-                diversity += pairwise_l1([render_random(contents, generator) for _ in range(num_styles)]).tolist()
-        summary["metrics"]["diversity_l1"] = _mean_std(diversity)
+        summary["metrics"]["diversity_l1"] = _mean_std(_diversity(render_random, glyphs[0], num_styles, seed, batch_size))
         summary["styles"] = {"random_per_character": num_styles, "seed": seed}
     if extractors:
         targets = {font: glyphs[k] for k, font in enumerate(bench.fonts, start=1)}
-        outputs = {font: torch.cat(parts) for font, parts in outputs_by_font.items()}
         manifest = bench.root / MANIFEST
         key = ("fonts", str(manifest.resolve()), manifest.stat().st_mtime_ns, split, chars)
-        overall, per_font = _set_metrics(chosen, extractors, outputs, targets, batch_size, key)
+        overall, per_font = _set_metrics(chosen, extractors, outputs_by_font, targets, batch_size, key)
         for name, entry in overall.items():
             summary["skipped" if isinstance(entry, str) else "distribution_metrics"][name] = entry
         for font, values in per_font.items():
