@@ -82,9 +82,9 @@ class StyleTask(GANTask):
         moment_loss: with PONO, the official MUNIT + PONO-MS trainer's moment reconstruction: an L1 between the
             PONO mean and std of each stage of the input's encoding and those of its translation re-encoded by the
             other domain's encoder, weighted by ``lambda_content`` (its ``recon_c_w``), in both directions. Meant to
-            make one encoder's moments mean the same to the other domain's decoder, it cannot fix a sign: a
-            translation drawn inverted, re-encoded by an encoder whose features have the opposite sign, has the same
-            moments (``docs/pilot_style.md``). No effect without PONO.
+            make one encoder's moments mean the same to the other domain's decoder; it did not undo opposite signs
+            in the pilot (``docs/pilot_style.md``): a translation drawn inverted, re-encoded by an encoder whose
+            features have the opposite sign, gives moments close to the input's. No effect without PONO.
         shared_content_encoder: one content encoder for both domains (not MUNIT's, which has one per domain): the
             content codes and PONO moments then come from the same network whichever domain an image is from, so a
             decoder reads another domain's moments as its own (each checkpointed generator still holds the whole
