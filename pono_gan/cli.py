@@ -105,6 +105,12 @@ class PonoCLI(LightningCLI):
         kwargs.setdefault("auto_configure_optimizers", False)
         super().__init__(GANTask, ImageTranslationDataModule, *args, subclass_mode_model=True, **kwargs)
 
+    @staticmethod
+    def subcommands() -> dict[str, set[str]]:
+        """``fit`` and ``validate`` only: no task has a test or predict step (``python -m pono_gan.evaluate`` scores
+        a test split, ``infer.py`` translates images)."""
+        return {name: skip for name, skip in LightningCLI.subcommands().items() if name in ("fit", "validate")}
+
     def add_arguments_to_parser(self, parser: LightningArgumentParser) -> None:
         parser.add_lightning_class_args(ModelCheckpoint, "checkpoint")
         parser.set_defaults(

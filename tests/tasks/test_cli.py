@@ -122,3 +122,11 @@ def test_log_model_offline_keeps_checkpoints_as_files_and_says_so(tmp_path, capl
     assert any("log_model is off" in record.getMessage() and "checkpoints/" in record.getMessage() for record in caplog.records)
     online = WandbLogger(save_dir=str(tmp_path), name="online-artifacts", offline=False, log_model="all")
     assert online._log_model == "all"  # online, Lightning uploads each checkpoint with its latest / best aliases
+
+
+@pytest.mark.parametrize("subcommand", ["test", "predict"])
+def test_only_the_subcommands_the_tasks_implement_are_offered(subcommand, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main([subcommand, *PAIRED])
+    assert exit_info.value.code == 2
+    assert f"invalid choice: '{subcommand}' (choose from 'fit', 'validate')" in capsys.readouterr().err
