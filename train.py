@@ -7,6 +7,7 @@
     python train.py fit --config configs/demo.yaml --ckpt_path last                 # resume a killed run
     python train.py fit --config configs/demo.yaml --print_config                   # the resolved config
     python train.py fit --help                                                      # every option, documented
+    python train.py validate --config configs/demo.yaml --ckpt_path last            # validation metrics only
 
 Steps are training iterations: one generator + discriminator update is one step, so --trainer.max_steps,
 --trainer.log_every_n_steps, --checkpoint.every_n_train_steps and --images.every_n_steps all count iterations.
