@@ -236,8 +236,9 @@ def finished(plan: Plan, run: Run) -> bool:
 def run_plan(plan: Plan, log: Callable[[str], None] = print, train: bool = True) -> list[dict]:
     """Train every run of ``plan`` (``jobs`` at a time) and score it; returns one record per run, in plan order,
     with its ``values`` (metric -> number), the generator's parameter count and its discriminators' health at the
-    end (``discriminators``, from the checkpoint; absent for checkpoints written before it was kept). ``train=False`` trains nothing and
-    scores the runs that have finished (a look at a study still under way, or cut short)."""
+    end (``discriminators``, from the checkpoint; absent for checkpoints written before it was kept).
+    ``train=False`` trains nothing and scores the runs that have finished (a look at a study under way, or cut
+    short)."""
     import torch
 
     from pono_gan.checkpoint import read_checkpoint
@@ -262,11 +263,10 @@ def run_plan(plan: Plan, log: Callable[[str], None] = print, train: bool = True)
         summaries = dict(zip(order, pool.map(lambda run: score_run(plan, run), order)))
     records, parameters = [], {}
     for run in plan.runs:
+        checkpoint = run.folder(plan.runs_folder) / "checkpoints" / "last.ckpt"
         if run.variant not in parameters:  # one architecture per variant file, whatever the seed or budget
-            checkpoint = run.folder(plan.runs_folder) / "checkpoints" / "last.ckpt"
             parameters[run.variant] = sum(p.numel() for p in load_model(checkpoint, plan.direction).generator.parameters())
         numbers = summary_values(summaries[run])
-        checkpoint = run.folder(plan.runs_folder) / "checkpoints" / "last.ckpt"
         health = read_checkpoint(checkpoint).get("pono_gan", {}).get("discriminators")
         records.append({**trained[run], "values": numbers, "parameters": parameters[run.variant],
                         **({"discriminators": health} if health else {})})

@@ -155,7 +155,7 @@ def evaluate(
             raise DataError("the W&B table (--wandb) is not made for the font benchmark yet; per_image.csv holds its rows")
         from pono_gan.evaluate.fonts import evaluate_fonts, model_renderers
 
-        render, render_random = model_renderers(model, device)
+        render, render_random = model_renderers(model, device, train_mode)
         return evaluate_fonts(render, root, split, output, limit, metrics, inception_weights, batch_size, render_random,
                               num_styles, device=device,
                               about={"checkpoint": str(model.path), "direction": model.direction})

@@ -158,15 +158,16 @@ def _channels(images: Tensor, channels: int) -> Tensor:
     return images.expand(-1, channels, -1, -1) if images.shape[1] != channels else images
 
 
-def model_renderers(model, device: str = "auto") -> tuple[Render, RenderRandom]:
+def model_renderers(model, device: str = "auto", train_mode: bool = False) -> tuple[Render, RenderRandom]:
     """A style checkpoint's :data:`Render` (its target domain's style encoder on the examples) and
-    :data:`RenderRandom` (prior styles), run by :class:`pono_gan.inference.Translator`; outputs are made gray."""
+    :data:`RenderRandom` (prior styles), run by :class:`pono_gan.inference.Translator` (``train_mode`` as there);
+    outputs are made gray."""
     from pono_gan.inference import Translator, resolve_device
 
     if not model.styled:
         raise DataError(f"{model.path}: the font benchmark renders in the style of an example and needs a style (MUNIT) "
                         "checkpoint; score other models with --layout unpaired")
-    translator = Translator(model.generator, resolve_device(device))
+    translator = Translator(model.generator, resolve_device(device), train_mode=train_mode)
     content_channels, style_channels = model.config.in_channels, model.config.out_channels
 
     def render(contents: Tensor, examples: Tensor) -> Tensor:
