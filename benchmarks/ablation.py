@@ -162,8 +162,8 @@ PRESETS = {
         FONTS_DATA + """
 - **Model:** `configs/style/base.yaml` + `configs/ablation/fonts_style.yaml`: MUNIT (8-dim style code, AdaIN
   decoder, image / content / style reconstruction, LSGAN), 16 base channels, 2 residual blocks, batch 4; pix2pix's
-  2-layer PatchGAN (no norm, Kaiming init) at 2 scales, which see 34 and 69 px of the 64. IN, GN, PONO-MS and PONO-DMS differ only in the content encoder's normalization and the
-  shortcut; PONO-MS has the official trainer's moment loss, and **PONO-MS (no moment loss)** is without it;
+  2-layer PatchGAN (no norm, Kaiming init) at 2 scales, which see 34 and 69 px of the 64. IN, GN, PONO-MS and
+  PONO-DMS differ only in the content encoder's normalization and the shortcut; PONO-MS has the official trainer's moment loss, and **PONO-MS (no moment loss)** is without it;
   **PONO-MS (official layout)** is the official MUNIT + PONO-MS generator's layout. Two candidate fixes for
   PONO-MS, whose two encoders can give the moments opposite signs: **PONO-MS (std only)** re-injects the std
   alone, and **PONO-MS (shared content encoder)** has one content encoder for both domains, against

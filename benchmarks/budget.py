@@ -37,7 +37,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--run", required=True, help="a training run's folder (its checkpoints/step*.ckpt are scored)")
     parser.add_argument("--data", required=True, help="the data it trained on (its test split is scored)")
     parser.add_argument("--direction", default="AtoB", help="unpaired and style models: the direction (default: AtoB)")
-    parser.add_argument("--limit", type=int, help="score only the first N test samples (characters on a font benchmark)")
+    parser.add_argument("--limit", type=int,
+                        help="score only the first N test samples (characters on a font benchmark)")
     parser.add_argument("--metrics", nargs="+", help="evaluate's metrics (default: the gates' and l1, ssim, diversity)")
     parser.add_argument("--report", help="also write the table as markdown here")
     args = parser.parse_args(argv)
@@ -49,7 +50,8 @@ def main(argv: list[str] | None = None) -> int:
         first = load_model(checkpoints[0], args.direction)
         layout = "fonts" if first.styled and is_benchmark(data) else first.data.get("layout", "paired")
         gates = GATE_METRICS.get(layout, ())
-        metrics = args.metrics or list(dict.fromkeys(("l1", "ssim", *gates) + (("diversity_l1",) if first.styled else ())))
+        styled = ("diversity_l1",) if first.styled else ()
+        metrics = args.metrics or list(dict.fromkeys(("l1", "ssim", *gates, *styled)))
         references = reference_scores(data, layout, metrics, checkpoints[0], args.direction, args.limit)
         rows = []
         for checkpoint in checkpoints:
@@ -60,8 +62,9 @@ def main(argv: list[str] | None = None) -> int:
             record = {"values": values, "discriminators": saved["pono_gan"].get("discriminators")}
             steps = int(saved["global_step"])
             rows.append((steps, record))
-            print(f"[budget] {checkpoint.name}: {steps} iterations, " + ", ".join(f"{k} {v:.4f}" for k, v in values.items())
-                  + f" ({time.perf_counter() - start:.0f} s)", flush=True)
+            scores = ", ".join(f"{k} {v:.4f}" for k, v in values.items())
+            print(f"[budget] {checkpoint.name}: {steps} iterations, {scores} ({time.perf_counter() - start:.0f} s)",
+                  flush=True)
     except PonoGanError as error:
         parser.exit(2, f"budget: error: {error}\n")
     text = _table(rows, references, metrics, gates, " ".join(argv if argv is not None else sys.argv[1:]))
@@ -83,7 +86,8 @@ def _table(rows, references, metrics, gates, command: str) -> str:
     for steps, record in rows:
         alive = {None: "not recorded", True: "tell real from fake", False: "**at chance**"}[discriminators_alive(record)]
         learned = "**yes**" if passes_gates(record, references, gates) else "no"
-        lines.append(f"| {steps} | {alive} | " + " | ".join(f"{record['values'][m]:.4f}" for m in names) + f" | {learned} |")
+        cells = " | ".join(f"{record['values'][m]:.4f}" for m in names)
+        lines.append(f"| {steps} | {alive} | {cells} | {learned} |")
     return "\n".join(lines)
 
 

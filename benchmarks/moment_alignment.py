@@ -52,8 +52,8 @@ def measure(checkpoint: Path, data: Path, limit: int = 64) -> list[str]:
     atob, btoa = load_model(checkpoint, "AtoB"), load_model(checkpoint, "BtoA")
     encoder_a, encoder_b = atob.generator.source, btoa.generator.source
     if encoder_a.in_channels != encoder_b.in_channels:
-        raise PonoGanError(f"{checkpoint}: the domains have {encoder_a.in_channels} and {encoder_b.in_channels} channels; "
-                           "the two encoders can only be compared on the same images")
+        raise PonoGanError(f"{checkpoint}: the domains have {encoder_a.in_channels} and {encoder_b.in_channels} "
+                           "channels; the two encoders can only be compared on the same images")
     lines = []
     with torch.inference_mode():
         sets = {name: images * 2 - 1 for name, images in _images(data, limit, encoder_a.in_channels).items()}
@@ -69,8 +69,8 @@ def measure(checkpoint: Path, data: Path, limit: int = 64) -> list[str]:
         examples = list(sets.values())[-1]
         styles = atob.generator.encode_style(torch.roll(examples, 1, 0))
         translated = atob.generator(inputs, styles)
-    shared = encoder_a.content_encoder is encoder_b.content_encoder or all(
-        torch.equal(p, q) for p, q in zip(encoder_a.content_encoder.parameters(), encoder_b.content_encoder.parameters()))
+    pairs = zip(encoder_a.content_encoder.parameters(), encoder_b.content_encoder.parameters())
+    shared = all(torch.equal(p, q) for p, q in pairs)
     lines.append(f"AtoB translations vs their inputs: correlation {correlation(translated, inputs):+.2f}"
                  + (" (one content encoder shared by both domains)" if shared else ""))
     return lines

@@ -102,7 +102,8 @@ class Benchmark:
             raise MissingPathError(f"{root / MANIFEST} not found: not a font benchmark; build one with `python -m "
                                    f"pono_gan.data.builders fonts --root {root}`")
         record = json.loads((root / MANIFEST).read_text())
-        return cls(root, record["size"], record["source"]["id"], tuple(f["id"] for f in record["fonts"]), record["splits"])
+        fonts = tuple(font["id"] for font in record["fonts"])
+        return cls(root, record["size"], record["source"]["id"], fonts, record["splits"])
 
     def content_path(self, split: str, char: str) -> Path:
         return self.root / f"{split}A" / glyph_name(char)
@@ -246,7 +247,8 @@ def _render_font(render: Render, glyphs: Tensor, blurred: Tensor, k: int, triple
     return torch.cat(outputs), merged, torch.cat(nearest_chars), torch.cat(nearest_fonts)
 
 
-def _diversity(render_random: RenderRandom, contents: Tensor, num_styles: int, seed: int, batch_size: int) -> list[float]:
+def _diversity(render_random: RenderRandom, contents: Tensor, num_styles: int, seed: int,
+               batch_size: int) -> list[float]:
     """Per content image, the mean L1 between its renderings in ``num_styles`` random styles (seeded)."""
     generator = torch.Generator().manual_seed(seed)
     diversity: list[float] = []
@@ -335,7 +337,8 @@ def evaluate_fonts(
         mine = [row for row in rows if row["font"] == font]
         summary["per_font"][font] = {name: _mean_std([row[name] for row in mine])["mean"] for name in per_image}
     if "diversity_l1" in chosen:
-        summary["metrics"]["diversity_l1"] = _mean_std(_diversity(render_random, glyphs[0], num_styles, seed, batch_size))
+        diversity = _diversity(render_random, glyphs[0], num_styles, seed, batch_size)
+        summary["metrics"]["diversity_l1"] = _mean_std(diversity)
         summary["styles"] = {"random_per_character": num_styles, "seed": seed}
     if extractors:
         targets = {font: glyphs[k] for k, font in enumerate(bench.fonts, start=1)}
@@ -358,7 +361,8 @@ def figure_samples(root: str | Path, count: int = 8, split: str = "test") -> tup
     chars = bench.splits[split]
     triples = sample_triples(chars, bench.fonts)
     per_font = len(chars)  # the triples are font by font: row i shows font i mod K and a character of its own
-    chosen = [triples[(i % len(bench.fonts)) * per_font + i * per_font // count] for i in range(min(count, len(triples)))]
+    chosen = [triples[(i % len(bench.fonts)) * per_font + i * per_font // count]
+              for i in range(min(count, len(triples)))]
     load = [[bench.content_path(split, t.char), bench.glyph_path(split, t.font, t.example),
              bench.glyph_path(split, t.font, t.char)] for t in chosen]
     return tuple(torch.stack([load_image(row[i], channels=1) for row in load]) for i in range(3))  # type: ignore[return-value]

@@ -312,9 +312,9 @@ class GANTask(pl.LightningModule):
               constant: Tensor | list[Tensor] | None = None) -> dict[str, Tensor]:
         """Discriminator ``name``'s mean scores (raw outputs; probabilities for the vanilla loss) on real images,
         on the fakes it trains on and on a ``constant`` image, per scale of a multi-scale one: logged as
-        ``{name}_real_score_s0``, ``{name}_fake_score_s0``, ... (no ``_sN`` for one scale). GAN users watch these to know a run
-        is alive: a discriminator whose real and fake scores meet gives the generator nothing to learn from. They
-        are also kept for :meth:`discriminator_health`."""
+        ``{name}_real_score_s0``, ``{name}_fake_score_s0``, ... (no ``_sN`` for one scale). GAN users watch these
+        to know a run is alive: a discriminator whose real and fake scores meet gives the generator nothing to learn
+        from. They are also kept for :meth:`discriminator_health`."""
         logs, means = {}, {}
         for kind, logits in (("real", real), ("fake", fake), ("constant", constant)):
             if logits is None:
@@ -363,9 +363,10 @@ class GANTask(pl.LightningModule):
         the model."""
         if stage == "fit":
             d = self.discriminator_config
-            seen = ", ".join(f"{field}" + (f" ({field / d.image_size:.0%})" if d.image_size else "") for field in d.fields())
-            rank_zero_info(f"discriminator layout: {d.arch}, {d.num_scales} scale(s) of {d.num_layers} strided layers; each "
-                           f"scale's logits see {seen} px" + (f" of {d.image_size}" if d.image_size else ""))
+            seen = ", ".join(f"{field}" + (f" ({field / d.image_size:.0%})" if d.image_size else "")
+                             for field in d.fields())
+            rank_zero_info(f"discriminator layout: {d.arch}, {d.num_scales} scale(s) of {d.num_layers} strided layers; "
+                           f"each scale's logits see {seen} px" + (f" of {d.image_size}" if d.image_size else ""))
         ddp_kwargs = getattr(self.trainer.strategy, "_ddp_kwargs", None)
         if self.update_order == "discriminator_first" and isinstance(ddp_kwargs, dict):
             if not ddp_kwargs.get("find_unused_parameters"):
