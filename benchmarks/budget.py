@@ -23,7 +23,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from pono_gan.ablate.report import GATE_METRICS, LABELS, discriminators_alive, passes_gates  # noqa: E402
+from pono_gan.ablate.report import GATE_METRICS, LABELS, health_label, passes_gates  # noqa: E402
 from pono_gan.ablate.runner import reference_scores, summary_values  # noqa: E402
 from pono_gan.checkpoint import read_checkpoint  # noqa: E402
 from pono_gan.errors import PonoGanError  # noqa: E402
@@ -84,7 +84,7 @@ def _table(rows, references, metrics, gates, command: str) -> str:
     for label, values in references.items():
         lines.append(f"| {label} | | " + " | ".join(f"{values[m]:.4f}" if m in values else "-" for m in names) + " | |")
     for steps, record in rows:
-        alive = {None: "not recorded", True: "tell real from fake", False: "**at chance**"}[discriminators_alive(record)]
+        alive = health_label(record)
         learned = "**yes**" if passes_gates(record, references, gates) else "no"
         cells = " | ".join(f"{record['values'][m]:.4f}" for m in names)
         lines.append(f"| {steps} | {alive} | {cells} | {learned} |")

@@ -15,7 +15,7 @@ from typing import Sequence
 from pono_gan.stats import Comparison, mean_std, welch_interval
 
 __all__ = ["GATE_METRICS", "LABELS", "VARIANT_LABELS", "QUESTIONS", "Results", "baseline_learned", "discriminators_alive",
-           "gates_section", "passes_gates", "variant_label", "results_tables", "best_baseline",
+           "gates_section", "health_label", "passes_gates", "variant_label", "results_tables", "best_baseline",
            "comparison_rows", "comparison_section", "contrast_rows", "default_contrasts", "contrast_section",
            "budget_section", "sample_budget", "cost_line", "study_figures", "render"]
 
@@ -405,6 +405,16 @@ def discriminators_alive(record: dict) -> bool | None:
     return None if not health else all(entry["tells_real_from_fake"] for entry in health.values())
 
 
+def health_label(record: dict) -> str:
+    """The run's discriminators in a table cell: ``tell real from fake``, ``**at chance** (D_B)`` naming those at
+    chance, or ``not recorded``."""
+    alive = discriminators_alive(record)
+    if alive is False:
+        dead = ", ".join(name for name, entry in record["discriminators"].items() if not entry["tells_real_from_fake"])
+        return f"**at chance** ({dead})"
+    return "not recorded" if alive is None else "tell real from fake"
+
+
 def passes_gates(record: dict, references: dict[str, dict[str, float]], gate_metrics: Sequence[str]) -> bool:
     """A run learned when its discriminators still tell real from fake (where recorded) and it beats every
     reference on every gate metric it has."""
@@ -437,10 +447,7 @@ def gates_section(records: Sequence[dict], references: dict[str, dict[str, float
                  f"beats the references on {LABELS.get(m, (m,))[0]}" for m in metrics) + " | learned |",
              "|---" * (len(metrics) + 5) + "|"]
     for r in sorted(records, key=lambda r: (r["steps"], r["variant"], r["seed"])):
-        alive = discriminators_alive(r)
-        health = {None: "not recorded", True: "tell real from fake", False: "**at chance**"}[alive]
-        if alive is False:
-            health += " (" + ", ".join(n for n, e in r["discriminators"].items() if not e["tells_real_from_fake"]) + ")"
+        health = health_label(r)
         cells = ["yes" if _beats(m, r["values"][m], references) else "no" for m in metrics if m in r["values"]]
         passed = "**yes**" if passes_gates(r, references, gate_metrics) else "no"
         lines.append(f"| {variant_label(r['variant'])} | {r['steps']} | {r['seed']} | {health} | " + " | ".join(cells)
