@@ -439,8 +439,10 @@ def gates_section(records: Sequence[dict], references: dict[str, dict[str, float
     """Which runs passed the learning gates: a table, one row per run."""
     metrics = [m for m in gate_metrics if any(m in r["values"] for r in records)]
     names = ", ".join(LABELS.get(m, (m,))[0] for m in metrics)
+    from pono_gan.tasks.base import HEALTH_MARGIN, HEALTH_WINDOW  # the verdict's own rule, where it is applied
+
     lines = [f"A run has learned when its discriminators still tell real from fake at the end (real beats fake by at "
-             f"least 0.1 over its last 50 steps) and it beats every reference above on {names}. Variants are ranked "
+             f"least {HEALTH_MARGIN} over its last {HEALTH_WINDOW} steps) and it beats every reference above on {names}. Variants are ranked "
              "only at budgets where a baseline learned (its mean over seeds beats the references, its discriminators "
              "alive in every seed).", "",
              "| variant | iterations | seed | discriminators | " + " | ".join(
