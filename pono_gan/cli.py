@@ -10,7 +10,8 @@ What it adds to a plain LightningCLI:
   task / norm / shortcut / variant, so a W&B workspace compares the ablation grid out of the box. When resuming
   from a checkpoint it continues that checkpoint's W&B run.
 * The resolved config is saved as ``<run dir>/config.yaml`` (overwritten on resume).
-* Errors a user can fix (bad data, bad checkpoint, bad config key) print one line and exit with status 2.
+* Errors a user can fix (bad data, bad checkpoint, a bad config key or value) print one line and exit with status 2,
+  the config's values checked before a model or logger is made (:func:`check_config`).
 """
 
 from __future__ import annotations
@@ -35,16 +36,30 @@ from pytorch_lightning.utilities import rank_zero_info, rank_zero_warn
 from pono_gan.callbacks import ImageLogger
 from pono_gan.checkpoint import read_checkpoint
 from pono_gan.data.datamodule import ImageTranslationDataModule
-from pono_gan.errors import PonoGanError
+from pono_gan.errors import ConfigError, PonoGanError
 from pono_gan.hardware import cpu_has_native
 from pono_gan.models import GeneratorConfig
-from pono_gan.tasks import GANTask, variant_name
+from pono_gan.tasks import DiscriminatorConfig, GANTask, OptimizerConfig, variant_name
 
-__all__ = ["PonoCLI", "checkpoint_dir", "main"]
+__all__ = ["PonoCLI", "check_config", "checkpoint_dir", "main"]
+
+
+#: the end of ``fit --help``: a task's options are behind a sub-help that jsonargparse does not list
+HELP_EPILOG = (
+    "The model's options are per task: `python train.py fit --model.help PairedTask` (or UnpairedTask, StyleTask) "
+    "lists them, `python train.py fit --model.help PairedTask --model.generator.help` the generator's, "
+    "`--model.discriminator.help` and `--model.optimizer.help` likewise; add --print_config to your command to see "
+    "every value it would use."
+)
 
 
 class _OneLineErrorParser(LightningArgumentParser):
-    """Config errors as one line that names the key and points at ``--help`` / ``--print_config``."""
+    """Config errors as one line that names the key and points at ``--help`` / ``--print_config``; ``--help`` ends
+    with how to see the model's options (:data:`HELP_EPILOG`)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("epilog", HELP_EPILOG)
+        super().__init__(*args, **kwargs)
 
     _NOISE = ("Subtypes:", "Errors:", "Given value type", "- Expected a <class 'NoneType'>", "Does not validate against any")
 
@@ -83,6 +98,28 @@ def _task_and_generator(model: Namespace) -> tuple[type, Any]:
     task_class = _import(model.class_path)
     config_class = getattr(task_class, "generator_config_class", GeneratorConfig)
     return task_class, task_class.resolve_generator(config_class(**_as_dict(model.init_args.get("generator"))))
+
+
+def check_config(config: Namespace, stage: str | None = "fit") -> None:
+    """Check every value a user can get wrong before a model, a logger or a data loader is made (the dataclasses
+    and the data module check their own fields): raises one :class:`ConfigError` naming the key, e.g.
+    ``model.init_args.generator.pono=False: shortcut='ms' re-injects PONO moments and needs pono=True; ...``,
+    or the data module's one-line error for a missing root or a layout the folder does not hold."""
+    init_args = _as_dict(config.model.get("init_args"))
+    sections = {
+        "generator": lambda: _task_and_generator(config.model),
+        "discriminator": lambda: DiscriminatorConfig(**_as_dict(init_args.get("discriminator"))).resolved(),
+        "optimizer": lambda: OptimizerConfig(**_as_dict(init_args.get("optimizer"))),
+        "data": lambda: ImageTranslationDataModule(**_as_dict(config.data)).check_folders(stage),
+    }
+    for name, check in sections.items():
+        try:
+            check()
+        except ConfigError as error:
+            raise error.under("data" if name == "data" else f"model.init_args.{name}") from None
+    for key, value in init_args.items():
+        if key.startswith("lambda_") and value is not None and value < 0:
+            raise ConfigError(f"model.init_args.{key}", value, "a loss weight must be at least 0")
 
 
 def _flatten(value: Any, prefix: str = "") -> dict[str, Any]:
@@ -157,6 +194,7 @@ class PonoCLI(LightningCLI):
 
     def before_instantiate_classes(self) -> None:
         config = self.config[self.subcommand] if self.subcommand else self.config
+        check_config(config, self.subcommand)
         precision = str(config.trainer.get("precision") or "")
         on_cpu = config.trainer.get("accelerator") == "cpu" or not torch.cuda.is_available()
         if precision.startswith("bf16") and on_cpu and not cpu_has_native(torch.bfloat16):

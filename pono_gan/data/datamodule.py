@@ -11,9 +11,9 @@ import pytorch_lightning as pl
 import torch
 from torch.utils.data import DataLoader
 
-from pono_gan.data.datasets import collate, make_dataset, split_exists
+from pono_gan.data.datasets import check_first_images, collate, make_dataset, split_exists
 from pono_gan.data.sampling import EpochSampler, ResumableDataLoader
-from pono_gan.errors import DataError, MissingPathError
+from pono_gan.errors import DataError, MissingPathError, require
 from pono_gan.data.transforms import Preprocessing
 
 __all__ = ["ImageTranslationDataModule"]
@@ -75,12 +75,8 @@ class ImageTranslationDataModule(pl.LightningDataModule):
     ) -> None:
         super().__init__()
         self.save_hyperparameters()
-        if batch_size < 1:
-            raise DataError(f"batch_size must be positive, got {batch_size}")
-        if num_workers < 0:
-            raise DataError(f"num_workers must be >= 0, got {num_workers}")
-        if max_val_images is not None and max_val_images < 0:
-            raise DataError(f"max_val_images must be >= 0 or None, got {max_val_images}")
+        require(self.hparams, "batch_size")
+        require(self.hparams, "num_workers max_val_images", 0)
         self.preprocessing = Preprocessing(preprocess, load_size, crop_size, flip, size_multiple)
         self.train_dataset = None
         self.val_dataset = None
@@ -133,6 +129,21 @@ class ImageTranslationDataModule(pl.LightningDataModule):
                 return split
         return None
 
+    def check_folders(self, stage: str | None = "fit") -> Path:
+        """The data root, after checking that it is there and, for ``fit``, that the training split's folders of
+        the layout are and their first images fit the preset (:func:`check_first_images`): what ``train.py`` checks
+        before it builds a model. Each failure is one line naming the folder or file and the fix (the other layout
+        where the folder holds that one's)."""
+        root = Path(self.hparams.root)
+        if not root.is_dir():
+            raise MissingPathError(
+                f"data root not found: {root} (fix root, or build the demo set with "
+                f"`python -m pono_gan.data.builders edges2photo --root {root}`; see datasets/README.md)"
+            )
+        if stage in (None, "fit"):
+            check_first_images(root, self.hparams.layout, "train", self.preprocessing)
+        return root
+
     def setup(self, stage: str | None = None) -> None:
         """Scan and check the splits the stage needs (``fit``: train and validation; ``validate``; ``test``).
 
@@ -141,12 +152,7 @@ class ImageTranslationDataModule(pl.LightningDataModule):
             ValueError: empty folders, files without a partner, images too small for the preset, images of
                 different sizes that cannot be batched in training.
         """
-        root = Path(self.hparams.root)
-        if not root.is_dir():
-            raise MissingPathError(
-                f"data root not found: {root} (fix root, or build the demo set with "
-                f"`python -m pono_gan.data.builders edges2photo --root {root}`; see datasets/README.md)"
-            )
+        root = self.check_folders(stage)
         channels = self._resolve_channels()
         if channels != self._channels:  # e.g. a module with image_channels attached after an earlier setup
             self._channels = channels

@@ -41,6 +41,7 @@ __all__ = [
     "DIRECTIONS",
     "LAYOUTS",
     "AlignedImageDataset",
+    "check_first_images",
     "Direction",
     "Layout",
     "PairedImageDataset",
@@ -50,6 +51,7 @@ __all__ = [
     "find_pairs",
     "image_size",
     "make_dataset",
+    "require_split",
     "split_exists",
     "split_folders",
 ]
@@ -98,7 +100,9 @@ def split_exists(root: str | Path, layout: Layout, split: str) -> bool:
     return all(present)
 
 
-def _require_split(root: Path, layout: Layout, split: str) -> tuple[Path, ...]:
+def require_split(root: Path, layout: Layout, split: str) -> tuple[Path, ...]:
+    """The folders of ``split``, after checking they exist (one line naming them, and the other layout where the
+    root holds its folders)."""
     folders = split_folders(root, layout, split)
     if not split_exists(root, layout, split):
         expected = " and ".join(str(folder) for folder in folders)
@@ -451,6 +455,18 @@ def _check_sizes(preprocessing: Preprocessing, paths: Sequence[Path], sizes: Seq
         )
 
 
+def check_first_images(root: str | Path, layout: Layout, split: str, preprocessing: Preprocessing) -> None:
+    """A quick look before training: ``split``'s folders exist and the first readable image of each (of A for a
+    paired layout, whose targets are resized to their inputs) fits the preset. :func:`make_dataset` checks all."""
+    folders = require_split(Path(root), layout, split)
+    for folder in folders[:1] if layout == "paired" else folders:
+        paths = list_images(folder)[:1]
+        sizes, _ = _readable_sizes(paths)
+        kept = [(path, (size[0], size[1] // 2) if layout == "aligned" else size)
+                for path, size in zip(paths, sizes) if size is not None]
+        _check_sizes(preprocessing, [path for path, _ in kept], [size for _, size in kept])
+
+
 def make_dataset(
     root: str | Path,
     layout: Layout,
@@ -485,7 +501,7 @@ def make_dataset(
     if direction not in DIRECTIONS:
         raise DataError(f"unknown direction {direction!r}; valid directions: {', '.join(DIRECTIONS)}")
     root = Path(root)
-    folders = _require_split(root, layout, split)
+    folders = require_split(root, layout, split)
     swap = direction == "BtoA"
     dataset: AlignedImageDataset | PairedImageDataset | UnpairedImageDataset
 

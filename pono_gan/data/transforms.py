@@ -28,7 +28,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from pono_gan.errors import DataError
+from pono_gan.errors import ConfigError, DataError, require
 
 __all__ = [
     "PREPROCESS_NAMES",
@@ -76,15 +76,11 @@ class Preprocessing:
 
     def __post_init__(self) -> None:
         if self.preprocess not in PREPROCESS_NAMES:
-            raise DataError(f"unknown preprocess {self.preprocess!r}; valid presets: {', '.join(PREPROCESS_NAMES)}")
-        for name in ("load_size", "crop_size", "size_multiple"):
-            if getattr(self, name) < 1:
-                raise DataError(f"{name} must be positive, got {getattr(self, name)}")
+            raise ConfigError("preprocess", self.preprocess, f"unknown preset; valid presets: {', '.join(PREPROCESS_NAMES)}")
+        require(self, "load_size crop_size size_multiple")
         if self.crops and self.resizes and self.crop_size > self.load_size:
-            raise DataError(
-                f"crop_size {self.crop_size} is larger than load_size {self.load_size} for preprocess "
-                f"{self.preprocess!r}; lower crop_size or raise load_size"
-            )
+            raise ConfigError("crop_size", self.crop_size, f"larger than load_size {self.load_size} for preprocess "
+                                                           f"{self.preprocess!r}; lower crop_size or raise load_size")
 
     @property
     def crops(self) -> bool:

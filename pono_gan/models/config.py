@@ -7,13 +7,22 @@ from typing import Any, Literal
 
 from torch import nn
 
-from pono_gan.models.generators import ResnetGenerator, UnetGenerator
+from pono_gan.errors import ConfigError, require
+from pono_gan.models.generators import ResnetGenerator, UnetGenerator, check_shortcut
 
-__all__ = ["GeneratorConfig", "build_generator"]
+__all__ = ["GeneratorConfig", "build_generator", "check_generator"]
 
 _DEFAULT_DOWNSAMPLING = {"resnet": 2, "unet": 8}
 #: What ``norm`` / ``dropout`` None means where no task says otherwise: CycleGAN's instance norm, no dropout.
 _GENERIC_DEFAULTS: dict[str, Any] = {"norm": "instance", "dropout": 0.0}
+
+
+def check_generator(config: Any, sizes: str) -> None:
+    """What a generator config must hold, checked when it is made: the ``sizes`` (space-separated fields) at least
+    1, ``dms_hidden_channels`` too, and a moment shortcut only with PONO. Raises :class:`ConfigError` naming the
+    field."""
+    require(config, f"{sizes} dms_hidden_channels")
+    check_shortcut(config.pono, config.shortcut)
 
 
 @dataclass
@@ -52,6 +61,11 @@ class GeneratorConfig:
     dms_hidden_channels: int = 16
     pono_unbiased: bool = False
     sampling_norm: Literal["instance", "group", "batch", "layer", "none"] | None = None
+
+    def __post_init__(self) -> None:
+        check_generator(self, "in_channels out_channels base_channels num_blocks num_downsampling")
+        if self.dropout is not None and not 0 <= self.dropout < 1:
+            raise ConfigError("dropout", self.dropout, "must be in [0, 1)")
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

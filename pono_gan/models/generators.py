@@ -17,9 +17,10 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
+from pono_gan.errors import ConfigError
 from pono_gan.layers import PONO, SHORTCUT_NAMES, Moments, create_norm, create_shortcut
 
-__all__ = ["ResnetGenerator", "UnetGenerator", "ResnetBlock", "check_image_batch"]
+__all__ = ["ResnetGenerator", "UnetGenerator", "ResnetBlock", "check_image_batch", "check_shortcut"]
 
 
 def check_image_batch(x: Tensor, in_channels: int, multiple: int, name: str) -> None:
@@ -34,12 +35,18 @@ def check_image_batch(x: Tensor, in_channels: int, multiple: int, name: str) -> 
         )
 
 
+def check_shortcut(pono: bool, shortcut: str) -> None:
+    """Raise :class:`~pono_gan.errors.ConfigError` (a ValueError) for an unknown shortcut or one without PONO."""
+    if shortcut not in SHORTCUT_NAMES:
+        raise ConfigError("shortcut", shortcut, f"unknown shortcut; valid shortcuts: {', '.join(SHORTCUT_NAMES)}")
+    if shortcut != "none" and not pono:
+        raise ConfigError("pono", pono, f"shortcut={shortcut!r} re-injects PONO moments and needs pono=True; set pono "
+                                        "true or shortcut none")
+
+
 def _validate(norm: str, pono: bool, shortcut: str) -> None:
     create_norm(norm, 1)  # raises on an unknown name
-    if shortcut not in SHORTCUT_NAMES:
-        raise ValueError(f"unknown shortcut {shortcut!r}; valid shortcuts: {', '.join(SHORTCUT_NAMES)}")
-    if shortcut != "none" and not pono:
-        raise ValueError(f"shortcut={shortcut!r} re-injects PONO moments and needs pono=True")
+    check_shortcut(pono, shortcut)
 
 
 def _uses_bias(norm: str) -> bool:

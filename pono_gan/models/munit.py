@@ -47,7 +47,7 @@ import torch
 from torch import Tensor, nn
 
 from pono_gan.layers import Moments, MunitLayerNorm, create_norm, create_shortcut
-from pono_gan.models.config import GeneratorConfig
+from pono_gan.models.config import GeneratorConfig, check_generator
 from pono_gan.models.generators import (
     ResnetBlock,
     _DownStage,
@@ -527,6 +527,9 @@ class MunitConfig:
     decoder_norm: Literal["munit_layer", "layer"] = "munit_layer"
     layout: Layout = "pono_gan"
     pono_unbiased: bool = False
+
+    def __post_init__(self) -> None:
+        check_generator(self, "in_channels out_channels base_channels num_downsampling num_blocks style_dim mlp_dim")
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -33,6 +33,7 @@ from pytorch_lightning.utilities import rank_zero_info
 from torch import Tensor, nn
 
 from pono_gan import checkpoint as ckpt
+from pono_gan.errors import ConfigError, require
 from pono_gan.losses import adversarial_loss
 from pono_gan.models import (
     GeneratorConfig,
@@ -83,12 +84,16 @@ class DiscriminatorConfig:
     field_of_view: float | None = None
     image_size: int | None = None
 
+    def __post_init__(self) -> None:
+        require(self, "base_channels num_layers num_scales image_size")
+        require(self, "field_of_view", 0, strict=True)
+
     def resolved(self) -> "DiscriminatorConfig":
         """This config with ``num_layers`` set by ``field_of_view`` where that is given."""
         if self.field_of_view is None:
             return self
         if self.image_size is None:
-            raise ValueError("discriminator.field_of_view needs discriminator.image_size (the training images' side)")
+            raise ConfigError("image_size", None, "field_of_view needs image_size (the training images' side)")
         layers = layers_for_field_of_view(self.arch, self.num_scales, self.image_size, self.field_of_view)
         return replace(self, num_layers=layers)
 
@@ -124,6 +129,13 @@ class OptimizerConfig:
     unit: Literal["epoch", "step"] = "epoch"
     constant_for: int = 100
     decay_for: int = 100
+
+    def __post_init__(self) -> None:
+        require(self, "lr_generator lr_discriminator", 0, strict=True)
+        require(self, "weight_decay constant_for decay_for", 0)
+        for name in ("beta1", "beta2"):
+            if not 0 <= getattr(self, name) < 1:
+                raise ConfigError(name, getattr(self, name), "must be in [0, 1)")
 
 
 class LinearDecay:

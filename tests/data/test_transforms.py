@@ -61,10 +61,10 @@ class TestPreprocessing:
     def test_bad_arguments(self):
         with pytest.raises(ValueError, match="valid presets: resize_and_crop, crop"):
             Preprocessing("zoom")
-        with pytest.raises(ValueError, match="crop_size 300 is larger than load_size 286.*raise load_size"):
+        with pytest.raises(ValueError, match="crop_size=300: larger than load_size 286.*raise load_size"):
             Preprocessing("resize_and_crop", crop_size=300)
         Preprocessing("crop", load_size=10, crop_size=300)  # load_size does not matter for 'crop'
-        with pytest.raises(ValueError, match="size_multiple must be positive"):
+        with pytest.raises(ValueError, match="size_multiple=0: must be at least 1"):
             Preprocessing(size_multiple=0)
 
     def test_sample_refuses_small_image(self):

@@ -84,16 +84,37 @@ def test_a_bad_config_key_exits_2_with_one_line(tiny_dataset, tmp_path):
         (["--model.init_args.generator.nrom", "group"], "nrom"),
         (["--model.init_args.generator.norm", "weird"], "weird"),
         (["--data.root", "/nonexistent/data"], "/nonexistent/data"),
+        (["--model.init_args.generator.pono", "false"], "model.init_args.generator.pono=False: shortcut='ms'"),
+        (["--model.init_args.generator.base_channels", "-4"], "model.init_args.generator.base_channels=-4: must be"),
+        (["--model.init_args.generator.num_blocks", "0"], "model.init_args.generator.num_blocks=0"),
+        (["--model.init_args.discriminator.num_layers", "0"], "model.init_args.discriminator.num_layers=0"),
+        (["--data.batch_size", "0"], "data.batch_size=0"),
+        (["--data.crop_size", "32", "--data.load_size", "16"], "data.crop_size=32: larger than load_size 16"),
+        (["--data.preprocess", "crop", "--data.crop_size", "999"], "smaller than crop_size 999"),
+        (["--model.init_args.optimizer.lr_generator", "0"], "model.init_args.optimizer.lr_generator=0.0: must be above"),
+        (["--model.init_args.optimizer.decay_for", "-5"], "model.init_args.optimizer.decay_for=-5"),
+        (["--model.init_args.lambda_l1", "-1"], "model.init_args.lambda_l1=-1.0"),
+        (["--data.layout", "aligned"], "did you mean layout 'paired' or 'unpaired'?"),
     ],
-    ids=["unknown-key", "bad-choice", "missing-data"],
+    ids=["unknown-key", "bad-choice", "missing-data", "shortcut-without-pono", "negative-channels", "no-blocks",
+         "no-discriminator-layers", "no-batch", "crop-above-load", "crop-above-image", "zero-lr", "negative-decay",
+         "negative-loss-weight", "layout-of-another-folder"],
 )
 def test_user_errors_exit_2_with_one_line(tiny_dataset, tmp_path, capsys, extra, expected):
+    """Each fails before a model, a logger or the run folder is made: one line naming the key and value, exit 2."""
     with pytest.raises(SystemExit) as exit_info:
         main(["fit", *PAIRED, *TINY, "--data.root", str(tiny_dataset), "--trainer.default_root_dir", str(tmp_path / "run"),
               "--trainer.max_steps", "1", "--trainer.logger", "false", *extra])
     assert exit_info.value.code == 2
     lines = [line for line in capsys.readouterr().err.strip().splitlines() if line.strip()]
-    assert lines[-1].startswith("error:") and expected in lines[-1]
+    assert lines[-1].startswith("error:") and expected in lines[-1], lines
+    assert len(lines[-1]) < 400 and not (tmp_path / "run").exists()
+
+
+def test_fit_help_says_how_to_see_the_model_options(capsys):
+    with pytest.raises(SystemExit):
+        main(["fit", "--help"])
+    assert "--model.help PairedTask --model.generator.help" in " ".join(capsys.readouterr().out.split())
 
 
 def test_an_empty_wandb_mode_counts_as_unset(tmp_path, monkeypatch):
