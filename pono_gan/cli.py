@@ -39,6 +39,7 @@ from pono_gan.data.datamodule import ImageTranslationDataModule
 from pono_gan.errors import ConfigError, PonoGanError
 from pono_gan.hardware import cpu_has_native
 from pono_gan.models import GeneratorConfig
+from pono_gan.packaged import with_packaged_configs
 from pono_gan.tasks import DiscriminatorConfig, GANTask, OptimizerConfig, variant_name
 
 __all__ = ["PonoCLI", "check_config", "checkpoint_dir", "main"]
@@ -237,6 +238,12 @@ class PonoCLI(LightningCLI):
 
 
 def main(args: list[str] | None = None) -> None:
+    """``train.py`` / ``pono-gan train``: ``args`` (default: the command line), each ``--config`` a path or a packaged
+    config's name (:func:`pono_gan.packaged.find_config`: ``style/pono_ms`` from any folder)."""
+    if args is None:
+        sys.argv[1:] = with_packaged_configs(sys.argv[1:])  # in place: Lightning warns when both args and argv are set
+    else:
+        args = with_packaged_configs(args)
     try:
         PonoCLI(args=args)
     except PonoGanError as error:

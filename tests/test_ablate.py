@@ -147,7 +147,8 @@ def test_too_few_seeds_give_no_interval(tmp_path):
 
 def test_variants_layouts_and_schedule(tmp_path):
     root = Path("/project")
-    assert variant_file("unpaired", "pono_ms", root) == ("pono_ms", root / "configs/unpaired/pono_ms.yaml")
+    assert variant_file("unpaired", "pono_ms", root) == ("pono_ms", root / "unpaired/pono_ms.yaml")
+    assert variant_file("unpaired", "pono_ms")[1].read_bytes() == (ROOT / "configs/unpaired/pono_ms.yaml").read_bytes()
     assert variant_file("unpaired", "my/own_variant.yaml", root) == ("own_variant", Path("my/own_variant.yaml"))
     make_paired(tmp_path / "pairs", "test", count=2, size=(8, 8))
     assert default_layout(tmp_path / "pairs") == "paired"

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Sequence
 
 from pono_gan.ablate import __doc__ as package_doc
+from pono_gan.packaged import CONFIGS, find_config
 
 __all__ = ["main", "variant_file", "default_layout", "contrast"]
 
@@ -18,12 +19,13 @@ DEFAULT_METRICS = ("l1", "psnr", "ssim", "content_accuracy", "style_accuracy", "
                    "fd_effnet_lite0", "kid_effnet_lite0", "fid", "kid")
 
 
-def variant_file(task: str, variant: str, root: Path) -> tuple[str, Path]:
-    """``(name, path)`` of a variant: ``configs/<task>/VARIANT.yaml``, or a path to a YAML file (named by its stem)."""
+def variant_file(task: str, variant: str, configs: Path = CONFIGS) -> tuple[str, Path]:
+    """``(name, path)`` of a variant: ``<configs>/<task>/VARIANT.yaml`` (the packaged ``configs/``), or a path to a YAML
+    file (named by its stem)."""
     path = Path(variant)
     if path.suffix in (".yaml", ".yml"):
         return path.stem, path
-    return variant, root / "configs" / task / f"{variant}.yaml"
+    return variant, configs / task / f"{variant}.yaml"
 
 
 def contrast(text: str, variants: Sequence[str]) -> tuple[str, str]:
@@ -82,12 +84,12 @@ def parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     from pono_gan.ablate.report import default_contrasts, render, study_figures, variant_label
-    from pono_gan.ablate.runner import ROOT, Plan, Run, run_plan, score_references
+    from pono_gan.ablate.runner import Plan, Run, run_plan, score_references
     from pono_gan.errors import PonoGanError
 
     data = Path(args.data)
-    files = dict(variant_file(args.task, v, ROOT) for v in args.variants)
-    configs = [Path(c) for c in args.config] if args.config else [ROOT / "configs" / args.task / "base.yaml"]
+    files = dict(variant_file(args.task, v) for v in args.variants)
+    configs = [Path(find_config(c)) for c in args.config] if args.config else [CONFIGS / args.task / "base.yaml"]
     layout = args.layout or default_layout(data)
     direction = args.direction or (None if args.task == "paired" else "AtoB")
     plan = Plan(

@@ -1,4 +1,4 @@
-"""Training and scoring the runs of a study: each a plain ``train.py fit`` in its own folder, then ``evaluate``.
+"""Training and scoring the runs of a study: each a plain ``train.py fit`` (``pono-gan train fit``) in its own folder, then ``evaluate``.
 
 A killed study resumes: a finished run (its ``trained.json`` says so, for the same settings) is skipped, a run with
 a ``last.ckpt`` resumes from it, and an evaluation is cached beside its run until the checkpoint is newer. A run
@@ -20,12 +20,8 @@ from typing import Callable, Sequence
 
 from pono_gan.errors import PonoGanError
 
-__all__ = ["ROOT", "Run", "Plan", "StudyError", "schedule", "summary_values", "train_run", "score_run", "run_plan",
+__all__ = ["Run", "Plan", "StudyError", "schedule", "summary_values", "train_run", "score_run", "run_plan",
            "reference_scores", "score_references"]
-
-#: The project folder: ``train.py`` and ``configs/`` live there.
-ROOT = Path(__file__).resolve().parents[2]
-
 
 class StudyError(PonoGanError):
     """A study that cannot run as asked (a missing config, a run folder trained with other settings, a failed run)."""
@@ -96,7 +92,7 @@ def summary_values(summary: dict) -> dict[str, float]:
 
 def _command(plan: Plan, run: Run, folder: Path) -> list[str]:
     constant, decay = schedule(run.steps)
-    command = [sys.executable, str(ROOT / "train.py"), "fit"]
+    command = [sys.executable, "-m", "pono_gan.commands", "train", "fit"]
     for config in [*plan.configs, plan.variant_files[run.variant]]:
         command += ["--config", str(config)]
     command += [
@@ -120,7 +116,8 @@ def _fingerprint(plan: Plan, run: Run, folder: Path) -> str:
     digest = hashlib.sha256()
     for config in [*plan.configs, plan.variant_files[run.variant]]:
         digest.update(Path(config).read_bytes())
-    flags = [part for part in _command(plan, run, folder)[3:] if not part.endswith(".yaml")]
+    command = _command(plan, run, folder)
+    flags = [part for part in command[command.index("fit") + 1:] if not part.endswith(".yaml")]
     digest.update(json.dumps([flag.replace(str(folder), "RUN") for flag in flags]).encode())
     return digest.hexdigest()[:16]
 
@@ -128,7 +125,7 @@ def _fingerprint(plan: Plan, run: Run, folder: Path) -> str:
 def _run_measured(command: list[str], output, env: dict[str, str]) -> tuple[int, float]:
     """Run ``command``; returns its exit status and the CPU seconds (user + system) it and the children it waited
     for (data-loader workers) used: what a run cost, whatever else shared the cores."""
-    process = subprocess.Popen(command, cwd=ROOT, stdout=output, stderr=subprocess.STDOUT, env=env)
+    process = subprocess.Popen(command, stdout=output, stderr=subprocess.STDOUT, env=env)
     try:
         _, status, usage = os.wait4(process.pid, 0)
     except BaseException:
