@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test test-fast ablation ablation-unpaired ablation-style ablation-fonts fonts test-fonts venv clean
+.PHONY: demo test test-fast ablation ablation-unpaired ablation-style ablation-fonts fonts test-fonts venv clean clean-runs
 
 venv: $(STAMP)
 
@@ -68,5 +68,9 @@ test-fonts:
 fonts:
 	$(call install_fonts,$(TEST_FONTS) $(BENCHMARK_FONTS),$(TEST_FONT_PACKAGES) $(BENCHMARK_FONT_PACKAGES))
 
+# keeps runs/ (every checkpoint); `make clean-runs` deletes it after asking
 clean:
-	rm -rf $(VENV) runs wandb outputs
+	rm -rf $(VENV) wandb outputs build
+
+clean-runs:
+	@printf 'delete runs/ with every checkpoint in it? [y/N] '; read answer; [ "$$answer" = y ] && rm -rf runs || echo kept runs/

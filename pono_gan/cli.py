@@ -2,11 +2,14 @@
 
 What it adds to a plain LightningCLI:
 
+* ``trainer.default_root_dir`` defaults to ``runs/<task>/<data set>/<variant>`` (:func:`run_folder`; ``--variant``
+  names the variant, as each variant file does).
 * ``checkpoint.*``: a ModelCheckpoint saving ``last.ckpt`` and one file every ``checkpoint.every_n_train_steps``
   iterations into ``<trainer.default_root_dir>/checkpoints`` (a fixed place, so ``--ckpt_path last`` finds it).
 * ``images.*``: the :class:`pono_gan.callbacks.ImageLogger`.
 * ``trainer.logger`` defaults to :class:`pono_gan.loggers.WandbLogger` (offline without a login). Its save_dir
-  defaults to the run directory, its group to the task, its name to the run directory's name, and its tags to
+  defaults to the run directory, its group to the task, its name to the run directory's name (``<data set>/<variant>``
+  for a folder from :func:`run_folder`), and its tags to
   task / norm / shortcut / variant, so a W&B workspace compares the ablation grid out of the box. When resuming
   from a checkpoint it continues that checkpoint's W&B run.
 * The resolved config is saved as ``<run dir>/config.yaml`` (overwritten on resume).
@@ -21,7 +24,7 @@ import sys
 import warnings
 from dataclasses import asdict
 from importlib import import_module
-from typing import Any
+from typing import Any, Optional
 
 os.environ.setdefault("JSONARGPARSE_DEPRECATION_WARNINGS", "off")  # Lightning's own calls, not ours to fix
 # A checkpoint at iteration N holds the weights after N updates, as global_step says: what resume needs.
@@ -42,7 +45,7 @@ from pono_gan.models import GeneratorConfig
 from pono_gan.packaged import with_packaged_configs
 from pono_gan.tasks import DiscriminatorConfig, GANTask, OptimizerConfig, variant_name
 
-__all__ = ["PonoCLI", "check_config", "checkpoint_dir", "main"]
+__all__ = ["PonoCLI", "check_config", "checkpoint_dir", "main", "run_folder"]
 
 
 #: the end of ``fit --help``: a task's options are behind a sub-help that jsonargparse does not list
@@ -134,7 +137,18 @@ def _flatten(value: Any, prefix: str = "") -> dict[str, Any]:
     return {prefix[:-1]: tuple(value) if isinstance(value, list) else value}
 
 
+def run_folder(config: Namespace) -> str:
+    """The run folder when ``trainer.default_root_dir`` is not given: ``runs/<task>/<data set>/<variant>``, e.g.
+    ``runs/unpaired/horse2zebra/pono_ms``, so two data sets trained with one variant never share a run."""
+    task_class, generator = _task_and_generator(config.model)
+    data = os.path.basename(os.path.normpath(str(config.data.root))) or "data"
+    variant = config.get("variant") or variant_name(generator)
+    return os.path.join("runs", getattr(task_class, "task_name", "gan"), data, variant)
+
+
 class PonoCLI(LightningCLI):
+    _auto_named = False  # whether the run folder came from run_folder()
+
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         kwargs.setdefault("save_config_kwargs", {"overwrite": True})
         kwargs.setdefault("seed_everything_default", 0)
@@ -163,19 +177,29 @@ class PonoCLI(LightningCLI):
         parser.link_arguments(
             "trainer.default_root_dir", "checkpoint.dirpath", compute_fn=checkpoint_dir
         )
+        parser.add_argument("--variant", type=Optional[str], default=None,
+                            help="the variant's name in the run folder and the W&B name when trainer.default_root_dir "
+                                 "is not given (runs/<task>/<data set>/<variant>); each configs/<task>/ variant file "
+                                 "sets it; default: the generator's norm and PONO, e.g. instance+pono-ms")
         parser.add_lightning_class_args(ImageLogger, "images")
         parser.set_defaults(
             {
-                "trainer.default_root_dir": "runs/default",
+                "trainer.default_root_dir": None,
                 "trainer.logger": {"class_path": "pono_gan.loggers.WandbLogger", "init_args": {"project": "pono-gan"}},
             }
         )
 
     def parse_arguments(self, parser: LightningArgumentParser, args: Any) -> None:
         super().parse_arguments(parser, args)
+        subcommand = self.config.get("subcommand")
+        config = self.config[subcommand] if subcommand else self.config
+        check_config(config, subcommand)
+        if not config.trainer.get("default_root_dir"):
+            self._auto_named = True
+            config.trainer.default_root_dir = run_folder(config)
+            config.checkpoint.dirpath = checkpoint_dir(config.trainer.default_root_dir)
         # Check the checkpoint before Lightning loads it (it restores the model's hyperparameters from it while
         # parsing): a missing, truncated or foreign file gets a one-line error, not a traceback.
-        subcommand = self.config.get("subcommand")
         ckpt_path = self._resolve_ckpt_path(self.config[subcommand]) if subcommand else None
         self._resume_from = read_checkpoint(ckpt_path) if ckpt_path else None
 
@@ -195,7 +219,6 @@ class PonoCLI(LightningCLI):
 
     def before_instantiate_classes(self) -> None:
         config = self.config[self.subcommand] if self.subcommand else self.config
-        check_config(config, self.subcommand)
         precision = str(config.trainer.get("precision") or "")
         on_cpu = config.trainer.get("accelerator") == "cpu" or not torch.cuda.is_available()
         if precision.startswith("bf16") and on_cpu and not cpu_has_native(torch.bfloat16):
@@ -226,9 +249,10 @@ class PonoCLI(LightningCLI):
             return
         task_class, generator = _task_and_generator(config.model)
         task = getattr(task_class, "task_name", "gan")
-        variant = variant_name(generator)
+        variant = config.get("variant") or variant_name(generator)
         args.group = args.get("group") or task
-        args.name = args.get("name") or os.path.basename(os.path.normpath(root))
+        args.name = args.get("name") or (os.path.relpath(root, os.path.join("runs", task)) if self._auto_named
+                                         else os.path.basename(os.path.normpath(root)))
         args.tags = sorted(set(args.get("tags") or []) | {task, generator.arch, generator.norm, f"shortcut-{generator.shortcut}", variant})
         if self._resume_from is not None and not args.get("version"):
             run_id = self._resume_from["pono_gan"].get("wandb_run_id")

@@ -45,6 +45,10 @@ def train(data: Path, run_dir: Path, steps: int | None) -> Path:
     return last
 
 
+#: the demo's data set: ``build_gray2photo``'s arguments (``datasets/build_demo.py`` builds the same)
+DEMO_DATA = {"size": 64, "num_train": 400, "num_test": 24}
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data", type=Path, default=Path("data/gray2photo"))
@@ -54,7 +58,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
 
     print(f"[demo] building {args.data} (skipped when it is already there)")
-    build_gray2photo(args.data, size=64, num_train=400, num_test=24)
+    build_gray2photo(args.data, **DEMO_DATA)
     checkpoint_path = train(args.data, args.run_dir, args.steps)
 
     translated = args.output / "translated"

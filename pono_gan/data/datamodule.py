@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Literal
 
 import pytorch_lightning as pl
+from pytorch_lightning.utilities import rank_zero_warn
 import torch
 from torch.utils.data import DataLoader
 
@@ -172,6 +173,10 @@ class ImageTranslationDataModule(pl.LightningDataModule):
             if self.val_split is not None:
                 self.val_dataset = self._dataset(self.val_split, train=False, limit=self.hparams.max_val_images)
                 log.info("validating on the first %d samples of split %r", len(self.val_dataset), self.val_split)
+                if self.val_split == "test":
+                    rank_zero_warn(f"no val split under {root}: validation uses the first {len(self.val_dataset)} "
+                                   "samples of the test split, so its metrics are not held out; `python -m "
+                                   "pono_gan.data.tools split-sets` makes a val split")
             else:
                 log.info("no val or test split under %s: validation is skipped", root)
         if stage in (None, "test", "predict") and self.test_dataset is None:

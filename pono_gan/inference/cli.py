@@ -9,7 +9,7 @@
     # on a GPU in bfloat16, at the scale the model was trained at (shorter side = training load_size)
     python infer.py --checkpoint last.ckpt --input photos/ --output out/ --device cuda --precision bf16 --load-size train
     # a style (MUNIT) model: every content image in the style of every example image, and in 4 random styles
-    python infer.py --checkpoint runs/style/pono_ms/checkpoints/last.ckpt --direction AtoB --input cats/ --output out/ \
+    python infer.py --checkpoint runs/style/cat2dog/pono_ms/checkpoints/last.ckpt --direction AtoB --input cats/ --output out/ \
         --style dogs/ --num-styles 4
     # the generator alone, for other runtimes
     python infer.py --checkpoint last.ckpt --export onnx generator.onnx

@@ -93,3 +93,18 @@ def test_gray2photo_inputs_are_the_luma_of_the_targets(tmp_path):
     luma = b @ np.array([0.299, 0.587, 0.114])
     assert np.abs(a[..., 0] - luma).max() <= 1.0 and (a[..., 0] == a[..., 2]).all()
     assert (root / "gray2photo.json").is_file() and len(list((root / "testB").iterdir())) == 2
+
+
+@pytest.mark.slow
+def test_build_demo_builds_what_the_demo_trains_on(tmp_path):
+    """datasets/build_demo.py and `make demo` (pono_gan.demo) build the same files."""
+    from pono_gan.data import build_gray2photo
+    from pono_gan.demo import DEMO_DATA
+    from tests.helpers import run_python
+
+    result = run_python("datasets/build_demo.py", "--root", tmp_path / "script")
+    assert result.returncode == 0, result.stderr[-2000:]
+    build_gray2photo(tmp_path / "demo", **DEMO_DATA)
+    script, demo = (sorted(p.relative_to(tmp_path / name) for p in list_images(tmp_path / name)) for name in ("script", "demo"))
+    assert script == demo and len(list_images(tmp_path / "demo" / "testA")) == DEMO_DATA["num_test"]
+    assert all((tmp_path / "script" / p).read_bytes() == (tmp_path / "demo" / p).read_bytes() for p in demo[::50])

@@ -1,3 +1,5 @@
+import warnings
+
 import pytest
 import pytorch_lightning as pl
 import torch
@@ -111,13 +113,18 @@ def test_validation_uses_val_then_test_with_a_limit(tmp_path):
     make_paired(tmp_path, count=2)
     make_paired(tmp_path, split="test", count=5)
     module = data_module(tmp_path, max_val_images=3)
-    module.setup("fit")
+    with pytest.warns(UserWarning, match="no val split under .*: validation uses the first 3 samples of the test") as said:
+        module.setup("fit")
+        module.setup("fit")
+    assert len([w for w in said if "no val split" in str(w.message)]) == 1  # said once
     assert module.val_split == "test" and len(module.val_dataset) == 3
     names = [path.rsplit("/", 1)[1] for batch in module.val_dataloader() for path in batch["A_path"]]
     assert names == ["p0.png", "p1.png", "p2.png"]
     make_paired(tmp_path, split="val", count=4)
     module = data_module(tmp_path, max_val_images=None)
-    module.setup("fit")
+    with warnings.catch_warnings():
+        warnings.filterwarnings("error", message="no val split")
+        module.setup("fit")
     assert module.val_split == "val" and len(module.val_dataset) == 4
     module.setup("test")
     assert len(module.test_dataloader().dataset) == 5

@@ -7,9 +7,12 @@ import sys
 import pytest
 import torch
 
-from pono_gan.cli import main
+import yaml
+from jsonargparse import Namespace
+
+from pono_gan.cli import main, run_folder
 from pono_gan.loggers import WandbLogger
-from tests.helpers import run_python
+from tests.helpers import ROOT, run_python
 from tests.tasks.helpers import TINY
 from tests.wandb_records import history_keys, read_records, run_record
 
@@ -151,3 +154,18 @@ def test_only_the_subcommands_the_tasks_implement_are_offered(subcommand, capsys
         main([subcommand, *PAIRED])
     assert exit_info.value.code == 2
     assert f"invalid choice: '{subcommand}' (choose from 'fit', 'validate')" in capsys.readouterr().err
+
+
+def test_without_a_run_folder_the_run_is_named_by_task_data_and_variant(tiny_dataset, tmp_path, monkeypatch):
+    """Two data sets trained with one variant file never share a folder or a W&B name."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("WANDB_MODE", "offline")
+    configs = [arg if not arg.endswith(".yaml") else str(ROOT / arg) for arg in PAIRED]
+    main(["fit", *configs, *TINY, "--data.root", str(tiny_dataset), "--trainer.max_steps", "1"])
+    run = tmp_path / "runs" / "paired" / tiny_dataset.name / "pono_ms"
+    assert (run / "checkpoints" / "last.ckpt").is_file()
+    saved = yaml.safe_load((run / "config.yaml").read_text())
+    assert saved["trainer"]["logger"]["init_args"]["name"] == f"{tiny_dataset.name}/pono_ms"
+    assert run_folder(Namespace(model=Namespace(class_path="pono_gan.tasks.UnpairedTask", init_args=Namespace(
+        generator=Namespace(norm="group", pono=False))), data=Namespace(root="data/horse2zebra/"), variant=None)) \
+        == os.path.join("runs", "unpaired", "horse2zebra", "group")
