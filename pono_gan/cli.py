@@ -265,9 +265,10 @@ def main(args: list[str] | None = None) -> None:
     """``train.py`` / ``pono-gan train``: ``args`` (default: the command line), each ``--config`` a path or a packaged
     config's name (:func:`pono_gan.packaged.find_config`: ``style/pono_ms`` from any folder)."""
     if args is None:
-        sys.argv[1:] = with_packaged_configs(sys.argv[1:])  # in place: Lightning warns when both args and argv are set
-    else:
+        sys.argv[1:] = with_packaged_configs(sys.argv[1:])
+    else:  # pono-gan train: sys.argv stays as it was, so a DDP launch reruns the same command
         args = with_packaged_configs(args)
+        warnings.filterwarnings("ignore", message="LightningCLI's args parameter is intended")
     try:
         PonoCLI(args=args)
     except PonoGanError as error:

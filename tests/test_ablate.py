@@ -4,6 +4,7 @@ two-seed study on a data set the test makes, resumed and refused as a user would
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -11,7 +12,7 @@ import pytest
 from pono_gan.ablate.cli import default_layout, main, variant_file
 from pono_gan.ablate.report import (Results, budget_section, comparison_rows, comparison_section, contrast_section,
                                     cost_line, default_contrasts, references_section, render, sample_budget)
-from pono_gan.ablate.runner import Plan, Run, StudyError, schedule, train_run
+from pono_gan.ablate.runner import Plan, Run, StudyError, schedule, train_command, train_run
 from tests.data import make_paired
 from tests.data.test_fonts import latin_benchmark, needs_dejavu
 from tests.helpers import ROOT, run_python
@@ -157,6 +158,10 @@ def test_variants_layouts_and_schedule(tmp_path):
     (tmp_path / "aligned" / "test").mkdir(parents=True)
     assert default_layout(tmp_path / "aligned") == "aligned"
     assert schedule(600) == (400, 200)
+    plan = Plan("paired", tmp_path / "aligned", {"instance": tmp_path / "instance.yaml"}, [], [], tmp_path / "runs")
+    for layout, trains_as in (("aligned", ["--data.layout", "aligned"]), ("paired", []), ("fonts", [])):
+        command = train_command(replace(plan, layout=layout), Run("instance", 0, 10), tmp_path / "run")
+        assert [part for i, part in enumerate(command) if "--data.layout" in command[i - 1:i + 1]] == trains_as
 
 
 def test_missing_data_or_variant_is_one_line_and_exit_2(tmp_path, capsys):

@@ -20,7 +20,7 @@ from typing import Callable, Sequence
 
 from pono_gan.errors import PonoGanError
 
-__all__ = ["Run", "Plan", "StudyError", "schedule", "summary_values", "train_run", "score_run", "run_plan",
+__all__ = ["Run", "Plan", "StudyError", "schedule", "summary_values", "train_command", "train_run", "score_run", "run_plan",
            "reference_scores", "score_references"]
 
 class StudyError(PonoGanError):
@@ -90,13 +90,17 @@ def summary_values(summary: dict) -> dict[str, float]:
     return numbers
 
 
-def _command(plan: Plan, run: Run, folder: Path) -> list[str]:
+def train_command(plan: Plan, run: Run, folder: Path) -> list[str]:
+    """The ``pono-gan train fit`` command of ``run``: the shared configs, the variant file, then the run's flags."""
     constant, decay = schedule(run.steps)
     command = [sys.executable, "-m", "pono_gan.commands", "train", "fit"]
     for config in [*plan.configs, plan.variant_files[run.variant]]:
         command += ["--config", str(config)]
     command += [
         "--seed_everything", str(run.seed), "--data.root", str(plan.data),
+        # an aligned folder reads only as aligned; the other scoring layouts say nothing of how a task trains (a style
+        # model trains unpaired on a paired glyph set and is scored against its pairs)
+        *(["--data.layout", "aligned"] if plan.layout == "aligned" else []),
         "--trainer.default_root_dir", str(folder), "--trainer.max_steps", str(run.steps), "--trainer.max_epochs", "-1",
         "--trainer.val_check_interval", str(run.steps), "--trainer.check_val_every_n_epoch", "null",
         "--trainer.enable_progress_bar", "false",
@@ -116,7 +120,7 @@ def _fingerprint(plan: Plan, run: Run, folder: Path) -> str:
     digest = hashlib.sha256()
     for config in [*plan.configs, plan.variant_files[run.variant]]:
         digest.update(Path(config).read_bytes())
-    command = _command(plan, run, folder)
+    command = train_command(plan, run, folder)
     flags = [part for part in command[command.index("fit") + 1:] if not part.endswith(".yaml")]
     digest.update(json.dumps([flag.replace(str(folder), "RUN") for flag in flags]).encode())
     return digest.hexdigest()[:16]
@@ -149,7 +153,7 @@ def train_run(plan: Plan, run: Run, log: Callable[[str], None] = print) -> dict:
                 f"{folder} was trained with other settings (config files or flags); delete it or pass another --runs"
             )
         return record
-    command, resumed_from = _command(plan, run, folder), 0
+    command, resumed_from = train_command(plan, run, folder), 0
     last = folder / "checkpoints" / "last.ckpt"
     if last.is_file():
         from pono_gan.checkpoint import read_checkpoint

@@ -18,7 +18,7 @@ PONO moments), random styles ``z_A, z_B ~ N(0, I)`` and likewise for B:
 MUNIT's optional VGG perceptual term is not implemented: it needs ImageNet-pretrained VGG weights.
 ``configs/style/base.yaml`` sets MUNIT's discriminator (``arch: munit``, 3 scales, losses summed over them,
 N(0, 0.02) init). The learning-rate schedule is ours (constant then linear decay; MUNIT halves the rate every 100k
-iterations); the README's "Differences from the reference code" lists the rest.
+iterations); docs/differences.md lists the rest.
 """
 
 from __future__ import annotations
