@@ -13,6 +13,8 @@ What it adds to a plain LightningCLI:
   task / norm / shortcut / variant, so a W&B workspace compares the ablation grid out of the box. When resuming
   from a checkpoint it continues that checkpoint's W&B run.
 * The resolved config is saved as ``<run dir>/config.yaml`` (overwritten on resume).
+* ``trainer.precision`` unset means auto: ``bf16-mixed`` where the device computes bfloat16 natively (a GPU that
+  supports it, a CPU with AVX512-BF16 / AMX), ``32-true`` elsewhere, said in one line at start.
 * Errors a user can fix (bad data, bad checkpoint, a bad config key or value) print one line and exit with status 2,
   the config's values checked before a model or logger is made (:func:`check_config`).
 """
@@ -40,7 +42,7 @@ from pono_gan.callbacks import ImageLogger
 from pono_gan.checkpoint import read_checkpoint
 from pono_gan.data.datamodule import ImageTranslationDataModule
 from pono_gan.errors import ConfigError, PonoGanError
-from pono_gan.hardware import cpu_has_native
+from pono_gan.hardware import cpu_has_native, native_bf16_reason
 from pono_gan.models import GeneratorConfig
 from pono_gan.packaged import with_packaged_configs
 from pono_gan.tasks import DiscriminatorConfig, GANTask, OptimizerConfig, variant_name
@@ -219,8 +221,14 @@ class PonoCLI(LightningCLI):
 
     def before_instantiate_classes(self) -> None:
         config = self.config[self.subcommand] if self.subcommand else self.config
-        precision = str(config.trainer.get("precision") or "")
         on_cpu = config.trainer.get("accelerator") == "cpu" or not torch.cuda.is_available()
+        if config.trainer.get("precision") is None:  # auto: bf16 where the device computes it natively
+            reason = native_bf16_reason("cpu" if on_cpu else "cuda")
+            config.trainer.precision = "bf16-mixed" if reason else "32-true"
+            rank_zero_info(f"precision {config.trainer.precision} (auto: "
+                           f"{reason or 'no native bfloat16 on this ' + ('CPU' if on_cpu else 'GPU')}; "
+                           "--trainer.precision 32-true or bf16-mixed overrides)")
+        precision = str(config.trainer.precision)
         if precision.startswith("bf16") and on_cpu and not cpu_has_native(torch.bfloat16):
             rank_zero_warn(
                 f"precision {precision} on this CPU: it has no AVX512-BF16 / AMX, so bfloat16 is emulated and far "
@@ -249,7 +257,7 @@ class PonoCLI(LightningCLI):
             return
         task_class, generator = _task_and_generator(config.model)
         task = getattr(task_class, "task_name", "gan")
-        variant = config.get("variant") or variant_name(generator)
+        variant = variant_name(generator)
         args.group = args.get("group") or task
         args.name = args.get("name") or (os.path.relpath(root, os.path.join("runs", task)) if self._auto_named
                                          else os.path.basename(os.path.normpath(root)))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-__all__ = ["cpu_has_native"]
+__all__ = ["cpu_has_native", "native_bf16", "native_bf16_reason"]
 
 
 def cpu_has_native(dtype: torch.dtype) -> bool:
@@ -21,3 +21,20 @@ def cpu_has_native(dtype: torch.dtype) -> bool:
         except Exception:  # private helpers: treat any failure as "unknown, assume not"
             pass
     return False
+
+
+def native_bf16_reason(device: torch.device | str) -> str | None:
+    """Why ``device`` computes bfloat16 natively (``"this CPU has AVX512-BF16 / AMX"``, ``"the GPU supports
+    bfloat16"``), or None where it does not: what ``auto`` precision decides on."""
+    device = torch.device(device)
+    if device.type == "cuda":
+        supported = torch.cuda.is_available() and torch.cuda.is_bf16_supported(including_emulation=False)
+        return "the GPU supports bfloat16" if supported else None
+    if device.type == "cpu" and cpu_has_native(torch.bfloat16):
+        return "this CPU has AVX512-BF16 / AMX"
+    return None
+
+
+def native_bf16(device: torch.device | str) -> bool:
+    """Whether ``device`` computes bfloat16 natively (a CUDA GPU that supports it, a CPU with AVX512-BF16 or AMX)."""
+    return native_bf16_reason(device) is not None

@@ -162,6 +162,9 @@ def test_variants_layouts_and_schedule(tmp_path):
     for layout, trains_as in (("aligned", ["--data.layout", "aligned"]), ("paired", []), ("fonts", [])):
         command = train_command(replace(plan, layout=layout), Run("instance", 0, 10), tmp_path / "run")
         assert [part for i, part in enumerate(command) if "--data.layout" in command[i - 1:i + 1]] == trains_as
+    for precision in ("32-true", "bf16-mixed"):  # set, not left to the machine's auto choice
+        command = train_command(replace(plan, precision=precision), Run("instance", 0, 10), tmp_path / "run")
+        assert command[command.index("--trainer.precision") + 1] == precision
 
 
 def test_missing_data_or_variant_is_one_line_and_exit_2(tmp_path, capsys):
@@ -252,6 +255,7 @@ def test_a_style_study_on_a_font_benchmark_reports_both_accuracies_and_three_ref
                  "style_accuracy", "diversity_l1", "--", "--data.num_workers", "0"]) == 0
     text = (tmp_path / "study.md").read_text()
     assert "in the `fonts` layout" in text and "| content accuracy | style accuracy |" in text
+    assert "**Precision:** every run trained in `32-true`" in text
     for reference in ("source glyph unchanged", "example glyph copied", "blank page"):
         assert f"| {reference} | " in text
     assert "| PONO-MS | 1 |" in text

@@ -29,7 +29,7 @@ from pono_gan.inference import (
 )
 from pono_gan.inference.geometry import BlendAccumulator, ramp_window, tile_starts
 from pono_gan.inference.jobs import remove_stale_temporaries
-from pono_gan.inference.model import precision_warning
+from pono_gan.inference.model import precision_warning, resolve_precision
 from pono_gan.models import build_generator, init_weights
 from tests.helpers import tiny_config, write_image_zoo, write_tiny_checkpoint
 from tests.requirements import requires_module
@@ -369,6 +369,17 @@ class TestDeviceAndPrecision:
         assert precision_warning("32", torch.device("cpu")) is None
         monkeypatch.setattr(inference, "cpu_has_native", lambda dtype: True)
         assert precision_warning("bf16", torch.device("cpu")) is None
+
+    def test_auto_precision_is_bf16_where_the_device_has_it(self, monkeypatch):
+        import pono_gan.inference.model as inference
+
+        cpu = torch.device("cpu")
+        monkeypatch.setattr(inference, "native_bf16_reason", lambda device: "a test CPU with bf16")
+        assert resolve_precision("auto", cpu) == ("bf16", "precision bf16 (auto: a test CPU with bf16; --precision 32 "
+                                                          "or bf16 overrides)")
+        assert resolve_precision("32", cpu) == ("32", None)  # a named precision stays
+        monkeypatch.setattr(inference, "native_bf16_reason", lambda device: None)
+        assert resolve_precision("auto", cpu)[0] == "32" and resolve_precision("bf16", cpu) == ("bf16", None)
 
 
 class TestExport:

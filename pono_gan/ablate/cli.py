@@ -77,6 +77,9 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--title", help="the report's title")
     p.add_argument("--report-only", action="store_true",
                    help="train nothing: score the runs that have finished and write the report (marked partial)")
+    p.add_argument("--precision", choices=("32-true", "bf16-mixed"), default="32-true",
+                   help="every run's trainer.precision (default: %(default)s; bf16-mixed is faster on CPUs with "
+                        "AVX512-BF16 / AMX and on GPUs; docs/benchmarks.md says where its quality was checked)")
     p.add_argument("overrides", nargs="*", metavar="-- TRAIN_FLAG", help="flags after -- go to every train.py run")
     return p
 
@@ -97,6 +100,7 @@ def main(argv: list[str] | None = None) -> int:
         runs=[Run(v, s, n) for n, s, v in itertools.product(args.steps, args.seeds, files)],
         configs=configs, runs_folder=Path(args.runs), layout=layout, direction=direction, metrics=args.metrics,
         jobs=max(1, args.jobs), group=f"ablate-{args.task}-{data.name}", overrides=list(args.overrides),
+        precision=args.precision,
     )
     command = "python -m pono_gan.ablate " + " ".join(argv if argv is not None else sys.argv[1:])
     start = time.perf_counter()
@@ -112,6 +116,7 @@ def main(argv: list[str] | None = None) -> int:
                  + ", ".join(f"{variant_label(v)} `{p}`" for v, p in files.items()) + ".\n"
                  f"- **Data:** `{data}`, scored on its test split in the `{layout}` layout"
                  + (f", direction {direction}" if direction else "") + " with `pono_gan.evaluate`.\n"
+                 f"- **Precision:** every run trained in `{plan.precision}`.\n"
                  "- **Statistics:** each cell is the mean over seeds +- the standard deviation across seeds; differences "
                  "are variant minus the best baseline with Welch's 95% t interval over seeds, beyond noise only where "
                  "it excludes zero.")

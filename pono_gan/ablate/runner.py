@@ -56,6 +56,8 @@ class Plan:
         jobs: runs trained at once (each gets ``cores / jobs`` threads).
         group: the W&B group of the runs.
         overrides: extra ``train.py`` flags for every run.
+        precision: every run's ``trainer.precision``, set rather than left to ``train.py``'s auto choice, so a
+            study's numbers do not depend on the machine's bfloat16 support.
     """
 
     task: str
@@ -70,6 +72,7 @@ class Plan:
     jobs: int = 2
     group: str = "ablation"
     overrides: list[str] = field(default_factory=list)
+    precision: str = "32-true"
 
     @property
     def threads(self) -> int:
@@ -110,6 +113,7 @@ def train_command(plan: Plan, run: Run, folder: Path) -> list[str]:
         "--checkpoint.every_n_train_steps", str(max(1, run.steps // 4)), "--images.every_n_steps", str(run.steps),
         "--trainer.logger.init_args.group", plan.group,
         "--trainer.logger.init_args.name", f"{run.variant}-steps{run.steps}-seed{run.seed}",
+        "--trainer.precision", plan.precision,
         *plan.overrides,
     ]
     return command

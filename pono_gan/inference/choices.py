@@ -5,5 +5,5 @@ name to its dtype, :func:`pono_gan.inference.export.export_generator` writes eac
 """
 
 DIRECTIONS = ("AtoB", "BtoA")
-PRECISION_NAMES = ("32", "bf16", "16")
+PRECISION_NAMES = ("auto", "32", "bf16", "16")
 EXPORT_FORMATS = ("onnx", "torchscript")

@@ -66,7 +66,9 @@ def build_parser(prog: str = "infer.py") -> argparse.ArgumentParser:
     parser.add_argument("--batch-size", type=int, help="same-size images (or tiles) per forward pass (default: 1 on CPU, 8 on GPU)")
     parser.add_argument("--workers", type=int, default=2, help="DataLoader processes that decode images (0: in-process)")
     parser.add_argument("--device", default="auto", help="auto | cpu | cuda | cuda:N")
-    parser.add_argument("--precision", choices=PRECISION_NAMES, default="32", help="32, or bf16 / 16 autocast")
+    parser.add_argument("--precision", choices=PRECISION_NAMES, default="auto",
+                        help="auto (default: bf16 where the device computes it natively, a GPU that supports it or a "
+                             "CPU with AVX512-BF16 / AMX; else 32), 32, or bf16 / 16 autocast")
     parser.add_argument("--tile", type=int, metavar="PIXELS", help="run large images in tiles of this size (a multiple of the generator's)")
     parser.add_argument("--tile-overlap", type=int, metavar="PIXELS", help="overlap between tiles (default: tile / 4)")
     parser.add_argument("--save-moments", action="store_true", help="write NAME_moments.png (PONO mean / std maps) beside each output")

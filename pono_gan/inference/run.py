@@ -27,6 +27,7 @@ from pono_gan.inference.model import (
     Model,
     load_model,
     precision_warning,
+    resolve_precision,
     resolve_device,
     resolve_load_size,
     warn,
@@ -136,9 +137,10 @@ def translate_jobs(
 
     start = time.perf_counter()
     device = translator.device if translator is not None else resolve_device(options.device)
-    if options.precision not in PRECISIONS:
-        raise InferenceError(f"unknown precision {options.precision!r}; valid: {', '.join(PRECISIONS)}")
-    note = precision_warning(options.precision, device)
+    precision, chosen = resolve_precision(options.precision, device)
+    if precision not in PRECISIONS:
+        raise InferenceError(f"unknown precision {precision!r}; valid: auto, {', '.join(PRECISIONS)}")
+    note = precision_warning(precision, device)
     if note:
         warn(note)
     load_size = resolve_load_size(options.load_size, model)
@@ -149,7 +151,7 @@ def translate_jobs(
         translator = Translator(
             model.generator,
             device,
-            options.precision,
+            precision,
             options.tile,
             options.tile_overlap,
             batch_size,
@@ -158,6 +160,8 @@ def translate_jobs(
             train_mode=options.train_mode,
             seed=options.seed,
         )
+    if chosen and options.progress:  # once the options have passed the translator's checks
+        tqdm.write(chosen, file=sys.stderr)
     summary = Summary()
     remove_stale_temporaries(jobs)
     todo = list(jobs) if options.overwrite else [job for job in jobs if not job.done()]

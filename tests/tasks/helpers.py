@@ -27,6 +27,7 @@ TINY = [
     "--data.batch_size", "2",
     "--data.num_workers", "0",
     "--trainer.accelerator", "cpu",
+    "--trainer.precision", "32-true",  # not auto: the tests compute the same on every machine
     "--trainer.enable_progress_bar", "false",
     "--trainer.enable_model_summary", "false",
     "--trainer.log_every_n_steps", "1",

@@ -94,14 +94,16 @@ def test_a_bad_config_key_exits_2_with_one_line(tiny_dataset, tmp_path):
         (["--data.batch_size", "0"], "data.batch_size=0"),
         (["--data.crop_size", "32", "--data.load_size", "16"], "data.crop_size=32: larger than load_size 16"),
         (["--data.preprocess", "crop", "--data.crop_size", "999"], "smaller than crop_size 999"),
-        (["--model.init_args.optimizer.lr_generator", "0"], "model.init_args.optimizer.lr_generator=0.0: must be above"),
+        (["--model.init_args.optimizer.lr_generator", "-1"], "model.init_args.optimizer.lr_generator=-1.0: must be at"),
+        (["--model.init_args.optimizer.lr_generator", "0", "--model.init_args.optimizer.lr_discriminator", "0"],
+         "lr_generator=0.0: and lr_discriminator are both 0, so nothing trains"),
         (["--model.init_args.optimizer.decay_for", "-5"], "model.init_args.optimizer.decay_for=-5"),
         (["--model.init_args.lambda_l1", "-1"], "model.init_args.lambda_l1=-1.0"),
         (["--data.layout", "aligned"], "did you mean layout 'paired' or 'unpaired'?"),
     ],
     ids=["unknown-key", "bad-choice", "missing-data", "shortcut-without-pono", "negative-channels", "no-blocks",
-         "no-discriminator-layers", "no-batch", "crop-above-load", "crop-above-image", "zero-lr", "negative-decay",
-         "negative-loss-weight", "layout-of-another-folder"],
+         "no-discriminator-layers", "no-batch", "crop-above-load", "crop-above-image", "negative-lr", "zero-lrs",
+         "negative-decay", "negative-loss-weight", "layout-of-another-folder"],
 )
 def test_user_errors_exit_2_with_one_line(tiny_dataset, tmp_path, capsys, extra, expected):
     """Each fails before a model, a logger or the run folder is made: one line naming the key and value, exit 2."""
@@ -169,3 +171,18 @@ def test_without_a_run_folder_the_run_is_named_by_task_data_and_variant(tiny_dat
     assert run_folder(Namespace(model=Namespace(class_path="pono_gan.tasks.UnpairedTask", init_args=Namespace(
         generator=Namespace(norm="group", pono=False))), data=Namespace(root="data/horse2zebra/"), variant=None)) \
         == os.path.join("runs", "unpaired", "horse2zebra", "group")
+
+
+@pytest.mark.parametrize("native,expected", [("a test CPU with bf16", "bf16-mixed"), (None, "32-true")])
+def test_unset_precision_is_bf16_where_the_device_has_it_and_says_so(tiny_dataset, tmp_path, monkeypatch, caplog,
+                                                                     native, expected):
+    monkeypatch.setattr("pono_gan.cli.native_bf16_reason", lambda device: native)
+    unset = TINY[:TINY.index("--trainer.precision")] + TINY[TINY.index("--trainer.precision") + 2:]
+    with caplog.at_level("INFO"):
+        main(["fit", *PAIRED, *unset, "--data.root", str(tiny_dataset), "--trainer.default_root_dir", str(tmp_path),
+              "--trainer.max_steps", "1", "--trainer.logger", "false"])
+    assert yaml.safe_load((tmp_path / "config.yaml").read_text())["trainer"]["precision"] == expected
+    assert f"precision {expected} (auto: {native or 'no native bfloat16 on this CPU'};" in caplog.text
+    main(["fit", *PAIRED, *TINY, "--data.root", str(tiny_dataset), "--trainer.default_root_dir", str(tmp_path / "set"),
+          "--trainer.max_steps", "1", "--trainer.logger", "false", "--trainer.precision", "32-true"])
+    assert yaml.safe_load((tmp_path / "set" / "config.yaml").read_text())["trainer"]["precision"] == "32-true"
