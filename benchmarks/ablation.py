@@ -180,6 +180,33 @@ def plan_runs(preset: Preset, variants: list[str], seeds: list[int], steps: int)
     return list(dict.fromkeys(runs))
 
 
+def absolute(path: str | Path) -> Path:
+    """A path as given when absolute, else under the project root."""
+    return Path(path) if Path(path).is_absolute() else ROOT / path
+
+
+def prepare_data(preset: Preset, data: str | None = None) -> Path:
+    """Build the preset's data where it is missing (the glyph pairs or the font benchmark; for the unpaired study
+    also their unpaired split) and return the root its runs train on."""
+    built = absolute(data or ("data/fonts" if preset.data == "fonts" else "data/song2kai"))
+    (build_fonts if preset.data == "fonts" else build_glyphs)(built, size=64)
+    if not preset.unpaired:
+        return built
+    unpaired = built.with_name(built.name + "_unpaired")
+    if not (unpaired / "trainA").is_dir():
+        unpair(built, unpaired, link=True)
+    return unpaired
+
+
+def preset_plan(preset: Preset, data: Path, runs: list[Run], runs_folder: Path, jobs: int = 2,
+                precision: str = "32-true") -> Plan:
+    """The ablate plan of ``runs`` under ``preset``'s configs, layout, direction and metrics."""
+    names = list(dict.fromkeys(run.variant for run in runs))
+    return Plan(preset.task, data, {v: CONFIGS / preset.task / f"{v}.yaml" for v in names}, runs,
+                [CONFIGS / c for c in preset.configs], runs_folder, preset.layout, preset.direction, preset.metrics,
+                max(1, jobs), f"ablation-glyphs-{preset.task}", precision=precision)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--task", choices=tuple(PRESETS), default="paired", help="the study (default: %(default)s)")
@@ -192,6 +219,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--jobs", type=int, default=2, help="runs trained at once (default: %(default)s)")
     parser.add_argument("--variants", nargs="+", help="the main grid's variants (default: the study's); with it, no extra runs")
     parser.add_argument("--one-budget", action="store_true", help="leave out the extra runs at a longer budget")
+    parser.add_argument("--precision", choices=("32-true", "bf16-mixed"), default="32-true",
+                        help="every run's training precision (default: %(default)s; benchmarks/precision_check.py "
+                             "measures whether bf16-mixed trains as well on this machine)")
     parser.add_argument("--report-only", action="store_true",
                         help="train nothing: score the finished runs and write the report (marked partial)")
     args = parser.parse_args(argv)
@@ -203,22 +233,12 @@ def main(argv: list[str] | None = None) -> int:
         preset = Preset(**{**preset.__dict__, "extra": extra})
     command = "python benchmarks/ablation.py " + " ".join(argv if argv is not None else sys.argv[1:])
 
-    def absolute(path: str) -> Path:
-        return Path(path) if Path(path).is_absolute() else ROOT / path
-
-    built = absolute(args.data or ("data/fonts" if preset.data == "fonts" else "data/song2kai"))
-    data = built.with_name(built.name + "_unpaired") if preset.unpaired else built
     runs_folder, docs = absolute(args.runs or preset.runs), absolute(args.docs or preset.docs)
     start = time.perf_counter()
     try:
-        (build_fonts if preset.data == "fonts" else build_glyphs)(built, size=64)
-        if preset.unpaired and not (data / "trainA").is_dir():
-            unpair(built, data, link=True)
-        runs = plan_runs(preset, variants, seeds, args.steps or preset.steps)
-        names = list(dict.fromkeys(run.variant for run in runs))
-        plan = Plan(preset.task, data, {v: CONFIGS / preset.task / f"{v}.yaml" for v in names}, runs,
-                    [CONFIGS / c for c in preset.configs], runs_folder, preset.layout, preset.direction, preset.metrics,
-                    max(1, args.jobs), f"ablation-glyphs-{preset.task}")
+        data = prepare_data(preset, args.data)
+        plan = preset_plan(preset, data, plan_runs(preset, variants, seeds, args.steps or preset.steps), runs_folder,
+                           args.jobs, args.precision)
         records = run_plan(plan, log=lambda line: print(f"[ablation {time.strftime('%H:%M:%S')}] {line}", flush=True),
                            train=not args.report_only)
         images = docs.parent / "results" / docs.stem
@@ -227,7 +247,8 @@ def main(argv: list[str] | None = None) -> int:
                  "2019), not measured here: FIDs of full trainings on GPUs over hundreds of epochs. This page measures a "
                  "small model after a CPU budget on another task, so the two are not comparable number by number.\n\n"
                  + preset.paper)
-        text = render(plan, records, preset.metrics, preset.baselines, preset.title, command, preset.setup, figures,
+        setup = preset.setup + f"\n- **Precision:** every run trained in `{plan.precision}`."
+        text = render(plan, records, preset.metrics, preset.baselines, preset.title, command, setup, figures,
                       f"results/{docs.stem}/", time.perf_counter() - start, notes, references=score_references(plan))
         docs.parent.mkdir(parents=True, exist_ok=True)
         docs.write_text(text)
