@@ -47,18 +47,21 @@ class StepTimer(pl.Callback):
             self.times.append(time.perf_counter() - self._start)
 
 
-def measure(args, precision: str, compile_networks: bool, channels_last: bool) -> float:
+def measure(args, precision: str, compile_networks: bool, channels_last: bool, task_class: type = PairedTask,
+            accelerator: str = "cpu", generator: GeneratorConfig | None = None) -> float:
+    """The median seconds of one training iteration of ``task_class`` (default: the paired task with a ResNet of 9
+    blocks and 64 channels, PONO-MS) on random ``args.size`` px images, after ``args.warmup`` untimed ones."""
     torch.manual_seed(0)
-    task = PairedTask(generator=GeneratorConfig(base_channels=64, num_blocks=9, pono=True, shortcut="ms"))
+    task = task_class(generator=generator or GeneratorConfig(base_channels=64, num_blocks=9, pono=True, shortcut="ms"))
     if channels_last:
         task = task.to(memory_format=torch.channels_last)
     if compile_networks:
-        task.generator.compile()
-        task.discriminator.compile()
+        for network in (*task.generators.values(), *task.discriminators.values()):
+            network.compile()
     timer = StepTimer(args.warmup)
     trainer = pl.Trainer(
-        accelerator="cpu", max_steps=args.warmup + args.steps, precision=precision, logger=False, callbacks=[timer],
-        enable_checkpointing=False, enable_progress_bar=False, enable_model_summary=False,
+        accelerator=accelerator, devices=1, max_steps=args.warmup + args.steps, precision=precision, logger=False,
+        callbacks=[timer], enable_checkpointing=False, enable_progress_bar=False, enable_model_summary=False,
     )
     loader = DataLoader(RandomPairs(args.size, args.warmup + args.steps), batch_size=args.batch_size)
     trainer.fit(task, loader)
