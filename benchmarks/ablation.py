@@ -31,7 +31,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from pono_gan.ablate.report import render, study_figures  # noqa: E402
+from pono_gan.ablate.report import precision_line, render, study_figures  # noqa: E402
 from pono_gan.ablate.runner import Plan, Run, run_plan, score_references  # noqa: E402
 from pono_gan.data.fonts import build_fonts  # noqa: E402
 from pono_gan.data.glyphs import build_glyphs  # noqa: E402
@@ -247,7 +247,7 @@ def main(argv: list[str] | None = None) -> int:
                  "2019), not measured here: FIDs of full trainings on GPUs over hundreds of epochs. This page measures a "
                  "small model after a CPU budget on another task, so the two are not comparable number by number.\n\n"
                  + preset.paper)
-        setup = preset.setup + f"\n- **Precision:** every run trained in `{plan.precision}`."
+        setup = preset.setup + "\n" + precision_line(plan)
         text = render(plan, records, preset.metrics, preset.baselines, preset.title, command, setup, figures,
                       f"results/{docs.stem}/", time.perf_counter() - start, notes, references=score_references(plan))
         docs.parent.mkdir(parents=True, exist_ok=True)

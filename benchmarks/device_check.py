@@ -22,6 +22,7 @@ what the test suite runs, so the script cannot rot before a GPU comes. Tests and
 from __future__ import annotations
 
 import argparse
+import gc
 import importlib.util
 import os
 import platform
@@ -44,9 +45,18 @@ def missing_packages() -> list[str]:
     return [name for name in NEEDED if importlib.util.find_spec(name) is None]
 
 
-def python(*args: str, timeout: float = 900) -> subprocess.CompletedProcess:
+def python(*args: str, timeout: float = 300) -> subprocess.CompletedProcess:
+    """``python ARGS`` from the project root; one past ``timeout`` seconds comes back as a failure (status 124)."""
     env = {**os.environ, "WANDB_MODE": "offline", "PYTHONUNBUFFERED": "1"}
-    return subprocess.run([sys.executable, *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout)
+    try:
+        return subprocess.run([sys.executable, *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        return subprocess.CompletedProcess(args, 124, "", f"timed out after {timeout:.0f} s")
+
+
+def last_line(text: str) -> str:
+    lines = text.strip().splitlines()
+    return lines[-1][:150] if lines else "no output"
 
 
 def training_rows(quick: bool, cuda: bool) -> list[str]:
@@ -65,13 +75,15 @@ def training_rows(quick: bool, cuda: bool) -> list[str]:
         reference = None
         for label, precision, compiled, channels_last in settings:
             try:
+                gc.collect()  # the last setting's networks, before the peak is measured anew
                 if cuda:
+                    torch.cuda.empty_cache()
                     torch.cuda.reset_peak_memory_stats()
                 seconds = measure(args, precision, compiled, channels_last, task_class, "gpu" if cuda else "cpu", generator)
                 memory = f"{torch.cuda.max_memory_allocated() / 2**30:.2f} GiB" if cuda else "-"
-                reference = reference or seconds
-                rows.append(f"| train {task_class.task_name}, {label} | {seconds:.4f} s/iteration | "
-                            f"{reference / seconds:.2f}x fp32 | {memory} |")
+                reference = seconds if label == "fp32" else reference
+                ratio = f"{reference / seconds:.2f}x fp32" if reference else "no fp32 reference"
+                rows.append(f"| train {task_class.task_name}, {label} | {seconds:.4f} s/iteration | {ratio} | {memory} |")
             except Exception as error:  # one failed setting is a row, not the end of the check
                 rows.append(f"| train {task_class.task_name}, {label} | failed: {type(error).__name__}: "
                             f"{str(error).splitlines()[0][:150]} | | |")
@@ -95,7 +107,7 @@ def resume_row(work: Path, data: Path, quick: bool) -> str:
                   "--ckpt_path", "last"]):
         result = python(*args)
         if result.returncode:
-            return f"| resume ({steps} iterations) | failed: {result.stderr.strip().splitlines()[-1][:150]} | | |"
+            return f"| resume ({steps} iterations) | failed: {last_line(result.stderr)} | | |"
     weights = [torch.load(folder / "checkpoints" / "last.ckpt", map_location="cpu", weights_only=False)["state_dict"]
                for folder in (whole, halves)]
     difference = max((weights[0][k].float() - weights[1][k].float()).abs().max().item() for k in weights[0])
@@ -113,7 +125,7 @@ def infer_rows(work: Path, data: Path) -> list[str]:
         result = python("infer.py", "--checkpoint", str(checkpoint), "--input", str(data / "testA"), "--output",
                         str(outputs[precision]), "--precision", precision, "--ext", "png", "--quiet")
         if result.returncode:
-            rows.append(f"| infer.py --precision {precision} | failed: {result.stderr.strip()[-150:]} | | |")
+            rows.append(f"| infer.py --precision {precision} | failed: {last_line(result.stderr)} | | |")
             continue
         line = result.stdout.strip().splitlines()[-1]
         rows.append(f"| infer.py --precision {precision} | {line.split('(')[-1].split(')')[0]} "
@@ -133,7 +145,8 @@ def pono_row(quick: bool) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="tiny sizes, on any CPU (what the test suite runs)")
-    parser.add_argument("--out", default="docs/benchmarks_gpu.md", help="the markdown written (default: %(default)s)")
+    parser.add_argument("--out", help="the markdown written (default: docs/benchmarks_gpu.md on a GPU; with --quick, "
+                                      "none: the table is printed)")
     args = parser.parse_args(argv)
     missing = missing_packages()
     if missing:
@@ -164,10 +177,12 @@ def main(argv: list[str] | None = None) -> int:
         f"{time.strftime('%Y-%m-%d')}: {device}, torch {torch.__version__}, {(time.perf_counter() - start) / 60:.1f} "
         "minutes. Ratios are against fp32 measured in the same run.", "",
         "| step | result | vs fp32 | peak GPU memory |", "|---|---|---|---|", *rows, ""])
-    out = Path(args.out) if Path(args.out).is_absolute() else ROOT / args.out
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(text)
     print(text)
+    out = args.out or (None if args.quick else "docs/benchmarks_gpu.md")
+    if out:
+        out = Path(out) if Path(out).is_absolute() else ROOT / out
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(text)
     return 1 if any("failed" in row for row in rows) else 0
 
 

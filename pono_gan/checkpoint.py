@@ -83,10 +83,14 @@ def generator_from_checkpoint(checkpoint: dict[str, Any], direction: str, path: 
         raise CheckpointError(f"{path}: has no {direction} generator (it has {', '.join(generators)})")
     entry = generators[direction]
     config = entry["config"]
-    if config.get("arch") == "munit":
-        generator = build_munit(MunitConfig.from_dict(config))
-    else:
-        generator = build_generator(GeneratorConfig.from_dict(config))
+    try:
+        if config.get("arch") == "munit":
+            generator = build_munit(MunitConfig.from_dict(config))
+        else:
+            generator = build_generator(GeneratorConfig.from_dict(config))
+    except ValueError as error:  # a ConfigError, or an unknown setting: a config this version cannot build
+        raise CheckpointError(f"{path}: its stored {direction} generator config cannot be built here ({error}); "
+                              "use a checkpoint written by this version of train.py") from None
     prefix = entry["prefix"]
     state = {key[len(prefix) :]: value for key, value in checkpoint["state_dict"].items() if key.startswith(prefix)}
     try:

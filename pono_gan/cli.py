@@ -26,7 +26,7 @@ import sys
 import warnings
 from dataclasses import asdict
 from importlib import import_module
-from typing import Any, Optional
+from typing import Any
 
 os.environ.setdefault("JSONARGPARSE_DEPRECATION_WARNINGS", "off")  # Lightning's own calls, not ours to fix
 # A checkpoint at iteration N holds the weights after N updates, as global_step says: what resume needs.
@@ -42,7 +42,7 @@ from pono_gan.callbacks import ImageLogger
 from pono_gan.checkpoint import read_checkpoint
 from pono_gan.data.datamodule import ImageTranslationDataModule
 from pono_gan.errors import ConfigError, PonoGanError
-from pono_gan.hardware import cpu_has_native, native_bf16_reason
+from pono_gan.hardware import auto_bf16, cpu_has_native
 from pono_gan.models import GeneratorConfig
 from pono_gan.packaged import with_packaged_configs
 from pono_gan.tasks import DiscriminatorConfig, GANTask, OptimizerConfig, variant_name
@@ -55,7 +55,8 @@ HELP_EPILOG = (
     "The model's options are per task: `python train.py fit --model.help PairedTask` (or UnpairedTask, StyleTask) "
     "lists them, `python train.py fit --model.help PairedTask --model.generator.help` the generator's, "
     "`--model.discriminator.help` and `--model.optimizer.help` likewise; add --print_config to your command to see "
-    "every value it would use."
+    "the config it would use (an unset run folder and precision are chosen at start: the run's config.yaml holds "
+    "them)."
 )
 
 
@@ -143,9 +144,22 @@ def run_folder(config: Namespace) -> str:
     """The run folder when ``trainer.default_root_dir`` is not given: ``runs/<task>/<data set>/<variant>``, e.g.
     ``runs/unpaired/horse2zebra/pono_ms``, so two data sets trained with one variant never share a run."""
     task_class, generator = _task_and_generator(config.model)
-    data = os.path.basename(os.path.normpath(str(config.data.root))) or "data"
+    data = os.path.basename(os.path.abspath(str(config.data.root))) or "data"
     variant = config.get("variant") or variant_name(generator)
     return os.path.join("runs", getattr(task_class, "task_name", "gan"), data, variant)
+
+
+def _refuse_a_silent_restart(config: Namespace) -> None:
+    """``--ckpt_path last`` in a run folder from :func:`run_folder` that holds no checkpoint, while the folder a
+    variant file named before run folders came from the data (``runs/<task>/<variant>``) holds one: Lightning would
+    start over without a word, so say where the run is."""
+    if config.get("ckpt_path") != "last" or os.path.isfile(os.path.join(config.checkpoint.dirpath, "last.ckpt")):
+        return
+    task, data, variant = config.trainer.default_root_dir.split(os.sep)[1:]
+    older = os.path.join("runs", task, variant)
+    if os.path.isfile(os.path.join(checkpoint_dir(older), "last.ckpt")):
+        raise ConfigError("ckpt_path", "last", f"no checkpoint in {config.trainer.default_root_dir}, but {older} "
+                                               f"holds a run of this variant: resume it with --trainer.default_root_dir {older}")
 
 
 class PonoCLI(LightningCLI):
@@ -179,7 +193,7 @@ class PonoCLI(LightningCLI):
         parser.link_arguments(
             "trainer.default_root_dir", "checkpoint.dirpath", compute_fn=checkpoint_dir
         )
-        parser.add_argument("--variant", type=Optional[str], default=None,
+        parser.add_argument("--variant", type=str | None, default=None,
                             help="the variant's name in the run folder and the W&B name when trainer.default_root_dir "
                                  "is not given (runs/<task>/<data set>/<variant>); each configs/<task>/ variant file "
                                  "sets it; default: the generator's norm and PONO, e.g. instance+pono-ms")
@@ -200,6 +214,7 @@ class PonoCLI(LightningCLI):
             self._auto_named = True
             config.trainer.default_root_dir = run_folder(config)
             config.checkpoint.dirpath = checkpoint_dir(config.trainer.default_root_dir)
+            _refuse_a_silent_restart(config)
         # Check the checkpoint before Lightning loads it (it restores the model's hyperparameters from it while
         # parsing): a missing, truncated or foreign file gets a one-line error, not a traceback.
         ckpt_path = self._resolve_ckpt_path(self.config[subcommand]) if subcommand else None
@@ -223,11 +238,10 @@ class PonoCLI(LightningCLI):
         config = self.config[self.subcommand] if self.subcommand else self.config
         on_cpu = config.trainer.get("accelerator") == "cpu" or not torch.cuda.is_available()
         if config.trainer.get("precision") is None:  # auto: bf16 where the device computes it natively
-            reason = native_bf16_reason("cpu" if on_cpu else "cuda")
-            config.trainer.precision = "bf16-mixed" if reason else "32-true"
-            rank_zero_info(f"precision {config.trainer.precision} (auto: "
-                           f"{reason or 'no native bfloat16 on this ' + ('CPU' if on_cpu else 'GPU')}; "
-                           "--trainer.precision 32-true or bf16-mixed overrides)")
+            native, why = auto_bf16("cpu" if on_cpu else "cuda")
+            config.trainer.precision = "bf16-mixed" if native else "32-true"
+            rank_zero_info(f"precision {config.trainer.precision} (auto: {why}; --trainer.precision 32-true or "
+                           "bf16-mixed overrides)")
         precision = str(config.trainer.precision)
         if precision.startswith("bf16") and on_cpu and not cpu_has_native(torch.bfloat16):
             rank_zero_warn(

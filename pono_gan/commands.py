@@ -1,6 +1,7 @@
 """``pono-gan``: every tool of the project behind one command, installed by ``pip install .`` (``[project.scripts]``).
 
-    pono-gan train fit --config configs/demo.yaml        # train.py (packaged configs by name: --config style/pono_ms)
+    pono-gan train fit --config configs/demo.yaml        # train.py; packaged configs by name from any folder:
+    pono-gan train fit --config style/base --config style/pono_ms --data.root data/cat2dog
     pono-gan infer --checkpoint last.ckpt --input photos/ --output out/     # infer.py
     pono-gan evaluate --checkpoint last.ckpt             # python -m pono_gan.evaluate
     pono-gan ablate --task paired --data data/facades    # python -m pono_gan.ablate

@@ -22,10 +22,10 @@ from torchvision.utils import save_image
 from pono_gan.checkpoint import generator_from_checkpoint, read_checkpoint
 from pono_gan.cli import checkpoint_dir, main as train_cli
 from pono_gan.data import build_gray2photo, list_images, load_image
+from pono_gan.packaged import CONFIGS
 from pono_gan.viz import moment_labels, moment_maps, sample_panel
 
-PROJECT = Path(__file__).resolve().parents[1]
-CONFIG = PROJECT / "configs" / "demo.yaml"
+CONFIG = CONFIGS / "demo.yaml"
 
 
 def train(data: Path, run_dir: Path, steps: int | None) -> Path:
@@ -62,7 +62,7 @@ def main(argv: list[str] | None = None) -> None:
     checkpoint_path = train(args.data, args.run_dir, args.steps)
 
     translated = args.output / "translated"
-    command = [sys.executable, str(PROJECT / "infer.py"), "--checkpoint", str(checkpoint_path),
+    command = [sys.executable, "-m", "pono_gan.commands", "infer", "--checkpoint", str(checkpoint_path),
                "--input", str(args.data / "testA"), "--output", str(translated), "--overwrite", "--save-moments"]
     print("[demo] " + " ".join(command))
     subprocess.run(command, check=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-__all__ = ["cpu_has_native", "native_bf16", "native_bf16_reason"]
+__all__ = ["cpu_has_native", "auto_bf16"]
 
 
 def cpu_has_native(dtype: torch.dtype) -> bool:
@@ -23,18 +23,14 @@ def cpu_has_native(dtype: torch.dtype) -> bool:
     return False
 
 
-def native_bf16_reason(device: torch.device | str) -> str | None:
-    """Why ``device`` computes bfloat16 natively (``"this CPU has AVX512-BF16 / AMX"``, ``"the GPU supports
-    bfloat16"``), or None where it does not: what ``auto`` precision decides on."""
+def auto_bf16(device: torch.device | str) -> tuple[bool, str]:
+    """What ``auto`` precision decides on: whether ``device`` computes bfloat16 natively (a CUDA GPU that supports
+    it, a CPU with AVX512-BF16 or AMX), and why, in words for the one line that reports the choice."""
     device = torch.device(device)
     if device.type == "cuda":
-        supported = torch.cuda.is_available() and torch.cuda.is_bf16_supported(including_emulation=False)
-        return "the GPU supports bfloat16" if supported else None
-    if device.type == "cpu" and cpu_has_native(torch.bfloat16):
-        return "this CPU has AVX512-BF16 / AMX"
-    return None
-
-
-def native_bf16(device: torch.device | str) -> bool:
-    """Whether ``device`` computes bfloat16 natively (a CUDA GPU that supports it, a CPU with AVX512-BF16 or AMX)."""
-    return native_bf16_reason(device) is not None
+        if torch.cuda.is_available() and torch.cuda.is_bf16_supported(including_emulation=False):
+            return True, "the GPU supports bfloat16"
+        return False, "no native bfloat16 on this GPU"
+    if cpu_has_native(torch.bfloat16):
+        return True, "this CPU has AVX512-BF16 / AMX"
+    return False, "no native bfloat16 on this CPU"

@@ -29,14 +29,14 @@ def find_config(name: str) -> str:
 
 
 def with_packaged_configs(args: list[str]) -> list[str]:
-    """``args`` with the value of every ``--config`` (and ``--config=``) resolved by :func:`find_config`.
+    """``args`` with the value of every ``--config`` / ``-c`` (and ``--config=``) resolved by :func:`find_config`.
 
     >>> with_packaged_configs(["fit", "--config", "style/pono_ms"])[-1].endswith("configs/style/pono_ms.yaml")
     True
     """
     resolved = list(args)
     for index, arg in enumerate(resolved):
-        if arg == "--config" and index + 1 < len(resolved):
+        if arg in ("--config", "-c") and index + 1 < len(resolved):
             resolved[index + 1] = find_config(resolved[index + 1])
         elif arg.startswith("--config="):
             resolved[index] = "--config=" + find_config(arg.removeprefix("--config="))

@@ -168,6 +168,11 @@ def test_variants_layouts_and_schedule(tmp_path):
 
 
 def test_missing_data_or_variant_is_one_line_and_exit_2(tmp_path, capsys):
+    (tmp_path / "data").mkdir()
+    assert main(["--task", "paired", "--data", str(tmp_path / "data"), "--report", str(tmp_path / "r.md"), "--",
+                 "--trainer.precision", "bf16-mixed"]) == 2  # the report would say 32-true
+    assert "use ablate's --precision" in capsys.readouterr().err
+    (tmp_path / "data").rmdir()
     assert main(["--task", "paired", "--data", str(tmp_path / "nope"), "--report", str(tmp_path / "r.md")]) == 2
     assert "data root" in capsys.readouterr().err
     (tmp_path / "data").mkdir()

@@ -8,7 +8,7 @@ import sys
 import pytest
 
 from pono_gan.commands import COMMANDS, main
-from pono_gan.packaged import CONFIGS, find_config
+from pono_gan.packaged import CONFIGS, find_config, with_packaged_configs
 from tests.helpers import ROOT
 
 
@@ -27,6 +27,9 @@ def test_packaged_configs_are_found_by_name_from_any_folder(tmp_path, monkeypatc
         assert open(find_config(name), "rb").read() == expected
     (tmp_path / "mine.yaml").write_text("trainer: {}\n")
     assert find_config("mine.yaml") == "mine.yaml" and find_config("style/nope") == "style/nope"
+    resolved = with_packaged_configs(["fit", "-c", "style/base", "--config=style/pono_ms", "--data.root", "style/base"])
+    assert resolved[2].endswith("configs/style/base.yaml") and resolved[3].endswith("configs/style/pono_ms.yaml")
+    assert resolved[-1] == "style/base"  # only config values are looked up
     assert sorted(p.relative_to(CONFIGS) for p in CONFIGS.rglob("*.yaml")) == sorted(
         p.relative_to(ROOT / "configs") for p in (ROOT / "configs").rglob("*.yaml"))
 

@@ -79,7 +79,7 @@ class TestLoadModel:
         with torch.no_grad():
             assert not torch.allclose(forward.generator(x), backward.generator(x))
 
-    @pytest.mark.parametrize("kind", ["missing", "foreign", "truncated", "garbage"])
+    @pytest.mark.parametrize("kind", ["missing", "foreign", "truncated", "garbage", "unbuildable"])
     def test_bad_checkpoints_give_one_line_errors(self, tmp_path, kind):
         path = tmp_path / "model.ckpt"
         if kind == "foreign":
@@ -89,6 +89,10 @@ class TestLoadModel:
             path.write_bytes(data[: len(data) // 2])
         elif kind == "garbage":
             path.write_bytes(b"not a checkpoint at all")
+        elif kind == "unbuildable":  # a stored config this version refuses (a resnet of 0 blocks)
+            checkpoint = torch.load(write_tiny_checkpoint(tmp_path / "full.ckpt"), weights_only=False)
+            checkpoint["pono_gan"]["generators"]["AtoB"]["config"]["num_blocks"] = 0
+            torch.save(checkpoint, path)
         with pytest.raises(CheckpointError) as info:
             load_model(path)
         assert "\n" not in str(info.value) and str(path) in str(info.value)
@@ -372,13 +376,15 @@ class TestDeviceAndPrecision:
 
     def test_auto_precision_is_bf16_where_the_device_has_it(self, monkeypatch):
         import pono_gan.inference.model as inference
+        from pono_gan.inference.choices import PRECISION_NAMES
 
+        assert set(PRECISION_NAMES) == {"auto", *inference.PRECISIONS}
         cpu = torch.device("cpu")
-        monkeypatch.setattr(inference, "native_bf16_reason", lambda device: "a test CPU with bf16")
+        monkeypatch.setattr(inference, "auto_bf16", lambda device: (True, "a test CPU with bf16"))
         assert resolve_precision("auto", cpu) == ("bf16", "precision bf16 (auto: a test CPU with bf16; --precision 32 "
                                                           "or bf16 overrides)")
         assert resolve_precision("32", cpu) == ("32", None)  # a named precision stays
-        monkeypatch.setattr(inference, "native_bf16_reason", lambda device: None)
+        monkeypatch.setattr(inference, "auto_bf16", lambda device: (False, "no native bfloat16 on this CPU"))
         assert resolve_precision("auto", cpu)[0] == "32" and resolve_precision("bf16", cpu) == ("bf16", None)
 
 

@@ -24,6 +24,12 @@ def records(variant, values):
     return [{"variant": variant, "values": {"l1": value}} for value in values]
 
 
+def test_one_seed_is_refused(check, capsys):
+    with pytest.raises(SystemExit) as stopped:
+        check.main(["--seeds", "0"])
+    assert stopped.value.code == 2 and "give at least 2 seeds" in capsys.readouterr().err
+
+
 def test_a_difference_beyond_noise_fails_the_check(check):
     rows, passes = check.compare(records("instance", [0.10, 0.11, 0.12]), records("instance", [0.11, 0.10, 0.12]), ("l1",))
     assert passes and rows == ["| IN | L1 | 0.1100 | 0.1100 | +0.0000 [-0.0227, +0.0227] |"]

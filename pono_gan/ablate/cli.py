@@ -86,10 +86,14 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
-    from pono_gan.ablate.report import default_contrasts, render, study_figures, variant_label
+    from pono_gan.ablate.report import default_contrasts, precision_line, render, study_figures, variant_label
     from pono_gan.ablate.runner import Plan, Run, run_plan, score_references
     from pono_gan.errors import PonoGanError
 
+    if any(flag.split("=")[0] == "--trainer.precision" for flag in args.overrides):
+        print("ablate: error: --trainer.precision after -- would differ from what the report says; use ablate's "
+              "--precision", file=sys.stderr)
+        return 2
     data = Path(args.data)
     files = dict(variant_file(args.task, v) for v in args.variants)
     configs = [Path(find_config(c)) for c in args.config] if args.config else [CONFIGS / args.task / "base.yaml"]
@@ -116,7 +120,7 @@ def main(argv: list[str] | None = None) -> int:
                  + ", ".join(f"{variant_label(v)} `{p}`" for v, p in files.items()) + ".\n"
                  f"- **Data:** `{data}`, scored on its test split in the `{layout}` layout"
                  + (f", direction {direction}" if direction else "") + " with `pono_gan.evaluate`.\n"
-                 f"- **Precision:** every run trained in `{plan.precision}`.\n"
+                 f"{precision_line(plan)}\n"
                  "- **Statistics:** each cell is the mean over seeds +- the standard deviation across seeds; differences "
                  "are variant minus the best baseline with Welch's 95% t interval over seeds, beyond noise only where "
                  "it excludes zero.")

@@ -17,7 +17,7 @@ from pono_gan.stats import Comparison, mean_std, welch_interval
 __all__ = ["GATE_METRICS", "LABELS", "VARIANT_LABELS", "QUESTIONS", "Results", "baseline_learned", "discriminators_alive",
            "gates_section", "health_label", "passes_gates", "variant_label", "results_tables", "best_baseline",
            "comparison_rows", "comparison_section", "contrast_rows", "default_contrasts", "contrast_section",
-           "budget_section", "sample_budget", "cost_line", "study_figures", "render"]
+           "budget_section", "sample_budget", "cost_line", "study_figures", "render", "precision_line"]
 
 #: metric -> (label, higher is better)
 LABELS = {
@@ -413,6 +413,11 @@ def health_label(record: dict) -> str:
         dead = ", ".join(name for name, entry in record["discriminators"].items() if not entry["tells_real_from_fake"])
         return f"**at chance** ({dead})"
     return "not recorded" if alive is None else "tell real from fake"
+
+
+def precision_line(plan) -> str:
+    """The setup line that says in which precision a study's runs trained."""
+    return f"- **Precision:** every run trained in `{plan.precision}`."
 
 
 def passes_gates(record: dict, references: dict[str, dict[str, float]], gate_metrics: Sequence[str]) -> bool:

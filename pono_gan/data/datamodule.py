@@ -8,8 +8,8 @@ from pathlib import Path
 from typing import Literal
 
 import pytorch_lightning as pl
-from pytorch_lightning.utilities import rank_zero_warn
 import torch
+from pytorch_lightning.utilities import rank_zero_warn
 from torch.utils.data import DataLoader
 
 from pono_gan.data.datasets import check_first_images, collate, make_dataset, split_exists
@@ -142,7 +142,7 @@ class ImageTranslationDataModule(pl.LightningDataModule):
                 f"`python -m pono_gan.data.builders edges2photo --root {root}`; see datasets/README.md)"
             )
         if stage in (None, "fit"):
-            check_first_images(root, self.hparams.layout, "train", self.preprocessing)
+            check_first_images(root, self.hparams.layout, "train", self.preprocessing, self.hparams.direction)
         return root
 
     def setup(self, stage: str | None = None) -> None:

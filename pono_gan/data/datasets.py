@@ -455,11 +455,15 @@ def _check_sizes(preprocessing: Preprocessing, paths: Sequence[Path], sizes: Seq
         )
 
 
-def check_first_images(root: str | Path, layout: Layout, split: str, preprocessing: Preprocessing) -> None:
-    """A quick look before training: ``split``'s folders exist and the first readable image of each (of A for a
-    paired layout, whose targets are resized to their inputs) fits the preset. :func:`make_dataset` checks all."""
+def check_first_images(root: str | Path, layout: Layout, split: str, preprocessing: Preprocessing,
+                       direction: Direction = "AtoB") -> None:
+    """A quick look before training: ``split``'s folders exist and the first image file of each (for a paired
+    layout only of the input's folder after ``direction``: targets are resized to their inputs), where readable,
+    fits the preset. :func:`make_dataset` checks them all."""
     folders = require_split(Path(root), layout, split)
-    for folder in folders[:1] if layout == "paired" else folders:
+    if layout == "paired":
+        folders = folders[1:] if direction == "BtoA" else folders[:1]
+    for folder in folders:
         paths = list_images(folder)[:1]
         sizes, _ = _readable_sizes(paths)
         kept = [(path, (size[0], size[1] // 2) if layout == "aligned" else size)

@@ -19,8 +19,8 @@ from pono_gan.checkpoint import (
     generator_from_checkpoint,
     read_checkpoint,
 )
-from pono_gan.hardware import cpu_has_native, native_bf16_reason
-from pono_gan.inference.choices import DIRECTIONS, PRECISION_NAMES
+from pono_gan.hardware import auto_bf16, cpu_has_native
+from pono_gan.inference.choices import DIRECTIONS
 from pono_gan.models import (
     GeneratorConfig,
     MunitConfig,
@@ -30,7 +30,7 @@ from pono_gan.models import (
 )
 
 #: precision name -> autocast dtype (None: float32 as it is)
-PRECISIONS: dict[str, torch.dtype | None] = dict(zip(PRECISION_NAMES[1:], (None, torch.bfloat16, torch.float16)))
+PRECISIONS: dict[str, torch.dtype | None] = {"32": None, "bf16": torch.bfloat16, "16": torch.float16}
 
 
 class InferenceError(ValueError):
@@ -143,9 +143,8 @@ def resolve_precision(precision: str, device: torch.device) -> tuple[str, str | 
     a one-line note saying so; any other name comes back as it is, without a note."""
     if precision != "auto":
         return precision, None
-    reason = native_bf16_reason(device)
-    chosen = "bf16" if reason else "32"
-    why = reason or f"no native bfloat16 on this {'GPU' if device.type == 'cuda' else 'CPU'}"
+    native, why = auto_bf16(device)
+    chosen = "bf16" if native else "32"
     return chosen, f"precision {chosen} (auto: {why}; --precision 32 or bf16 overrides)"
 
 

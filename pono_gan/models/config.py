@@ -63,7 +63,16 @@ class GeneratorConfig:
     sampling_norm: Literal["instance", "group", "batch", "layer", "none"] | None = None
 
     def __post_init__(self) -> None:
-        check_generator(self, "in_channels out_channels base_channels num_blocks num_downsampling")
+        check_generator(self, "in_channels out_channels base_channels")
+        require(self, "num_downsampling", 0)  # 0, as None, means the arch's default
+        if self.arch == "resnet":
+            require(self, "num_blocks")
+        elif self.num_downsampling and self.num_downsampling < 2:
+            raise ConfigError("num_downsampling", self.num_downsampling, "the unet needs at least 2 (or unset: 8)")
+        elif self.pono_unbiased or self.sampling_norm:
+            raise ConfigError("pono_unbiased" if self.pono_unbiased else "sampling_norm",
+                              self.pono_unbiased or self.sampling_norm, "a resnet option (the official PONO code's "
+                              "layout); unset it for the unet")
         if self.dropout is not None and not 0 <= self.dropout < 1:
             raise ConfigError("dropout", self.dropout, "must be in [0, 1)")
 
@@ -104,7 +113,5 @@ def build_generator(config: GeneratorConfig) -> nn.Module:
         return ResnetGenerator(num_blocks=config.num_blocks, pono_unbiased=config.pono_unbiased,
                                sampling_norm=config.sampling_norm, **common)
     if config.arch == "unet":
-        if config.pono_unbiased or config.sampling_norm:
-            raise ValueError("pono_unbiased and sampling_norm are resnet options (the official PONO code's layout)")
         return UnetGenerator(**common)
     raise ValueError(f"unknown arch {config.arch!r}; valid: resnet, unet")

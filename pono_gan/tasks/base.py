@@ -133,7 +133,7 @@ class OptimizerConfig:
     def __post_init__(self) -> None:
         require(self, "lr_generator lr_discriminator weight_decay constant_for decay_for", 0)
         if self.lr_generator == self.lr_discriminator == 0:  # one at 0 freezes that group, both leave nothing to train
-            raise ConfigError("lr_generator", 0.0, "and lr_discriminator are both 0, so nothing trains; set one above 0")
+            raise ConfigError("lr_generator", 0.0, "with lr_discriminator also 0 nothing trains; set one of them above 0")
         for name in ("beta1", "beta2"):
             if not 0 <= getattr(self, name) < 1:
                 raise ConfigError(name, getattr(self, name), "must be in [0, 1)")

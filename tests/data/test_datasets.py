@@ -16,6 +16,8 @@ from pono_gan.data import (
     make_dataset,
     split_exists,
 )
+from pono_gan.data.datasets import check_first_images
+from pono_gan.errors import DataError
 from tests.data import make_aligned, make_paired, make_unpaired, random_rgb, write
 
 CROP = Preprocessing("crop", crop_size=16, size_multiple=4)
@@ -198,6 +200,14 @@ class TestPairGeometry:
 
 
 class TestErrors:
+    def test_the_quick_check_reads_the_input_folder_of_the_direction(self, tmp_path):
+        write(tmp_path / "trainA" / "p0.png", random_rgb(16, 16))  # labels smaller than the photos
+        write(tmp_path / "trainB" / "p0.png", random_rgb(32, 32))
+        crop = Preprocessing("crop", crop_size=32)
+        check_first_images(tmp_path, "paired", "train", crop, "BtoA")  # the input is B: it fits
+        with pytest.raises(DataError, match="trainA/p0.png is smaller than crop_size 32"):
+            check_first_images(tmp_path, "paired", "train", crop, "AtoB")
+
     def test_missing_split_folders(self, tmp_path):
         with pytest.raises(FileNotFoundError) as error:
             make_dataset(tmp_path, "paired", "train", preprocessing=CROP)

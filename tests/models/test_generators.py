@@ -3,6 +3,7 @@ import itertools
 import pytest
 import torch
 
+from pono_gan.errors import ConfigError
 from pono_gan.layers import NORM_NAMES, PONO, DynamicMomentShortcut, MomentShortcut
 from pono_gan.models import GeneratorConfig, ResnetGenerator, UnetGenerator, build_generator, init_weights
 
@@ -57,6 +58,17 @@ def test_baseline_and_pono_differ_only_in_pono_and_shortcut(arch, norm):
         # the norm asked for is the norm used, PONO stages included (no hard-coded BatchNorm)
         norm_types = {type(m).__name__ for m in variant.modules() if "Norm" in type(m).__name__}
         assert norm_types == {"InstanceNorm2d" if norm == "instance" else "GroupNorm"}
+
+
+def test_a_config_checks_its_fields_when_made():
+    assert GeneratorConfig(arch="unet", num_blocks=0).num_blocks == 0  # blocks are a resnet setting
+    assert GeneratorConfig(num_downsampling=0).num_downsampling == 0  # 0, as None, means the arch's default
+    for bad, field in ((dict(arch="resnet", num_blocks=0), "num_blocks"), (dict(arch="unet", num_downsampling=1),
+                       "num_downsampling"), (dict(arch="unet", sampling_norm="batch"), "sampling_norm"),
+                       (dict(dropout=1.0), "dropout"), (dict(base_channels=0), "base_channels")):
+        with pytest.raises(ConfigError) as caught:
+            GeneratorConfig(**bad)
+        assert caught.value.key == field
 
 
 def test_ms_adds_no_parameters_and_dms_count():

@@ -96,7 +96,7 @@ def test_a_bad_config_key_exits_2_with_one_line(tiny_dataset, tmp_path):
         (["--data.preprocess", "crop", "--data.crop_size", "999"], "smaller than crop_size 999"),
         (["--model.init_args.optimizer.lr_generator", "-1"], "model.init_args.optimizer.lr_generator=-1.0: must be at"),
         (["--model.init_args.optimizer.lr_generator", "0", "--model.init_args.optimizer.lr_discriminator", "0"],
-         "lr_generator=0.0: and lr_discriminator are both 0, so nothing trains"),
+         "lr_generator=0.0: with lr_discriminator also 0 nothing trains"),
         (["--model.init_args.optimizer.decay_for", "-5"], "model.init_args.optimizer.decay_for=-5"),
         (["--model.init_args.lambda_l1", "-1"], "model.init_args.lambda_l1=-1.0"),
         (["--data.layout", "aligned"], "did you mean layout 'paired' or 'unpaired'?"),
@@ -173,16 +173,33 @@ def test_without_a_run_folder_the_run_is_named_by_task_data_and_variant(tiny_dat
         == os.path.join("runs", "unpaired", "horse2zebra", "group")
 
 
-@pytest.mark.parametrize("native,expected", [("a test CPU with bf16", "bf16-mixed"), (None, "32-true")])
+@pytest.mark.parametrize("native,why,expected", [(True, "a test CPU with bf16", "bf16-mixed"),
+                                                 (False, "no native bfloat16 on this CPU", "32-true")])
 def test_unset_precision_is_bf16_where_the_device_has_it_and_says_so(tiny_dataset, tmp_path, monkeypatch, caplog,
-                                                                     native, expected):
-    monkeypatch.setattr("pono_gan.cli.native_bf16_reason", lambda device: native)
+                                                                     native, why, expected):
+    monkeypatch.setattr("pono_gan.cli.auto_bf16", lambda device: (native, why))
     unset = TINY[:TINY.index("--trainer.precision")] + TINY[TINY.index("--trainer.precision") + 2:]
     with caplog.at_level("INFO"):
         main(["fit", *PAIRED, *unset, "--data.root", str(tiny_dataset), "--trainer.default_root_dir", str(tmp_path),
               "--trainer.max_steps", "1", "--trainer.logger", "false"])
     assert yaml.safe_load((tmp_path / "config.yaml").read_text())["trainer"]["precision"] == expected
-    assert f"precision {expected} (auto: {native or 'no native bfloat16 on this CPU'};" in caplog.text
+    assert f"precision {expected} (auto: {why};" in caplog.text
     main(["fit", *PAIRED, *TINY, "--data.root", str(tiny_dataset), "--trainer.default_root_dir", str(tmp_path / "set"),
           "--trainer.max_steps", "1", "--trainer.logger", "false", "--trainer.precision", "32-true"])
     assert yaml.safe_load((tmp_path / "set" / "config.yaml").read_text())["trainer"]["precision"] == "32-true"
+
+
+def test_resuming_a_run_kept_where_variant_files_used_to_put_it_says_where_it_is(tiny_dataset, tmp_path, monkeypatch,
+                                                                                   capsys):
+    """A run started before run folders came from the data sits in runs/<task>/<variant>: --ckpt_path last must not
+    start a new one elsewhere without a word."""
+    monkeypatch.chdir(tmp_path)
+    older = tmp_path / "runs" / "paired" / "pono_ms" / "checkpoints"
+    older.mkdir(parents=True)
+    (older / "last.ckpt").write_bytes(b"a run of an earlier version")
+    configs = [arg if not arg.endswith(".yaml") else str(ROOT / arg) for arg in PAIRED]
+    with pytest.raises(SystemExit) as stopped:
+        main(["fit", *configs, *TINY, "--data.root", str(tiny_dataset), "--trainer.logger", "false", "--ckpt_path", "last",
+              "--trainer.max_steps", "1"])
+    assert stopped.value.code == 2
+    assert ("resume it with --trainer.default_root_dir runs/paired/pono_ms" in capsys.readouterr().err.strip().splitlines()[-1])
