@@ -31,6 +31,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from pono_gan.ablate.cli import study_precision  # noqa: E402
 from pono_gan.ablate.report import precision_line, render, study_figures  # noqa: E402
 from pono_gan.ablate.runner import Plan, Run, run_plan, score_references  # noqa: E402
 from pono_gan.data.fonts import build_fonts  # noqa: E402
@@ -219,9 +220,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--jobs", type=int, default=2, help="runs trained at once (default: %(default)s)")
     parser.add_argument("--variants", nargs="+", help="the main grid's variants (default: the study's); with it, no extra runs")
     parser.add_argument("--one-budget", action="store_true", help="leave out the extra runs at a longer budget")
-    parser.add_argument("--precision", choices=("32-true", "bf16-mixed"), default="32-true",
-                        help="every run's training precision (default: %(default)s; benchmarks/precision_check.py "
-                             "measures whether bf16-mixed trains as well on this machine)")
+    parser.add_argument("--precision", choices=("auto", "32-true", "bf16-mixed"), default="auto",
+                        help="every run's training precision (default: auto, as python -m pono_gan.ablate: bf16-mixed "
+                             "where the device has native bfloat16, checked by benchmarks/precision_check.py)")
     parser.add_argument("--report-only", action="store_true",
                         help="train nothing: score the finished runs and write the report (marked partial)")
     args = parser.parse_args(argv)
@@ -238,7 +239,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         data = prepare_data(preset, args.data)
         plan = preset_plan(preset, data, plan_runs(preset, variants, seeds, args.steps or preset.steps), runs_folder,
-                           args.jobs, args.precision)
+                           args.jobs, study_precision(args.precision))
         records = run_plan(plan, log=lambda line: print(f"[ablation {time.strftime('%H:%M:%S')}] {line}", flush=True),
                            train=not args.report_only)
         images = docs.parent / "results" / docs.stem

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from pono_gan.ablate.cli import default_layout, main, variant_file
+from pono_gan.ablate.cli import default_layout, main, study_precision, variant_file
 from pono_gan.ablate.report import (Results, budget_section, comparison_rows, comparison_section, contrast_section,
                                     cost_line, default_contrasts, references_section, render, sample_budget)
 from pono_gan.ablate.runner import Plan, Run, StudyError, schedule, train_command, train_run
@@ -146,7 +146,7 @@ def test_too_few_seeds_give_no_interval(tmp_path):
     assert "no interval (fewer than 2 seeds)" in comparison_section(results[0], ["l1"], ["instance"])
 
 
-def test_variants_layouts_and_schedule(tmp_path):
+def test_variants_layouts_and_schedule(tmp_path, monkeypatch):
     root = Path("/project")
     assert variant_file("unpaired", "pono_ms", root) == ("pono_ms", root / "unpaired/pono_ms.yaml")
     assert variant_file("unpaired", "pono_ms")[1].read_bytes() == (ROOT / "configs/unpaired/pono_ms.yaml").read_bytes()
@@ -162,7 +162,11 @@ def test_variants_layouts_and_schedule(tmp_path):
     for layout, trains_as in (("aligned", ["--data.layout", "aligned"]), ("paired", []), ("fonts", [])):
         command = train_command(replace(plan, layout=layout), Run("instance", 0, 10), tmp_path / "run")
         assert [part for i, part in enumerate(command) if "--data.layout" in command[i - 1:i + 1]] == trains_as
-    for precision in ("32-true", "bf16-mixed"):  # set, not left to the machine's auto choice
+    monkeypatch.setattr("pono_gan.hardware.auto_bf16", lambda device: (True, "a test CPU with bf16"))
+    assert study_precision("auto") == "bf16-mixed" and study_precision("32-true") == "32-true"
+    monkeypatch.setattr("pono_gan.hardware.auto_bf16", lambda device: (False, "no native bfloat16 on this CPU"))
+    assert study_precision("auto") == "32-true"
+    for precision in ("32-true", "bf16-mixed"):  # one for the whole study, set on every run
         command = train_command(replace(plan, precision=precision), Run("instance", 0, 10), tmp_path / "run")
         assert command[command.index("--trainer.precision") + 1] == precision
 
@@ -261,7 +265,7 @@ def test_a_style_study_on_a_font_benchmark_reports_both_accuracies_and_three_ref
                  "style_accuracy", "diversity_l1", "--", "--data.num_workers", "0"]) == 0
     text = (tmp_path / "study.md").read_text()
     assert "in the `fonts` layout" in text and "| content accuracy | style accuracy |" in text
-    assert "**Precision:** every run trained in `32-true`" in text
+    assert f"**Precision:** every run trained in `{study_precision('auto')}`" in text
     for reference in ("source glyph unchanged", "example glyph copied", "blank page"):
         assert f"| {reference} | " in text
     assert "| PONO-MS | 1 |" in text

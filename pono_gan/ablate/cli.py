@@ -12,7 +12,7 @@ from typing import Sequence
 from pono_gan.ablate import __doc__ as package_doc
 from pono_gan.packaged import CONFIGS, find_config
 
-__all__ = ["main", "variant_file", "default_layout", "contrast"]
+__all__ = ["main", "variant_file", "default_layout", "contrast", "study_precision"]
 
 TASKS = ("paired", "unpaired", "style")
 DEFAULT_METRICS = ("l1", "psnr", "ssim", "content_accuracy", "style_accuracy", "l1_random", "diversity_l1",
@@ -77,11 +77,24 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--title", help="the report's title")
     p.add_argument("--report-only", action="store_true",
                    help="train nothing: score the runs that have finished and write the report (marked partial)")
-    p.add_argument("--precision", choices=("32-true", "bf16-mixed"), default="32-true",
-                   help="every run's trainer.precision (default: %(default)s; bf16-mixed is faster on CPUs with "
-                        "AVX512-BF16 / AMX and on GPUs; docs/benchmarks.md says where its quality was checked)")
+    p.add_argument("--precision", choices=("auto", "32-true", "bf16-mixed"), default="auto",
+                   help="every run's trainer.precision, the same for all (default: auto, bf16-mixed where the device "
+                        "computes bfloat16 natively, whose training quality docs/precision_check.md checked against "
+                        "fp32, else 32-true; the report says which)")
     p.add_argument("overrides", nargs="*", metavar="-- TRAIN_FLAG", help="flags after -- go to every train.py run")
     return p
+
+
+def study_precision(name: str) -> str:
+    """``auto`` -> ``bf16-mixed`` where this machine computes bfloat16 natively (a GPU that supports it, a CPU with
+    AVX512-BF16 / AMX), else ``32-true``; any other name as it is. One choice for the whole study."""
+    if name != "auto":
+        return name
+    import torch
+
+    from pono_gan.hardware import auto_bf16
+
+    return "bf16-mixed" if auto_bf16("cuda" if torch.cuda.is_available() else "cpu")[0] else "32-true"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -104,7 +117,7 @@ def main(argv: list[str] | None = None) -> int:
         runs=[Run(v, s, n) for n, s, v in itertools.product(args.steps, args.seeds, files)],
         configs=configs, runs_folder=Path(args.runs), layout=layout, direction=direction, metrics=args.metrics,
         jobs=max(1, args.jobs), group=f"ablate-{args.task}-{data.name}", overrides=list(args.overrides),
-        precision=args.precision,
+        precision=study_precision(args.precision),
     )
     command = "python -m pono_gan.ablate " + " ".join(argv if argv is not None else sys.argv[1:])
     start = time.perf_counter()
