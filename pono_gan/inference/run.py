@@ -40,8 +40,7 @@ from pono_gan.viz import moment_maps
 
 @dataclass
 class InferenceOptions:
-    """Everything ``infer.py`` can set besides the paths (defaults are the CLI's, but ``precision``: ``32`` here, so
-    code that calls :func:`run_inference` computes the same on every machine; ``auto`` is the CLI's)."""
+    """Everything ``infer.py`` can set besides the paths (defaults are the CLI's)."""
 
     direction: str | None = None
     extension: str = "same"
