@@ -118,7 +118,7 @@ def default_batch_size(device: torch.device) -> int:
 def translate_jobs(
     model: Model,
     jobs: Sequence[Job],
-    options: InferenceOptions = InferenceOptions(),
+    options: InferenceOptions | None = None,
     warn: Callable[[str], None] = warn,
     translator: Translator | None = None,
     styles: Mapping[str, Tensor] | None = None,
@@ -126,7 +126,8 @@ def translate_jobs(
     """Translate ``jobs`` with ``model``; per-input failures are warned about and counted, never raised.
 
     ``translator`` reuses a :class:`Translator` across calls (e.g. a compiled one); by default one is built from
-    ``options`` (device, precision, tile, batch size, moments, compile). A style model needs ``styles``, the codes
+    ``options`` (device, precision, tile, batch size, moments, compile; None: the defaults, a new instance each
+    call). A style model needs ``styles``, the codes
     its jobs name (:func:`style_codes`); each input is decoded once however many styles it is rendered in.
 
     Raises:
@@ -135,6 +136,7 @@ def translate_jobs(
     """
     from tqdm import tqdm
 
+    options = options or InferenceOptions()
     start = time.perf_counter()
     device = translator.device if translator is not None else resolve_device(options.device)
     precision, chosen = resolve_precision(options.precision, device)
@@ -272,7 +274,7 @@ def run_inference(
     checkpoint: str | os.PathLike,
     input_path: str | os.PathLike,
     output_dir: str | os.PathLike,
-    options: InferenceOptions = InferenceOptions(),
+    options: InferenceOptions | None = None,
     warn: Callable[[str], None] = warn,
 ) -> Summary:
     """Checkpoint + an image file or folder in, a mirrored folder of translations out (what ``infer.py`` runs).
@@ -280,6 +282,7 @@ def run_inference(
     Raises:
         CheckpointError, InferenceError: one-line problems with the checkpoint, the paths or the options.
     """
+    options = options or InferenceOptions()
     model = load_model(checkpoint, options.direction)
     if options.save_moments and not model.has_pono:
         raise InferenceError(f"{model.path}: --save-moments needs a PONO generator; this one has no PONO layers")
