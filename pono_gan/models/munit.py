@@ -46,6 +46,7 @@ from typing import Any, Literal, get_args
 import torch
 from torch import Tensor, nn
 
+from pono_gan.errors import require
 from pono_gan.layers import Moments, MunitLayerNorm, create_norm, create_shortcut
 from pono_gan.models.config import GeneratorConfig, check_generator
 from pono_gan.models.generators import (
@@ -144,6 +145,7 @@ class ContentEncoder(nn.Module):
         pono: bool,
         layout: Layout = "pono_gan",
         pono_unbiased: bool = False,
+        content_channels: int = 0,
     ) -> None:
         super().__init__()
         official = layout == "official"
@@ -171,7 +173,9 @@ class ContentEncoder(nn.Module):
             for c_in, c_out in zip(widths[:-1], widths[1:])
         )
         self.blocks = nn.Sequential(*(ResnetBlock(widths[-1], norm, bias=bias) for _ in range(num_blocks)))
-        self.out_channels = widths[-1]
+        #: a 1x1 conv down to ``content_channels`` after the blocks (0: none, MUNIT's code of ``widths[-1]``)
+        self.bottleneck = nn.Conv2d(widths[-1], content_channels, 1) if content_channels else nn.Identity()
+        self.out_channels = content_channels or widths[-1]
 
     def forward(self, x: Tensor) -> tuple[Tensor, list[Moments]]:
         moments = []
@@ -185,7 +189,7 @@ class ContentEncoder(nn.Module):
             h, stage_moments = stage(h)
             if stage_moments is not None:
                 moments.append(stage_moments)
-        return self.blocks(h), moments
+        return self.bottleneck(self.blocks(h)), moments
 
 
 class StyleEncoder(nn.Module):
@@ -248,10 +252,12 @@ class StyleDecoder(nn.Module):
             ``munit_layer`` existed, which older checkpoints hold).
         layout: ``pono_gan`` or ``official`` (conv before upsampling, the shortcut after a layer norm without
             affine, one more full-resolution stage; see the module docstring; needs ``norm="munit_layer"``).
+        content_channels: channels of the content code when the content encoder narrows it (a 1x1 conv here
+            widens it back to ``in_channels``); 0 when the code has ``in_channels``.
 
     Shape:
-        - content: (B, in_channels, h, w); style: (B, style_dim); moments: ``num_upsampling`` Moments, shallowest
-          first, the deepest at (h, w) (may be empty when ``shortcut="none"``)
+        - content: (B, content_channels or in_channels, h, w); style: (B, style_dim); moments: ``num_upsampling``
+          Moments, shallowest first, the deepest at (h, w) (may be empty when ``shortcut="none"``)
         - output: (B, out_channels, h * 2**num_upsampling, w * 2**num_upsampling), in [-1, 1]
     """
 
@@ -267,6 +273,7 @@ class StyleDecoder(nn.Module):
         dms_hidden_channels: int = 16,
         norm: str = "munit_layer",
         layout: Layout = "pono_gan",
+        content_channels: int = 0,
     ) -> None:
         super().__init__()
         if norm not in DECODER_NORMS:
@@ -275,6 +282,7 @@ class StyleDecoder(nn.Module):
             raise ValueError(f"unknown layout {layout!r}; valid: {', '.join(LAYOUTS)}")
         if layout == "official" and norm != "munit_layer":
             raise ValueError(f"the official layout uses MUNIT's layer norm (decoder_norm munit_layer), got {norm!r}")
+        self.widen = nn.Conv2d(content_channels, in_channels, 1) if content_channels else nn.Identity()
         self.blocks = nn.ModuleList(AdaINResnetBlock(in_channels) for _ in range(num_blocks))
         self.params_per_block = AdaINResnetBlock.num_params_per_channel * in_channels
         self.mlp = nn.Sequential(
@@ -309,7 +317,7 @@ class StyleDecoder(nn.Module):
 
     def forward(self, content: Tensor, style: Tensor, moments: list[Moments]) -> Tensor:
         params = self.mlp(style.flatten(1)).split(self.params_per_block, dim=1)
-        h = content
+        h = self.widen(content)
         for block, block_params in zip(self.blocks, params):
             h = block(h, block_params)
         moments = list(moments)
@@ -341,6 +349,8 @@ class MunitGenerator(nn.Module):
         decoder_norm: the decoder's upsampling norm (see :class:`StyleDecoder`).
         layout: ``pono_gan`` (ours) or ``official`` (the official MUNIT + PONO-MS code's; module docstring).
         pono_unbiased: PONO's variance divided by C - 1 (the official PyTorch code) instead of C (the paper).
+        content_channels: narrow the content code to this many channels with a 1x1 conv (and widen it back in the
+            decoder); 0 keeps MUNIT's code of ``base_channels * 2**num_downsampling`` channels.
 
     Shape:
         - forward: x (B, in_channels, H, W), style (B, style_dim) -> (B, out_channels, H, W) in [-1, 1]
@@ -363,6 +373,7 @@ class MunitGenerator(nn.Module):
         decoder_norm: str = "munit_layer",
         layout: Layout = "pono_gan",
         pono_unbiased: bool = False,
+        content_channels: int = 0,
     ) -> None:
         super().__init__()
         _validate(norm, pono, shortcut)
@@ -372,12 +383,12 @@ class MunitGenerator(nn.Module):
         self.num_downsampling = num_downsampling
         self.style_dim = style_dim
         self.content_encoder = ContentEncoder(
-            in_channels, base_channels, num_downsampling, num_blocks, norm, pono, layout, pono_unbiased
+            in_channels, base_channels, num_downsampling, num_blocks, norm, pono, layout, pono_unbiased, content_channels
         )
         self.style_encoder = StyleEncoder(in_channels, base_channels, style_downsampling, style_dim)
         self.decoder = StyleDecoder(
-            self.content_encoder.out_channels, out_channels, num_downsampling, num_blocks, style_dim, mlp_dim,
-            shortcut, dms_hidden_channels, decoder_norm, layout,
+            base_channels * 2**num_downsampling, out_channels, num_downsampling, num_blocks, style_dim, mlp_dim,
+            shortcut, dms_hidden_channels, decoder_norm, layout, content_channels,
         )
 
     @property
@@ -509,6 +520,9 @@ class MunitConfig:
             full-resolution stage; see :mod:`pono_gan.models.munit`).
         pono_unbiased: PONO's variance divided by C - 1, as the official PyTorch code does (the paper and the
             default divide by C); ``configs/style/pono_ms_official.yaml`` sets it with the official layout.
+        content_channels: narrow the content code to this many channels (a 1x1 conv after the content encoder's
+            blocks, another before the decoder's): a code too small to carry the source's strokes whole. 0 (the
+            default) keeps MUNIT's ``base_channels * 2**num_downsampling`` channels. Not MUNIT's.
     """
 
     arch: Literal["munit"] = "munit"
@@ -527,9 +541,11 @@ class MunitConfig:
     decoder_norm: Literal["munit_layer", "layer"] = "munit_layer"
     layout: Layout = "pono_gan"
     pono_unbiased: bool = False
+    content_channels: int = 0
 
     def __post_init__(self) -> None:
         check_generator(self, "in_channels out_channels base_channels num_downsampling num_blocks style_dim mlp_dim")
+        require(self, "content_channels", 0)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -287,3 +287,21 @@ def test_official_layout_variants_and_bad_settings():
         build_munit(official(decoder_norm="layer"))
     assert MunitConfig.from_dict(official().to_dict()) == official()
     assert MunitConfig.from_dict(small().to_dict()).layout == "pono_gan"  # older checkpoints: ours
+
+
+@pytest.mark.parametrize("layout", ["pono_gan", "official"])
+def test_content_channels_narrow_the_code_and_the_decoder_widens_it_back(layout):
+    wide = build_munit(small(pono=True, shortcut="ms", layout=layout))
+    narrow = init_weights(build_munit(small(pono=True, shortcut="ms", layout=layout, content_channels=2)), "kaiming")
+    x = images()
+    content, style, moments = narrow.encode(x)
+    assert content.shape == (2, 2, 8, 8)  # 2 channels instead of 4 * 2**2
+    assert narrow.decode(content, style, moments).shape == x.shape
+    # the only extra parameters: the 1x1 conv down (16 -> 2) and the one back up (2 -> 16), with biases
+    extra = sum(p.numel() for p in narrow.parameters()) - sum(p.numel() for p in wide.parameters())
+    assert extra == (16 * 2 + 2) + (2 * 16 + 16)
+    # the decoder reads only the narrow code: zeroing it changes the output
+    assert not torch.allclose(narrow.decode(content, style, moments), narrow.decode(content * 0, style, moments))
+    assert MunitConfig.from_dict(small(content_channels=2).to_dict()).content_channels == 2
+    with pytest.raises(ValueError, match="content_channels=-1"):
+        small(content_channels=-1)
