@@ -24,22 +24,22 @@ from torch import nn
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from common import interleaved_medians, print_ratios  # noqa: E402
 
-from pono_gan.layers import _pono_kernel, pono, pono_reference  # noqa: E402
+from pono_gan.layers import pono_kernel, pono, pono_reference  # noqa: E402
 
 
 def without_kernel(fn):
     """``fn`` with ``PONO_GAN_NO_KERNEL=1``: pono's torch Function instead of the fused kernel."""
 
     def run(*args):
-        previous = os.environ.get(_pono_kernel.DISABLE_ENV)
-        os.environ[_pono_kernel.DISABLE_ENV] = "1"
+        previous = os.environ.get(pono_kernel.DISABLE_ENV)
+        os.environ[pono_kernel.DISABLE_ENV] = "1"
         try:
             return fn(*args)
         finally:
             if previous is None:
-                del os.environ[_pono_kernel.DISABLE_ENV]
+                del os.environ[pono_kernel.DISABLE_ENV]
             else:
-                os.environ[_pono_kernel.DISABLE_ENV] = previous
+                os.environ[pono_kernel.DISABLE_ENV] = previous
 
     return run
 
@@ -72,16 +72,16 @@ def main() -> None:
     def pono_step(fn):
         return lambda: torch.autograd.backward(fn(x), [grad_out, *grad_moments])
 
-    fused = _pono_kernel.usable(x)
+    fused = pono_kernel.usable(x)
     default = "pono (fused kernel)" if fused else "pono (torch Function)"
     cases = {"GroupNorm(32)": norm_step(group_norm), "InstanceNorm": norm_step(instance_norm), default: pono_step(pono)}
     if fused:
         cases["pono (torch Function)"] = pono_step(without_kernel(pono))
     cases["pono (plain autograd)"] = pono_step(pono_reference)
     if fused:
-        path = _pono_kernel.status()
+        path = pono_kernel.status()
     else:
-        why = f"{_pono_kernel.DISABLE_ENV} is set" if _pono_kernel.disabled() else _pono_kernel.status()
+        why = f"{pono_kernel.DISABLE_ENV} is set" if pono_kernel.disabled() else pono_kernel.status()
         path = f"the torch Function ({why})"
     print(f"forward + backward on {tuple(args.shape)} float32, channels_last={args.channels_last}, "
           f"torch {torch.__version__}, {torch.get_num_threads()} threads")

@@ -50,8 +50,11 @@ __all__ = [
     "collate",
     "find_pairs",
     "image_size",
+    "images_in",
+    "match_images",
     "make_dataset",
     "require_split",
+    "some_names",
     "split_exists",
     "split_folders",
 ]
@@ -70,7 +73,12 @@ class UnreadableImageWarning(UserWarning):
     """A data file could not be read and was skipped."""
 
 
-def _names(paths: Sequence[Path | str], limit: int = _MAX_NAMES) -> str:
+def some_names(paths: Sequence[Path | str], limit: int = _MAX_NAMES) -> str:
+    """The first ``limit`` of ``paths`` joined by commas, and how many more there are, for a one-line error.
+
+    >>> some_names(["a.png", "b.png", "c.png"], limit=2)
+    'a.png, b.png (+1 more)'
+    """
     shown = ", ".join(str(p) for p in paths[:limit])
     return shown + (f" (+{len(paths) - limit} more)" if len(paths) > limit else "")
 
@@ -115,7 +123,8 @@ def require_split(root: Path, layout: Layout, split: str) -> tuple[Path, ...]:
     return folders
 
 
-def _images(folder: Path) -> list[Path]:
+def images_in(folder: Path) -> list[Path]:
+    """The images under ``folder`` (subfolders included, sorted); a DataError naming the folder where there are none."""
     files = list_images(folder)
     if not files:
         raise DataError(
@@ -135,29 +144,44 @@ def _keys(folder: Path, files: Sequence[Path]) -> dict[str, Path]:
     return keys
 
 
+def match_images(folder_a: str | Path, folder_b: str | Path) -> tuple[list[tuple[Path, Path]], list[Path], list[Path]]:
+    """Match the images of two folders on their relative path without the extension.
+
+    Returns:
+        (pairs sorted by name, files of A without a partner, files of B without a partner); the lonely files
+        are relative to their folder.
+
+    Raises:
+        DataError: a folder is empty or two files of one folder share a name.
+        MissingPathError: a folder does not exist.
+    """
+    folder_a, folder_b = Path(folder_a), Path(folder_b)
+    keys_a, keys_b = _keys(folder_a, images_in(folder_a)), _keys(folder_b, images_in(folder_b))
+    pairs = [(keys_a[key], keys_b[key]) for key in sorted(keys_a.keys() & keys_b.keys())]
+    lonely_a = [keys_a[key].relative_to(folder_a) for key in sorted(keys_a.keys() - keys_b.keys())]
+    lonely_b = [keys_b[key].relative_to(folder_b) for key in sorted(keys_b.keys() - keys_a.keys())]
+    return pairs, lonely_a, lonely_b
+
+
 def find_pairs(folder_a: str | Path, folder_b: str | Path) -> list[tuple[Path, Path]]:
-    """Pair the images of two folders on their relative path without extension, sorted.
+    """Pair the images of two folders on their relative path without extension (:func:`match_images`), sorted.
 
     Raises:
         ValueError: a folder is empty, two files of one folder share a name, or files have no partner
             (one line listing up to 10 of them and the count).
     """
-    folder_a, folder_b = Path(folder_a), Path(folder_b)
-    keys_a = _keys(folder_a, _images(folder_a))
-    keys_b = _keys(folder_b, _images(folder_b))
-    lonely_a = [keys_a[key].relative_to(folder_a) for key in sorted(keys_a.keys() - keys_b.keys())]
-    lonely_b = [keys_b[key].relative_to(folder_b) for key in sorted(keys_b.keys() - keys_a.keys())]
+    pairs, lonely_a, lonely_b = match_images(folder_a, folder_b)
     if lonely_a or lonely_b:
         parts = []
         if lonely_a:
-            parts.append(f"{len(lonely_a)} in {folder_a} without a partner in {folder_b}: {_names(lonely_a)}")
+            parts.append(f"{len(lonely_a)} in {folder_a} without a partner in {folder_b}: {some_names(lonely_a)}")
         if lonely_b:
-            parts.append(f"{len(lonely_b)} in {folder_b} without a partner in {folder_a}: {_names(lonely_b)}")
+            parts.append(f"{len(lonely_b)} in {folder_b} without a partner in {folder_a}: {some_names(lonely_b)}")
         raise DataError(
             f"unpaired files: {'; '.join(parts)}; pairs match on the path without extension, "
             f"add the partners or remove these files"
         )
-    return [(keys_a[key], keys_b[key]) for key in sorted(keys_a)]
+    return pairs
 
 
 def image_size(path: str | Path) -> tuple[int, int]:
@@ -200,7 +224,7 @@ def _readable_sizes(paths: Sequence[Path]) -> tuple[list[tuple[int, int] | None]
 def _warn_unreadable(bad: Sequence[Path], total: int, where: str) -> None:
     if bad:
         warnings.warn(
-            f"skipping {len(bad)} of {total} images under {where} that fail to open: {_names(bad, 5)} ({_README})",
+            f"skipping {len(bad)} of {total} images under {where} that fail to open: {some_names(bad, 5)} ({_README})",
             UnreadableImageWarning,
             stacklevel=3,
         )
@@ -510,7 +534,7 @@ def make_dataset(
     dataset: AlignedImageDataset | PairedImageDataset | UnpairedImageDataset
 
     if layout == "aligned":
-        paths = _images(folders[0])
+        paths = images_in(folders[0])
         sizes, bad = _readable_sizes(paths)
         _warn_unreadable(bad, len(paths), str(folders[0]))
         kept = [(path, (size[0], size[1] // 2)) for path, size in zip(paths, sizes) if size is not None]
@@ -551,7 +575,7 @@ def make_dataset(
     else:
         domains = []
         for folder in folders:
-            paths = _images(folder)
+            paths = images_in(folder)
             sizes, bad = _readable_sizes(paths)
             _warn_unreadable(bad, len(paths), str(folder))
             kept = [(path, size) for path, size in zip(paths, sizes) if size is not None]

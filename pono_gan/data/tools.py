@@ -36,13 +36,13 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from pono_gan.data.datasets import _images, _keys, _names, find_pairs, image_size
+from pono_gan.data.datasets import find_pairs, image_size, images_in, match_images, some_names
 from pono_gan.data.download import data_config
 from pono_gan.data.io import load_image, save_image
 from pono_gan.data.transforms import resize
 from pono_gan.errors import DataError, PonoGanError
 
-__all__ = ["SPLIT_LAYOUTS", "combine", "main", "match_files", "split", "split_sets", "unpair"]
+__all__ = ["SPLIT_LAYOUTS", "combine", "main", "split", "split_sets", "unpair"]
 
 #: Layouts ``split-sets`` writes: ``aligned`` (train/ val/ test/), ``paired`` and ``unpaired`` (trainA/ trainB/
 #: ...), ``single`` (one side: trainA/ valA/ testA/, or B with ``side="B"``).
@@ -82,25 +82,6 @@ def _refuse_non_empty(folders: Sequence[Path], overwrite: bool) -> None:
 # ------------------------------------------------------------------------------------------------------ combine
 
 
-def match_files(folder_a: str | Path, folder_b: str | Path) -> tuple[list[tuple[Path, Path]], list[Path], list[Path]]:
-    """Match the images of two folders on their relative path without the extension.
-
-    Returns:
-        (pairs sorted by name, files of A without a partner, files of B without a partner); the lonely files
-        are relative to their folder.
-
-    Raises:
-        DataError: a folder is empty or two files of one folder share a name.
-        MissingPathError: a folder does not exist.
-    """
-    folder_a, folder_b = Path(folder_a), Path(folder_b)
-    keys_a, keys_b = _keys(folder_a, _images(folder_a)), _keys(folder_b, _images(folder_b))
-    pairs = [(keys_a[key], keys_b[key]) for key in sorted(keys_a.keys() & keys_b.keys())]
-    lonely_a = [keys_a[key].relative_to(folder_a) for key in sorted(keys_a.keys() - keys_b.keys())]
-    lonely_b = [keys_b[key].relative_to(folder_b) for key in sorted(keys_b.keys() - keys_a.keys())]
-    return pairs, lonely_a, lonely_b
-
-
 def combine(
     folder_a: str | Path, folder_b: str | Path, out: str | Path, *, resize_b: bool = False,
     skip_unmatched: bool = False, ext: str | None = None, overwrite: bool = False, progress: bool = False,
@@ -128,11 +109,11 @@ def combine(
     folder_a, folder_b, out = Path(folder_a), Path(folder_b), Path(out)
     _refuse_overlap([out], [folder_a, folder_b])
     _refuse_non_empty([out], overwrite)
-    pairs, lonely_a, lonely_b = match_files(folder_a, folder_b)
+    pairs, lonely_a, lonely_b = match_images(folder_a, folder_b)
     if (lonely_a or lonely_b) and not skip_unmatched or not pairs:
         raise DataError(
-            f"{len(lonely_a)} files in {folder_a} without a partner in {folder_b} ({_names(lonely_a, 5) or '-'}), "
-            f"{len(lonely_b)} in {folder_b} without one in {folder_a} ({_names(lonely_b, 5) or '-'}); names match on "
+            f"{len(lonely_a)} files in {folder_a} without a partner in {folder_b} ({some_names(lonely_a, 5) or '-'}), "
+            f"{len(lonely_b)} in {folder_b} without one in {folder_a} ({some_names(lonely_b, 5) or '-'}); names match on "
             f"the path without extension: "
             + (f"pass --skip-unmatched to combine the {len(pairs)} matched pairs" if pairs else "no pair matches")
         )
@@ -176,7 +157,7 @@ def split(
         raise DataError(f"--out-a and --out-b are both {out_a}; give two folders")
     _refuse_overlap([out_a, out_b], [folder])
     _refuse_non_empty([out_a, out_b], overwrite)
-    files = _images(folder)
+    files = images_in(folder)
     odd = [(path, width) for path in files if (width := image_size(path)[1]) % 2]
     if odd:
         raise DataError(
@@ -278,7 +259,7 @@ def split_sets(
                      (path_b, split_name, "B", path_b.relative_to(sources[1]))]
     else:
         for source, tag in zip(sources, tags):
-            files = _images(source)
+            files = images_in(source)
             for path, split_name in zip(files, _assign(len(files), val, test, seed, str(source))):
                 plan.append((path, split_name, tag, path.relative_to(source)))
 

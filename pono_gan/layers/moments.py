@@ -11,7 +11,7 @@ Conventions used throughout pono-gan:
 * Statistics are computed in float32 for float16 / bfloat16 input; all outputs keep the input dtype.
 * Everything is out of place: the official code's in-place ``mul_``/``add_`` shortcut is a known source of bugs.
 * On CPU, float32 tensors (contiguous or channels-last) run a fused C kernel built with the system compiler at
-  first use (:mod:`pono_gan.layers._pono_kernel`); other tensors, or ``PONO_GAN_NO_KERNEL=1``, or no compiler, run
+  first use (:mod:`pono_gan.layers.pono_kernel`); other tensors, or ``PONO_GAN_NO_KERNEL=1``, or no compiler, run
   :class:`_PonoFunction`, a torch autograd Function with the same formulas.
 """
 
@@ -23,7 +23,7 @@ import torch
 from torch import Tensor, nn
 from torch.autograd.function import once_differentiable
 
-from pono_gan.layers import _pono_kernel
+from pono_gan.layers import pono_kernel
 
 __all__ = [
     "Moments",
@@ -97,7 +97,7 @@ class _PonoFunction(torch.autograd.Function):
 
 
 class _PonoKernelFunction(torch.autograd.Function):
-    """PONO through the fused C kernel (:mod:`pono_gan.layers._pono_kernel`), for float32 CPU tensors.
+    """PONO through the fused C kernel (:mod:`pono_gan.layers.pono_kernel`), for float32 CPU tensors.
 
     Each direction is one multi-threaded call that streams its tensors (forward: x read twice, y written once;
     backward: grad_y and y read twice, grad_x written once), where the torch Function makes several passes per op.
@@ -108,7 +108,7 @@ class _PonoKernelFunction(torch.autograd.Function):
     @staticmethod
     def forward(ctx, x: Tensor, eps: float):  # type: ignore[override]
         ctx.set_materialize_grads(False)
-        y, mean, std, rstd = _pono_kernel.forward(x, eps)
+        y, mean, std, rstd = pono_kernel.forward(x, eps)
         ctx.save_for_backward(y, rstd)
         return y, mean, std
 
@@ -116,7 +116,7 @@ class _PonoKernelFunction(torch.autograd.Function):
     @once_differentiable
     def backward(ctx, grad_y: Tensor | None, grad_mean: Tensor | None, grad_std: Tensor | None):  # type: ignore[override]
         y, rstd = ctx.saved_tensors
-        return _pono_kernel.backward(grad_y, y, rstd, grad_mean, grad_std), None
+        return pono_kernel.backward(grad_y, y, rstd, grad_mean, grad_std), None
 
 
 def _pono_formula(x: Tensor, eps: float) -> tuple[Tensor, Tensor, Tensor]:
@@ -176,7 +176,7 @@ def pono(x: Tensor, eps: float = 1e-5, unbiased: bool = False) -> tuple[Tensor, 
     with torch.autocast(device_type=x.device.type, enabled=False):
         if traced:
             normalized, mean, std = _pono_formula(work, eps)
-        elif _pono_kernel.usable(work):
+        elif pono_kernel.usable(work):
             normalized, mean, std = _PonoKernelFunction.apply(work, eps)
         else:
             normalized, mean, std = _PonoFunction.apply(work, eps)

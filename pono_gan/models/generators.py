@@ -20,7 +20,8 @@ from torch import Tensor, nn
 from pono_gan.errors import ConfigError
 from pono_gan.layers import PONO, SHORTCUT_NAMES, Moments, create_norm, create_shortcut
 
-__all__ = ["ResnetGenerator", "UnetGenerator", "ResnetBlock", "check_image_batch", "check_shortcut"]
+__all__ = ["ResnetGenerator", "UnetGenerator", "ResnetBlock", "DownStage", "UpStage", "check_image_batch", "check_shortcut",
+           "check_variant", "uses_bias"]
 
 
 def check_image_batch(x: Tensor, in_channels: int, multiple: int, name: str) -> None:
@@ -44,13 +45,15 @@ def check_shortcut(pono: bool, shortcut: str) -> None:
                                         "true or shortcut none")
 
 
-def _validate(norm: str, pono: bool, shortcut: str) -> None:
+def check_variant(norm: str, pono: bool, shortcut: str) -> None:
+    """Raise a ValueError for an unknown norm or a shortcut without PONO (shared by every generator)."""
     create_norm(norm, 1)  # raises on an unknown name
     check_shortcut(pono, shortcut)
 
 
-def _uses_bias(norm: str) -> bool:
-    # A norm with its own shift (batch / group / layer) makes a conv bias redundant; junyanz's rule.
+def uses_bias(norm: str) -> bool:
+    """Whether a conv before ``norm`` has a bias: a norm with its own shift (batch / group / layer) makes it
+    redundant (junyanz's rule)."""
     return norm in ("instance", "none")
 
 
@@ -64,7 +67,7 @@ class ResnetBlock(nn.Module):
         self, num_channels: int, norm: str, dropout: float = 0.0, padding_mode: str = "reflect", bias: bool | None = None
     ) -> None:
         super().__init__()
-        bias = _uses_bias(norm) if bias is None else bias
+        bias = uses_bias(norm) if bias is None else bias
         layers: list[nn.Module] = [
             nn.Conv2d(num_channels, num_channels, 3, padding=1, padding_mode=padding_mode, bias=bias),
             create_norm(norm, num_channels),
@@ -82,7 +85,7 @@ class ResnetBlock(nn.Module):
         return x + self.body(x)
 
 
-class _DownStage(nn.Module):
+class DownStage(nn.Module):
     """``conv -> [PONO] -> norm -> activation``; returns the features and the moments (None without PONO)."""
 
     def __init__(
@@ -105,7 +108,7 @@ class _DownStage(nn.Module):
         return x, moments
 
 
-class _UpStage(nn.Module):
+class UpStage(nn.Module):
     """``[shortcut(x, moments)] -> body``, where the body upsamples."""
 
     def __init__(self, shortcut: nn.Module | None, body: nn.Module) -> None:
@@ -209,12 +212,12 @@ class ResnetGenerator(_EncoderDecoder):
         sampling_norm: str | None = None,
     ) -> None:
         super().__init__()
-        _validate(norm, pono, shortcut)
+        check_variant(norm, pono, shortcut)
         sampling_norm = sampling_norm or norm
         create_norm(sampling_norm, 1)  # raises on an unknown name
         self.in_channels = in_channels
         self.num_downsampling = num_downsampling
-        bias = _uses_bias(norm)
+        bias = uses_bias(norm)
         self.stem = nn.Sequential(
             nn.ReflectionPad2d(3),
             nn.Conv2d(in_channels, base_channels, 7, bias=bias),
@@ -223,7 +226,7 @@ class ResnetGenerator(_EncoderDecoder):
         )
         widths = [base_channels * 2**i for i in range(num_downsampling + 1)]
         self.down = nn.ModuleList(
-            _DownStage(
+            DownStage(
                 nn.Conv2d(c_in, c_out, 3, stride=2, padding=1, bias=bias),
                 create_norm(sampling_norm, c_out),
                 nn.ReLU(),  # out of place: with norm "none" it follows PONO, whose backward needs its output
@@ -234,7 +237,7 @@ class ResnetGenerator(_EncoderDecoder):
         )
         self.blocks = nn.Sequential(*(ResnetBlock(widths[-1], norm, dropout, padding_mode) for _ in range(num_blocks)))
         self.up = nn.ModuleList(
-            _UpStage(
+            UpStage(
                 create_shortcut(shortcut, c_in, dms_hidden_channels),
                 nn.Sequential(
                     nn.ConvTranspose2d(c_in, c_out, 3, stride=2, padding=1, output_padding=1, bias=bias),
@@ -295,12 +298,12 @@ class UnetGenerator(_EncoderDecoder):
         dms_hidden_channels: int = 16,
     ) -> None:
         super().__init__()
-        _validate(norm, pono, shortcut)
+        check_variant(norm, pono, shortcut)
         if num_downsampling < 2:
             raise ValueError(f"UnetGenerator needs num_downsampling >= 2, got {num_downsampling}")
         self.in_channels = in_channels
         self.num_downsampling = num_downsampling
-        bias = _uses_bias(norm)
+        bias = uses_bias(norm)
         levels = range(num_downsampling)
         innermost = num_downsampling - 1
         widths = [base_channels * min(2**i, 8) for i in levels]
@@ -310,7 +313,7 @@ class UnetGenerator(_EncoderDecoder):
             c_in = in_channels if i == 0 else widths[i - 1]
             has_norm = 0 < i < innermost
             self.down.append(
-                _DownStage(
+                DownStage(
                     nn.Sequential(
                         *([] if i == 0 else [nn.LeakyReLU(0.2, inplace=False)]),
                         nn.Conv2d(c_in, widths[i], 4, stride=2, padding=1, bias=bias),  # junyanz: per norm, even unnormalized
@@ -332,7 +335,7 @@ class UnetGenerator(_EncoderDecoder):
                 ]
                 if dropout > 0 and 4 <= i <= num_downsampling - 2:
                     body.append(nn.Dropout(dropout))
-            self.up.append(_UpStage(create_shortcut(shortcut, up_in, dms_hidden_channels), nn.Sequential(*body)))
+            self.up.append(UpStage(create_shortcut(shortcut, up_in, dms_hidden_channels), nn.Sequential(*body)))
 
     def encode(self, x: Tensor) -> tuple[Tensor, list[Tensor], list[Moments | None]]:
         skips, moments = [], []

@@ -51,10 +51,10 @@ from pono_gan.layers import Moments, MunitLayerNorm, create_norm, create_shortcu
 from pono_gan.models.config import GeneratorConfig, check_generator
 from pono_gan.models.generators import (
     ResnetBlock,
-    _DownStage,
-    _UpStage,
-    _uses_bias,
-    _validate,
+    DownStage,
+    UpStage,
+    uses_bias,
+    check_variant,
     apply_shortcut,
     check_image_batch,
 )
@@ -83,7 +83,7 @@ LAYOUTS: tuple[str, ...] = get_args(Layout)
 def _conv(c_in: int, c_out: int, kernel: int, stride: int, padding: int, norm: str, activation: bool) -> nn.Sequential:
     """MUNIT's ``Conv2dBlock``: reflect-padded conv, norm, optional ReLU (bias only where the norm has no shift,
     and before MUNIT's own layer norm, where MUNIT has one)."""
-    bias = _uses_bias(norm) or norm == "munit_layer"
+    bias = uses_bias(norm) or norm == "munit_layer"
     layers: list[nn.Module] = [
         nn.Conv2d(c_in, c_out, kernel, stride, padding, padding_mode="reflect", bias=bias),
         create_norm(norm, c_out),
@@ -151,7 +151,7 @@ class ContentEncoder(nn.Module):
         official = layout == "official"
         if official:  # conv -> PONO -> norm -> ReLU from the stem on; the official code's norms have an affine
             norm = "instance_affine" if norm == "instance" else norm
-            self.stem: nn.Module = _DownStage(
+            self.stem: nn.Module = DownStage(
                 nn.Conv2d(in_channels, base_channels, 7, 1, 3, padding_mode="reflect"),
                 create_norm(norm, base_channels),
                 nn.ReLU(),
@@ -160,10 +160,10 @@ class ContentEncoder(nn.Module):
             )
         else:
             self.stem = _conv(in_channels, base_channels, 7, 1, 3, norm, activation=True)
-        bias = True if official else _uses_bias(norm)
+        bias = True if official else uses_bias(norm)
         widths = [base_channels * 2**i for i in range(num_downsampling + 1)]
         self.down = nn.ModuleList(
-            _DownStage(
+            DownStage(
                 nn.Conv2d(c_in, c_out, 4, 2, 1, padding_mode="reflect", bias=bias),
                 create_norm(norm, c_out),
                 nn.ReLU(),  # out of place: with norm "none" it follows PONO, whose backward needs its output
@@ -179,7 +179,7 @@ class ContentEncoder(nn.Module):
 
     def forward(self, x: Tensor) -> tuple[Tensor, list[Moments]]:
         moments = []
-        if isinstance(self.stem, _DownStage):
+        if isinstance(self.stem, DownStage):
             h, stem_moments = self.stem(x)
             if stem_moments is not None:
                 moments.append(stem_moments)
@@ -307,7 +307,7 @@ class StyleDecoder(nn.Module):
             )
         else:
             self.up = nn.ModuleList(
-                _UpStage(
+                UpStage(
                     create_shortcut(shortcut, c_in, dms_hidden_channels),
                     nn.Sequential(nn.Upsample(scale_factor=2, mode="nearest"), _conv(c_in, c_out, 5, 1, 2, norm, activation=True)),
                 )
@@ -376,7 +376,7 @@ class MunitGenerator(nn.Module):
         content_channels: int = 0,
     ) -> None:
         super().__init__()
-        _validate(norm, pono, shortcut)
+        check_variant(norm, pono, shortcut)
         if num_downsampling < 1 or style_dim < 1:
             raise ValueError(f"MunitGenerator needs num_downsampling >= 1 and style_dim >= 1, got {num_downsampling}, {style_dim}")
         self.in_channels = in_channels

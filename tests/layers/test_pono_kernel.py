@@ -9,26 +9,26 @@ import textwrap
 import pytest
 import torch
 
-from pono_gan.layers import _pono_kernel, pono, pono_reference
+from pono_gan.layers import pono_kernel, pono, pono_reference
 from tests.requirements import requires
 
 HAS_COMPILER = bool(os.environ.get("CC")) or any(shutil.which(name) for name in ("cc", "gcc", "clang"))
 COMPILER_FIX = "install a C compiler with OpenMP (apt-get install gcc) or set CC"
-needs_kernel = requires(_pono_kernel.library() is not None, f"the fused PONO kernel is unavailable: {_pono_kernel.status()}", COMPILER_FIX)
+needs_kernel = requires(pono_kernel.library() is not None, f"the fused PONO kernel is unavailable: {pono_kernel.status()}", COMPILER_FIX)
 needs_compiler = requires(HAS_COMPILER, "no C compiler on this machine: pono runs its torch Function", COMPILER_FIX)
 
 
 @pytest.fixture(autouse=True)
 def _kernel_enabled(monkeypatch):
-    monkeypatch.delenv(_pono_kernel.DISABLE_ENV, raising=False)
+    monkeypatch.delenv(pono_kernel.DISABLE_ENV, raising=False)
 
 
 @pytest.fixture
 def fresh_build(monkeypatch, tmp_path):
     """An empty kernel cache in tmp_path and a loader that has not tried to build yet (restored afterwards)."""
-    monkeypatch.setenv(_pono_kernel.CACHE_ENV, str(tmp_path))
-    monkeypatch.setattr(_pono_kernel, "_tried", False)
-    monkeypatch.setattr(_pono_kernel, "_library", None)
+    monkeypatch.setenv(pono_kernel.CACHE_ENV, str(tmp_path))
+    monkeypatch.setattr(pono_kernel, "_tried", False)
+    monkeypatch.setattr(pono_kernel, "_library", None)
     return tmp_path
 
 
@@ -50,7 +50,7 @@ def max_errors(x: torch.Tensor, eps: float = 1e-5) -> list[float]:
 
 @needs_compiler
 def test_kernel_builds_where_a_compiler_exists():
-    assert _pono_kernel.library() is not None, _pono_kernel.status()
+    assert pono_kernel.library() is not None, pono_kernel.status()
     x = torch.randn(2, 8, 4, 4, requires_grad=True)
     assert path_of(pono(x)) == "_PonoKernelFunction"
     assert path_of(pono(x.contiguous(memory_format=torch.channels_last))) == "_PonoKernelFunction"
@@ -137,7 +137,7 @@ def test_thread_count_does_not_change_results():
 def test_second_derivative_raises_like_the_torch_function(monkeypatch):
     x = torch.randn(1, 4, 3, 3, requires_grad=True)
     for disabled in ("0", "1"):
-        monkeypatch.setenv(_pono_kernel.DISABLE_ENV, disabled)
+        monkeypatch.setenv(pono_kernel.DISABLE_ENV, disabled)
         (grad,) = torch.autograd.grad(pono(x)[0].pow(2).sum(), x, create_graph=True)
         with pytest.raises(RuntimeError, match="once_differentiable|differentiate"):
             grad.sum().backward()
@@ -161,7 +161,7 @@ def test_fallbacks_use_the_torch_function(make):
 
 @pytest.mark.parametrize("channels_last", [False, True])
 def test_disable_env(monkeypatch, channels_last):
-    monkeypatch.setenv(_pono_kernel.DISABLE_ENV, "1")
+    monkeypatch.setenv(pono_kernel.DISABLE_ENV, "1")
     x = torch.randn(2, 6, 5, 5)
     if channels_last:
         x = x.contiguous(memory_format=torch.channels_last)
@@ -177,11 +177,11 @@ def test_float64_gradcheck_through_the_fallback():
 
 def test_failed_build_falls_back_once(monkeypatch, fresh_build, caplog):
     monkeypatch.setenv("CC", "false")  # a "compiler" that always fails
-    with caplog.at_level("WARNING", logger=_pono_kernel.__name__):
-        assert _pono_kernel.library() is None
-        assert _pono_kernel.library() is None
+    with caplog.at_level("WARNING", logger=pono_kernel.__name__):
+        assert pono_kernel.library() is None
+        assert pono_kernel.library() is None
     assert len(caplog.records) == 1 and "falls back" in caplog.text
-    assert "failed" in _pono_kernel.status()
+    assert "failed" in pono_kernel.status()
     assert list(fresh_build.iterdir()) == []  # no half-written files left
     x = torch.randn(2, 6, 4, 4, requires_grad=True)
     assert path_of(pono(x)) == "_PonoFunction"
@@ -189,21 +189,21 @@ def test_failed_build_falls_back_once(monkeypatch, fresh_build, caplog):
 
 @needs_compiler
 def test_unloadable_cached_library_is_rebuilt(fresh_build):
-    compiler, source = _pono_kernel._compiler(), _pono_kernel.SOURCE.read_bytes()
-    for flags in _pono_kernel.FLAG_SETS:
-        _pono_kernel._library_path(compiler, flags, source).write_bytes(b"not a shared library")
-    assert _pono_kernel.library() is not None, _pono_kernel.status()
+    compiler, source = pono_kernel._compiler(), pono_kernel.SOURCE.read_bytes()
+    for flags in pono_kernel.FLAG_SETS:
+        pono_kernel._library_path(compiler, flags, source).write_bytes(b"not a shared library")
+    assert pono_kernel.library() is not None, pono_kernel.status()
     x = torch.randn(2, 6, 4, 4, requires_grad=True)
     assert path_of(pono(x)) == "_PonoKernelFunction"
 
 
 def test_cache_key_covers_source_flags_and_compiler():
-    source = _pono_kernel.SOURCE.read_bytes()
-    path = _pono_kernel._library_path(["cc"], ("-O3",), source)
-    assert path.parent == _pono_kernel.cache_dir()
-    assert path != _pono_kernel._library_path(["cc"], ("-O2",), source)
-    assert path != _pono_kernel._library_path(["clang"], ("-O3",), source)
-    assert path != _pono_kernel._library_path(["cc"], ("-O3",), source + b"\n")
+    source = pono_kernel.SOURCE.read_bytes()
+    path = pono_kernel._library_path(["cc"], ("-O3",), source)
+    assert path.parent == pono_kernel.cache_dir()
+    assert path != pono_kernel._library_path(["cc"], ("-O2",), source)
+    assert path != pono_kernel._library_path(["clang"], ("-O3",), source)
+    assert path != pono_kernel._library_path(["cc"], ("-O3",), source + b"\n")
 
 
 @pytest.mark.slow
@@ -212,14 +212,14 @@ def test_concurrent_first_builds_share_one_library(tmp_path):
     script = textwrap.dedent(
         """
         import torch
-        from pono_gan.layers import _pono_kernel, pono
-        assert _pono_kernel.library() is not None, _pono_kernel.status()
+        from pono_gan.layers import pono_kernel, pono
+        assert pono_kernel.library() is not None, pono_kernel.status()
         x = torch.randn(2, 8, 4, 4, requires_grad=True)
         assert type(pono(x)[0].grad_fn).__name__ == "_PonoKernelFunctionBackward"
         """
     )
-    env = {**os.environ, _pono_kernel.CACHE_ENV: str(tmp_path)}
-    env.pop(_pono_kernel.DISABLE_ENV, None)
+    env = {**os.environ, pono_kernel.CACHE_ENV: str(tmp_path)}
+    env.pop(pono_kernel.DISABLE_ENV, None)
     processes = [subprocess.Popen([sys.executable, "-c", script], env=env, stderr=subprocess.PIPE, text=True) for _ in range(3)]
     for process in processes:
         _, stderr = process.communicate(timeout=300)
@@ -232,7 +232,7 @@ def test_source_ships_with_the_package():
 
     import tomllib
 
-    assert _pono_kernel.SOURCE.is_file()
+    assert pono_kernel.SOURCE.is_file()
     pyproject = tomllib.loads((Path(__file__).parents[2] / "pyproject.toml").read_text())
     patterns = pyproject["tool"]["setuptools"]["package-data"]["pono_gan.layers"]
-    assert any(_pono_kernel.SOURCE.match(pattern) for pattern in patterns)
+    assert any(pono_kernel.SOURCE.match(pattern) for pattern in patterns)

@@ -1,4 +1,4 @@
-"""The fused PONO CPU kernel: ``_pono_kernel.c`` built at first use with the system C compiler, called via ctypes.
+"""The fused PONO CPU kernel: ``pono_kernel.c`` built at first use with the system C compiler, called via ctypes.
 
 The shared library is cached per user in ``$PONO_GAN_CACHE`` (default ``$XDG_CACHE_HOME/pono_gan`` or
 ``~/.cache/pono_gan``) under a name hashed from the source, the compiler, its flags and the CPU (``-march=native``
@@ -30,7 +30,7 @@ log = logging.getLogger(__name__)
 
 DISABLE_ENV = "PONO_GAN_NO_KERNEL"
 CACHE_ENV = "PONO_GAN_CACHE"
-SOURCE = Path(__file__).with_name("_pono_kernel.c")
+SOURCE = Path(__file__).with_name("pono_kernel.c")
 # Tried in order: the first that compiles is used. Without OpenMP the kernel would run on one thread, slower than
 # torch's multi-threaded ops, so there is no such fallback.
 FLAG_SETS: tuple[tuple[str, ...], ...] = (("-O3", "-march=native", "-fopenmp"), ("-O3", "-fopenmp"))

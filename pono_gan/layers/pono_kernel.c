@@ -1,4 +1,4 @@
-/* Fused PONO forward and backward for float32 CPU tensors, called from pono_gan/layers/_pono_kernel.py via ctypes.
+/* Fused PONO forward and backward for float32 CPU tensors, called from pono_gan/layers/pono_kernel.py via ctypes.
  *
  * Plain C (no torch headers), compiled at first use with the system compiler and OpenMP. Two layouts:
  *   nchw: x is (B, C, P) with P = H * W contiguous positions; a task is one sample and a chunk of positions
