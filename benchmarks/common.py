@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import statistics
 import time
-from typing import Callable
+from collections.abc import Callable
 
 
 def interleaved_medians(cases: dict[str, Callable[[], object]], rounds: int, repeats: int, warmup: int = 2) -> dict[str, float]:

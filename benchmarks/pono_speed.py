@@ -24,7 +24,7 @@ from torch import nn
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from common import interleaved_medians, print_ratios  # noqa: E402
 
-from pono_gan.layers import pono_kernel, pono, pono_reference  # noqa: E402
+from pono_gan.layers import pono, pono_kernel, pono_reference  # noqa: E402
 
 
 def without_kernel(fn):

@@ -81,7 +81,7 @@ def main(argv: list[str] | None = None) -> int:
             records = {}
             for precision in PRECISIONS:
                 plan = preset_plan(preset, data, runs, absolute(args.runs) / task / precision, args.jobs, precision)
-                log = lambda line, p=precision: print(f"[precision_check {task} {p}] {line}", flush=True)  # noqa: E731
+                log = lambda line, t=task, p=precision: print(f"[precision_check {t} {p}] {line}", flush=True)  # noqa: E731
                 records[precision] = run_plan(plan, log=log)
             rows, passes = compare(records["32-true"], records["bf16-mixed"], preset.metrics)
             passes_all &= passes

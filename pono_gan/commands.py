@@ -16,8 +16,8 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from importlib import import_module
-from typing import Callable
 
 __all__ = ["COMMANDS", "main"]
 

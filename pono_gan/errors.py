@@ -27,7 +27,7 @@ class ConfigError(PonoGanError, ValueError):
         self.key, self.value, self.fix = key, value, fix
         super().__init__(f"{key}={value!r}: {fix}")
 
-    def under(self, prefix: str) -> "ConfigError":
+    def under(self, prefix: str) -> ConfigError:
         """The same error with its key under ``prefix``."""
         return ConfigError(f"{prefix}.{self.key}", self.value, self.fix)
 

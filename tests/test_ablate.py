@@ -10,8 +10,18 @@ from pathlib import Path
 import pytest
 
 from pono_gan.ablate.cli import default_layout, main, study_precision, variant_file
-from pono_gan.ablate.report import (Results, budget_section, comparison_rows, comparison_section, contrast_section,
-                                    cost_line, default_contrasts, references_section, render, sample_budget)
+from pono_gan.ablate.report import (
+    Results,
+    budget_section,
+    comparison_rows,
+    comparison_section,
+    contrast_section,
+    cost_line,
+    default_contrasts,
+    references_section,
+    render,
+    sample_budget,
+)
 from pono_gan.ablate.runner import Plan, Run, StudyError, schedule, train_command, train_run
 from tests.data import make_paired
 from tests.data.test_fonts import latin_benchmark, needs_dejavu

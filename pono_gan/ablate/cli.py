@@ -6,8 +6,8 @@ import argparse
 import itertools
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 from pono_gan.ablate import __doc__ as package_doc
 from pono_gan.packaged import CONFIGS, find_config

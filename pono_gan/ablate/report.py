@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
 
 from pono_gan.stats import Comparison, mean_std, welch_interval
 
@@ -72,7 +72,7 @@ class Results:
         return [m for m in wanted if all(m in r["values"] for runs in self.runs.values() for r in runs)]
 
     @staticmethod
-    def by_budget(records: Sequence[dict], variants: Sequence[str]) -> list["Results"]:
+    def by_budget(records: Sequence[dict], variants: Sequence[str]) -> list[Results]:
         budgets = sorted({record["steps"] for record in records})
         return [
             Results(steps, {v: sorted((r for r in records if r["steps"] == steps and r["variant"] == v), key=lambda r: r["seed"])

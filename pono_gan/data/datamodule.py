@@ -14,8 +14,8 @@ from torch.utils.data import DataLoader
 
 from pono_gan.data.datasets import check_first_images, collate, make_dataset, split_exists
 from pono_gan.data.sampling import EpochSampler, ResumableDataLoader
-from pono_gan.errors import DataError, MissingPathError, require
 from pono_gan.data.transforms import Preprocessing
+from pono_gan.errors import DataError, MissingPathError, require
 
 __all__ = ["ImageTranslationDataModule"]
 

@@ -7,9 +7,10 @@ from __future__ import annotations
 import csv
 import json
 import threading
+from collections.abc import Sequence
 from itertools import islice
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import torch
 from torch.utils.data import DataLoader

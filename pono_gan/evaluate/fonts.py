@@ -30,9 +30,10 @@ from __future__ import annotations
 import csv
 import json
 import math
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any
 
 import kornia
 import numpy as np
@@ -96,7 +97,7 @@ class Benchmark:
     splits: dict[str, str]
 
     @classmethod
-    def load(cls, root: str | Path) -> "Benchmark":
+    def load(cls, root: str | Path) -> Benchmark:
         root = Path(root)
         if not is_benchmark(root):
             raise MissingPathError(f"{root / MANIFEST} not found: not a font benchmark; build one with `python -m "

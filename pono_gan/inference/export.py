@@ -21,7 +21,6 @@ from pono_gan.inference.geometry import padded_size
 from pono_gan.inference.model import InferenceError, Model, min_input_size
 
 
-
 class ExampleStyled(nn.Module):
     """A style model driven by an example image: ``(content image, style example) -> translated``, the example's
     style code encoded by the target domain's style encoder (what ``infer.py --style`` does)."""

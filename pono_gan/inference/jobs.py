@@ -5,9 +5,9 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
 
 from pono_gan.data.io import IMAGE_EXTENSIONS, list_images
 from pono_gan.inference.model import InferenceError

@@ -8,10 +8,11 @@ import os
 import sys
 import time
 from collections import OrderedDict, deque
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any
 
 import torch
 from torch import Tensor
@@ -27,9 +28,9 @@ from pono_gan.inference.model import (
     Model,
     load_model,
     precision_warning,
-    resolve_precision,
     resolve_device,
     resolve_load_size,
+    resolve_precision,
     warn,
 )
 from pono_gan.inference.style import style_codes, style_size

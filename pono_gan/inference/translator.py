@@ -5,8 +5,8 @@ It also turns an out-of-memory error into advice (use ``--tile``)."""
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from contextlib import nullcontext
-from typing import Callable
 
 import torch
 from torch import Tensor, nn

@@ -2,10 +2,10 @@
 
 from pono_gan.layers.moments import (
     PONO,
+    SHORTCUT_NAMES,
     DynamicMomentShortcut,
     Moments,
     MomentShortcut,
-    SHORTCUT_NAMES,
     create_shortcut,
     moment_shortcut,
     pono,

@@ -79,14 +79,14 @@ class GeneratorConfig:
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
-    def resolved(self, defaults: dict[str, dict[str, Any]] | None = None) -> "GeneratorConfig":
+    def resolved(self, defaults: dict[str, dict[str, Any]] | None = None) -> GeneratorConfig:
         """This config with ``norm`` / ``dropout`` None filled in: from ``defaults[arch]`` (a task's reference
         defaults), else instance norm and no dropout. What tasks store in checkpoints."""
         fill = {**_GENERIC_DEFAULTS, **(defaults or {}).get(self.arch, {})}
         return replace(self, **{name: value for name, value in fill.items() if getattr(self, name) is None})
 
     @classmethod
-    def from_dict(cls, values: dict[str, Any]) -> "GeneratorConfig":
+    def from_dict(cls, values: dict[str, Any]) -> GeneratorConfig:
         known = {f.name for f in fields(cls)}
         unknown = sorted(set(values) - known)
         if unknown:

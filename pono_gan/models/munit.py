@@ -50,13 +50,13 @@ from pono_gan.errors import require
 from pono_gan.layers import Moments, MunitLayerNorm, create_norm, create_shortcut
 from pono_gan.models.config import GeneratorConfig, check_generator
 from pono_gan.models.generators import (
-    ResnetBlock,
     DownStage,
+    ResnetBlock,
     UpStage,
-    uses_bias,
-    check_variant,
     apply_shortcut,
     check_image_batch,
+    check_variant,
+    uses_bias,
 )
 
 __all__ = [
@@ -550,12 +550,12 @@ class MunitConfig:
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
-    def resolved(self, defaults: dict[str, dict[str, Any]] | None = None) -> "MunitConfig":
+    def resolved(self, defaults: dict[str, dict[str, Any]] | None = None) -> MunitConfig:
         """Itself: every setting has a value (the :class:`GeneratorConfig` interface tasks call)."""
         return self
 
     @classmethod
-    def from_dict(cls, values: dict[str, Any]) -> "MunitConfig":
+    def from_dict(cls, values: dict[str, Any]) -> MunitConfig:
         """The config stored in a checkpoint; one written before ``decoder_norm`` existed used ``layer``."""
         return GeneratorConfig.from_dict.__func__(cls, {"decoder_norm": "layer", **values})  # type: ignore[attr-defined]
 

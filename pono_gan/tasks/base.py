@@ -23,9 +23,10 @@ Each task updates in the order of its reference (``update_order``):
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, replace
-from typing import Any, Iterator, Literal, get_args
+from typing import Any, Literal, get_args
 
 import pytorch_lightning as pl
 import torch
@@ -88,7 +89,7 @@ class DiscriminatorConfig:
         require(self, "base_channels num_layers num_scales image_size")
         require(self, "field_of_view", 0, strict=True)
 
-    def resolved(self) -> "DiscriminatorConfig":
+    def resolved(self) -> DiscriminatorConfig:
         """This config with ``num_layers`` set by ``field_of_view`` where that is given."""
         if self.field_of_view is None:
             return self

@@ -12,8 +12,9 @@ outside stream back; checkpoints store it, and a resumed run continues it. It st
 from __future__ import annotations
 
 import random
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any, Iterator
+from typing import Any
 
 import numpy as np
 import torch

@@ -9,7 +9,7 @@ import textwrap
 import pytest
 import torch
 
-from pono_gan.layers import pono_kernel, pono, pono_reference
+from pono_gan.layers import pono, pono_kernel, pono_reference
 from tests.requirements import requires
 
 HAS_COMPILER = bool(os.environ.get("CC")) or any(shutil.which(name) for name in ("cc", "gcc", "clang"))

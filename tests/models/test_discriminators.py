@@ -1,9 +1,8 @@
 import pytest
 import torch
-
-from pono_gan.layers import NORM_NAMES
 from torch import nn
 
+from pono_gan.layers import NORM_NAMES
 from pono_gan.models import (
     MultiScaleDiscriminator,
     MunitPatchDiscriminator,

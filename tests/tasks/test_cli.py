@@ -6,7 +6,6 @@ import sys
 
 import pytest
 import torch
-
 import yaml
 from jsonargparse import Namespace
 
