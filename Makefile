@@ -17,10 +17,13 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(PY) -m pono_gan.demo
 
+# The linter (ruff, configured in pyproject.toml), then the tests and the docstrings' examples (doctests).
 test: $(STAMP) test-fonts
+	$(PY) -m ruff check .
 	$(PY) -m pytest -q
 
 test-fast: $(STAMP)
+	$(PY) -m ruff check .
 	$(PY) -m pytest -q -m "not slow"
 
 # The PONO-vs-baselines ablation on Song -> Kai glyph pairs (26 runs, about 75 minutes on 2 cores): writes docs/results.md.

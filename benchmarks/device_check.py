@@ -49,7 +49,8 @@ def python(*args: str, timeout: float = 300) -> subprocess.CompletedProcess:
     """``python ARGS`` from the project root; one past ``timeout`` seconds comes back as a failure (status 124)."""
     env = {**os.environ, "WANDB_MODE": "offline", "PYTHONUNBUFFERED": "1"}
     try:
-        return subprocess.run([sys.executable, *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout)
+        return subprocess.run([sys.executable, *args], cwd=ROOT, env=env, capture_output=True, text=True,
+                              timeout=timeout)
     except subprocess.TimeoutExpired:
         return subprocess.CompletedProcess(args, 124, "", f"timed out after {timeout:.0f} s")
 
@@ -67,9 +68,11 @@ def training_rows(quick: bool, cuda: bool) -> list[str]:
     from pono_gan.tasks import PairedTask, UnpairedTask
 
     args = SimpleNamespace(size=32 if quick else 256, batch_size=1, steps=2 if quick else 20, warmup=1 if quick else 5)
-    generator = GeneratorConfig(base_channels=8 if quick else 64, num_blocks=1 if quick else 9, pono=True, shortcut="ms")
-    settings = [("fp32", "32-true", False, False), ("bf16", "bf16-mixed", False, False),
-                ("bf16 + channels_last", "bf16-mixed", False, True)] + ([] if quick else [("bf16 + compile", "bf16-mixed", True, False)])
+    generator = GeneratorConfig(base_channels=8 if quick else 64, num_blocks=1 if quick else 9, pono=True,
+                                shortcut="ms")
+    settings = ([("fp32", "32-true", False, False), ("bf16", "bf16-mixed", False, False),
+                 ("bf16 + channels_last", "bf16-mixed", False, True)]
+                + ([] if quick else [("bf16 + compile", "bf16-mixed", True, False)]))
     rows = []
     for task_class in (PairedTask, UnpairedTask):
         reference = None
@@ -79,11 +82,13 @@ def training_rows(quick: bool, cuda: bool) -> list[str]:
                 if cuda:
                     torch.cuda.empty_cache()
                     torch.cuda.reset_peak_memory_stats()
-                seconds = measure(args, precision, compiled, channels_last, task_class, "gpu" if cuda else "cpu", generator)
+                seconds = measure(args, precision, compiled, channels_last, task_class, "gpu" if cuda else "cpu",
+                                  generator)
                 memory = f"{torch.cuda.max_memory_allocated() / 2**30:.2f} GiB" if cuda else "-"
                 reference = seconds if label == "fp32" else reference
                 ratio = f"{reference / seconds:.2f}x fp32" if reference else "no fp32 reference"
-                rows.append(f"| train {task_class.task_name}, {label} | {seconds:.4f} s/iteration | {ratio} | {memory} |")
+                rows.append(f"| train {task_class.task_name}, {label} | {seconds:.4f} s/iteration | {ratio} | "
+                            f"{memory} |")
             except Exception as error:  # one failed setting is a row, not the end of the check
                 rows.append(f"| train {task_class.task_name}, {label} | failed: {type(error).__name__}: "
                             f"{str(error).splitlines()[0][:150]} | | |")
@@ -111,7 +116,8 @@ def resume_row(work: Path, data: Path, quick: bool) -> str:
     weights = [torch.load(folder / "checkpoints" / "last.ckpt", map_location="cpu", weights_only=False)["state_dict"]
                for folder in (whole, halves)]
     difference = max((weights[0][k].float() - weights[1][k].float()).abs().max().item() for k in weights[0])
-    return f"| resume: {steps // 2} + {steps // 2} against {steps} iterations | largest weight difference {difference:.2e} | | |"
+    return (f"| resume: {steps // 2} + {steps // 2} against {steps} iterations | largest weight difference "
+            f"{difference:.2e} | | |")
 
 
 def infer_rows(work: Path, data: Path) -> list[str]:
@@ -131,12 +137,14 @@ def infer_rows(work: Path, data: Path) -> list[str]:
         rows.append(f"| infer.py --precision {precision} | {line.split('(')[-1].split(')')[0]} "
                     f"(process {time.perf_counter() - start:.1f} s) | | |")
     if all(folder.is_dir() for folder in outputs.values()):
-        rows.append(f"| infer.py bf16 against fp32 | worst PSNR {worst_psnr(outputs['32'], outputs['bf16']):.1f} dB | | |")
+        rows.append(f"| infer.py bf16 against fp32 | worst PSNR {worst_psnr(outputs['32'], outputs['bf16']):.1f} dB "
+                    "| | |")
     return rows
 
 
 def pono_row(quick: bool) -> str:
-    args = ["benchmarks/pono_speed.py", "--rounds", "3" if quick else "15"] + (["--shape", "2", "16", "16", "16"] if quick else [])
+    args = (["benchmarks/pono_speed.py", "--rounds", "3" if quick else "15"]
+            + (["--shape", "2", "16", "16", "16"] if quick else []))
     result = python(*args)
     lines = [line for line in result.stdout.splitlines() if "ratio vs" in line]
     return f"| pono_speed.py | {'; '.join(' '.join(line.split()) for line in lines)[:400] or 'failed'} | | |"
@@ -159,7 +167,8 @@ def main(argv: list[str] | None = None) -> int:
 
     cuda = torch.cuda.is_available()
     if not cuda and not args.quick:
-        print("device_check: no CUDA GPU here; run it on a GPU machine, or --quick for the CPU dry run", file=sys.stderr)
+        print("device_check: no CUDA GPU here; run it on a GPU machine, or --quick for the CPU dry run",
+              file=sys.stderr)
         return 2
     device = torch.cuda.get_device_name(0) if cuda else f"CPU ({platform.processor() or platform.machine()})"
     start = time.perf_counter()

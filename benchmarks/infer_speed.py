@@ -45,7 +45,8 @@ from pono_gan.inference import (  # noqa: E402
 )
 from pono_gan.models import GeneratorConfig, build_generator, init_weights  # noqa: E402
 
-PHOTOS = ("astronaut", "chelsea", "coffee", "rocket", "immunohistochemistry", "hubble_deep_field", "retina", "motorcycle_left")
+PHOTOS = ("astronaut", "chelsea", "coffee", "rocket", "immunohistochemistry", "hubble_deep_field", "retina",
+          "motorcycle_left")
 
 
 def write_photos(folder: Path, count: int, size: int, seed: int = 0) -> None:
@@ -112,7 +113,8 @@ def main() -> None:
     parser.add_argument("--images", type=int, default=8)
     parser.add_argument("--size", type=int, default=256)
     parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--batch-size", type=int, default=None, help="pipeline batch size (default: infer.py's, 1 on CPU)")
+    parser.add_argument("--batch-size", type=int, default=None,
+                        help="pipeline batch size (default: infer.py's, 1 on CPU)")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--no-compile", action="store_true", help="skip the torch.compile cases")
     args = parser.parse_args()
@@ -150,15 +152,18 @@ def run(args: argparse.Namespace, work: Path) -> None:
         variants.append(("bf16 autocast", "bf16", False))
     for label, precision, compiled in variants:
         out = work / label.replace(" ", "_").replace("+", "")
-        options = InferenceOptions(precision=precision, batch_size=args.batch_size, workers=args.workers, overwrite=True, progress=False)
+        options = InferenceOptions(precision=precision, batch_size=args.batch_size, workers=args.workers,
+                                   overwrite=True, progress=False)
         batch_size = args.batch_size or 1
         translator = Translator(generator, "cpu", precision, batch_size=batch_size, compile=compiled)
         jobs = plan_jobs(photos, out)
-        cases[f"pipeline {label}"] = (lambda jobs=jobs, options=options, translator=translator: translate_jobs(model, jobs, options, translator=translator))
+        cases[f"pipeline {label}"] = (lambda jobs=jobs, options=options, translator=translator:
+                                      translate_jobs(model, jobs, options, translator=translator))
         outputs[f"pipeline {label}"] = out
 
     print(
-        f"{args.images} images of {args.size} px, ResNet 64 ch 9 blocks PONO-MS (random init); torch {torch.__version__}, "
+        f"{args.images} images of {args.size} px, ResNet 64 ch 9 blocks PONO-MS (random init); "
+        f"torch {torch.__version__}, "
         f"{torch.get_num_threads()} threads, CPU capability {torch.backends.cpu.get_cpu_capability()}, "
         f"native bf16: {'yes' if bf16_native else 'no'}; pipeline batch {args.batch_size or 1}, {args.workers} workers"
     )
@@ -180,7 +185,8 @@ def run(args: argparse.Namespace, work: Path) -> None:
         print(line)
     if best:
         verdict = "met" if best[1] >= 2 else "not met on this machine"
-        print(f"best within 40 dB: {best[0]}: {best[1]:.2f}x the plain loop (target >= 2x: {verdict}), PSNR {best[2]:.1f} dB")
+        print(f"best within 40 dB: {best[0]}: {best[1]:.2f}x the plain loop (target >= 2x: {verdict}), "
+              f"PSNR {best[2]:.1f} dB")
 
 
 if __name__ == "__main__":

@@ -59,7 +59,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--steps", type=int, default=600, help="iterations of every run (default: the studies' 600)")
     parser.add_argument("--data", help="the glyph pairs, built if missing (default: data/song2kai)")
     parser.add_argument("--runs", default="runs/precision_check", help="run folders (default: %(default)s)")
-    parser.add_argument("--report", default="docs/precision_check.md", help="the markdown written (default: %(default)s)")
+    parser.add_argument("--report", default="docs/precision_check.md",
+                        help="the markdown written (default: %(default)s)")
     parser.add_argument("--jobs", type=int, default=2, help="runs trained at once (default: %(default)s)")
     parser.add_argument("--anyway", action="store_true", help="run bf16 even where the CPU emulates it")
     args = parser.parse_args(argv)
@@ -87,9 +88,11 @@ def main(argv: list[str] | None = None) -> int:
             passes_all &= passes
             cpu = {p: sum(r.get("cpu_seconds") or 0 for r in records[p]) for p in PRECISIONS}
             sections += [f"## {task}: {len(args.seeds)} seeds, {args.steps} iterations", "",
-                         f"Training CPU time: fp32 {cpu['32-true'] / 60:.1f} min, bf16 {cpu['bf16-mixed'] / 60:.1f} min "
+                         f"Training CPU time: fp32 {cpu['32-true'] / 60:.1f} min, "
+                         f"bf16 {cpu['bf16-mixed'] / 60:.1f} min "
                          f"(fp32 / bf16 = {cpu['32-true'] / max(cpu['bf16-mixed'], 1e-9):.2f}x). "
-                         + ("Every difference is within noise." if passes else "**Some differences are beyond noise.**"),
+                         + ("Every difference is within noise." if passes
+                            else "**Some differences are beyond noise.**"),
                          "", "| variant | metric | fp32 | bf16 | bf16 - fp32 [95% interval] |", "|---|---|---|---|---|",
                          *rows, ""]
     except PonoGanError as error:

@@ -75,7 +75,8 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=6, help="timed iterations per setting")
     parser.add_argument("--warmup", type=int, default=2)
     parser.add_argument("--settings", nargs="+", default=["fp32", "fp32+compile", "bf16", "bf16+compile"],
-                        choices=["fp32", "fp32+channels_last", "fp32+compile", "bf16", "bf16+channels_last", "bf16+compile"])
+                        choices=["fp32", "fp32+channels_last", "fp32+compile", "bf16", "bf16+channels_last",
+                                 "bf16+compile"])
     args = parser.parse_args()
     print(f"paired task, ResNet 9 blocks / 64 channels, PONO-MS, {args.size} px, batch {args.batch_size}, "
           f"torch {torch.__version__}, {torch.get_num_threads()} threads")

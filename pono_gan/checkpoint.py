@@ -34,7 +34,8 @@ from torch import nn
 from pono_gan.errors import PonoGanError
 from pono_gan.models import GeneratorConfig, MunitConfig, MunitGenerator, build_generator, build_munit
 
-__all__ = ["FORMAT_VERSION", "KEY", "CheckpointError", "generator_from_checkpoint", "munit_from_checkpoint", "read_checkpoint"]
+__all__ = ["FORMAT_VERSION", "KEY", "CheckpointError", "generator_from_checkpoint", "munit_from_checkpoint",
+           "read_checkpoint"]
 
 KEY = "pono_gan"
 FORMAT_VERSION = 1
@@ -52,9 +53,11 @@ def read_checkpoint(path: str | os.PathLike, map_location: str | torch.device = 
     """
     path = Path(path)
     if not path.is_file():
-        raise CheckpointError(f"checkpoint not found: {path} (pass the .ckpt written by train.py, e.g. runs/NAME/checkpoints/last.ckpt)")
+        raise CheckpointError(f"checkpoint not found: {path} (pass the .ckpt written by train.py, e.g. "
+                              "runs/NAME/checkpoints/last.ckpt)")
     if not zipfile.is_zipfile(path):  # what torch.save writes; a truncated file loses its zip directory
-        raise CheckpointError(f"{path}: not a complete PyTorch checkpoint (truncated, or not a .ckpt); use a complete .ckpt from train.py")
+        raise CheckpointError(f"{path}: not a complete PyTorch checkpoint (truncated, or not a .ckpt); "
+                              "use a complete .ckpt from train.py")
     try:
         checkpoint = torch.load(path, map_location=map_location, weights_only=True, mmap=True)
     except (RuntimeError, EOFError, zipfile.BadZipFile, pickle.UnpicklingError, OSError, ValueError) as error:
@@ -62,7 +65,8 @@ def read_checkpoint(path: str | os.PathLike, map_location: str | torch.device = 
         if "Weights only load failed" in reason:
             reason = "it holds objects other than tensors and plain data"
         raise CheckpointError(
-            f"{path}: cannot be read as a PyTorch checkpoint ({reason}); is it truncated? use a complete .ckpt from train.py"
+            f"{path}: cannot be read as a PyTorch checkpoint ({reason}); is it truncated? "
+            "use a complete .ckpt from train.py"
         ) from None
     if not isinstance(checkpoint, dict) or KEY not in checkpoint or "state_dict" not in checkpoint:
         raise CheckpointError(f"{path}: not a pono-gan checkpoint (no '{KEY}' entry); use a .ckpt written by train.py")
@@ -72,7 +76,8 @@ def read_checkpoint(path: str | os.PathLike, map_location: str | torch.device = 
     return checkpoint
 
 
-def generator_from_checkpoint(checkpoint: dict[str, Any], direction: str, path: str | os.PathLike = "checkpoint") -> nn.Module:
+def generator_from_checkpoint(checkpoint: dict[str, Any], direction: str,
+                              path: str | os.PathLike = "checkpoint") -> nn.Module:
     """Rebuild the generator stored under ``direction`` in eval mode with its trained weights.
 
     ``direction`` is ``"AtoB"`` / ``"BtoA"`` for paired and unpaired checkpoints, the domain ``"A"`` / ``"B"``
@@ -96,11 +101,13 @@ def generator_from_checkpoint(checkpoint: dict[str, Any], direction: str, path: 
     try:
         generator.load_state_dict(state)
     except RuntimeError as error:
-        raise CheckpointError(f"{path}: weights do not match the stored {direction} generator config ({str(error).splitlines()[0]})") from None
+        raise CheckpointError(f"{path}: weights do not match the stored {direction} generator config "
+                              f"({str(error).splitlines()[0]})") from None
     return generator.eval()
 
 
-def munit_from_checkpoint(checkpoint: dict[str, Any], domain: str, path: str | os.PathLike = "checkpoint") -> MunitGenerator:
+def munit_from_checkpoint(checkpoint: dict[str, Any], domain: str,
+                          path: str | os.PathLike = "checkpoint") -> MunitGenerator:
     """Rebuild domain ``domain``'s (``"A"`` or ``"B"``) generator of a ``style`` checkpoint in eval mode.
 
     ``checkpoint`` is what :func:`read_checkpoint` returns; its ``"pono_gan"`` entry has ``"task": "style"`` and

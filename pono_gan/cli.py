@@ -68,15 +68,18 @@ class _OneLineErrorParser(LightningArgumentParser):
         kwargs.setdefault("epilog", HELP_EPILOG)
         super().__init__(*args, **kwargs)
 
-    _NOISE = ("Subtypes:", "Errors:", "Given value type", "- Expected a <class 'NoneType'>", "Does not validate against any")
+    _NOISE = ("Subtypes:", "Errors:", "Given value type", "- Expected a <class 'NoneType'>",
+              "Does not validate against any")
 
     def error(self, message: str, *args: Any, **kwargs: Any):  # type: ignore[override]
         lines = [line.strip() for line in str(message).splitlines() if line.strip()]
-        kept = [line.lstrip("- ").replace("Given value:", "Got value:") for line in lines if not line.startswith(self._NOISE)]
+        kept = [line.lstrip("- ").replace("Given value:", "Got value:") for line in lines
+                if not line.startswith(self._NOISE)]
         summary = " ".join(kept or lines or ["invalid arguments"])
         if len(summary) > 400:
             summary = summary[:400] + " ..."
-        print(f"error: {summary} (see `python train.py fit --help`, or --print_config for a valid config)", file=sys.stderr)
+        print(f"error: {summary} (see `python train.py fit --help`, or --print_config for a valid config)",
+              file=sys.stderr)
         raise SystemExit(2)
 
 
@@ -159,7 +162,8 @@ def _refuse_a_silent_restart(config: Namespace) -> None:
     older = os.path.join("runs", task, variant)
     if os.path.isfile(os.path.join(checkpoint_dir(older), "last.ckpt")):
         raise ConfigError("ckpt_path", "last", f"no checkpoint in {config.trainer.default_root_dir}, but {older} "
-                                               f"holds a run of this variant: resume it with --trainer.default_root_dir {older}")
+                                               "holds a run of this variant: resume it with "
+                                               f"--trainer.default_root_dir {older}")
 
 
 class PonoCLI(LightningCLI):
@@ -230,7 +234,8 @@ class PonoCLI(LightningCLI):
         saved = _flatten(self._resume_from.get("hyper_parameters") or {})
         model = self.config[subcommand].model
         current = _flatten({**_as_dict(model.get("init_args")), "generator": asdict(_task_and_generator(model)[1])})
-        changed = [f"{key} {saved[key]!r} -> {current[key]!r}" for key in saved if key in current and saved[key] != current[key]]
+        changed = [f"{key} {saved[key]!r} -> {current[key]!r}" for key in saved
+                   if key in current and saved[key] != current[key]]
         if changed:
             rank_zero_info(f"resuming with a changed config (the config wins): {', '.join(changed)}")
 
@@ -275,7 +280,8 @@ class PonoCLI(LightningCLI):
         args.group = args.get("group") or task
         args.name = args.get("name") or (os.path.relpath(root, os.path.join("runs", task)) if self._auto_named
                                          else os.path.basename(os.path.normpath(root)))
-        args.tags = sorted(set(args.get("tags") or []) | {task, generator.arch, generator.norm, f"shortcut-{generator.shortcut}", variant})
+        args.tags = sorted(set(args.get("tags") or [])
+                           | {task, generator.arch, generator.norm, f"shortcut-{generator.shortcut}", variant})
         if self._resume_from is not None and not args.get("version"):
             run_id = self._resume_from["pono_gan"].get("wandb_run_id")
             if run_id:

@@ -37,7 +37,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
 def _usage() -> str:
     width = max(map(len, COMMANDS))
     lines = [f"  {name:<{width}}  {summary}" for name, (_, summary) in COMMANDS.items()]
-    return "usage: pono-gan COMMAND [ARGS ...]\n\ncommands:\n" + "\n".join(lines) + "\n\n`pono-gan COMMAND --help` for a command's options."
+    return ("usage: pono-gan COMMAND [ARGS ...]\n\ncommands:\n" + "\n".join(lines)
+            + "\n\n`pono-gan COMMAND --help` for a command's options.")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,7 +1,8 @@
 """Bring generators trained elsewhere into pono-gan: a foreign state dict in, a pono-gan checkpoint out, which
 ``infer.py``, ``evaluate`` and ``--export`` take as they are.
 
-    python -m pono_gan.convert junyanz latest_net_G_A.pth --netG resnet_9blocks --norm instance --no_dropout --out g.ckpt
+    python -m pono_gan.convert junyanz latest_net_G_A.pth --netG resnet_9blocks --norm instance --no_dropout \
+        --out g.ckpt
     python -m pono_gan.convert junyanz latest_net_G.pth --netG unet_256 --norm batch --out facades.ckpt
     python -m pono_gan.convert official-pono latest_net_G_A.pth --netG restnetPONOMS_9block --out pono_ms.ckpt
 
@@ -145,8 +146,9 @@ def key_map(tool: str, netG: str, generator) -> dict[str, str]:
     return {key: _unet_map(key, size) for key in generator.state_dict()}
 
 
-def convert(tool: str, path: str | Path, netG: str, out: str | Path, *, norm: str = "instance", no_dropout: bool = False,
-            input_nc: int = 3, output_nc: int = 3, ngf: int = 64, direction: str = "AtoB") -> tuple[Path, list[str]]:
+def convert(tool: str, path: str | Path, netG: str, out: str | Path, *, norm: str = "instance",
+            no_dropout: bool = False, input_nc: int = 3, output_nc: int = 3, ngf: int = 64,
+            direction: str = "AtoB") -> tuple[Path, list[str]]:
     """Convert the generator in ``path`` into a pono-gan checkpoint at ``out``; returns it and notes (one line each)."""
     import torch
 
@@ -190,19 +192,22 @@ def convert(tool: str, path: str | Path, netG: str, out: str | Path, *, norm: st
         value = foreign[theirs]
         if value.shape != target.shape:
             raise ConvertError(f"{path}: {theirs} has shape {tuple(value.shape)}, --netG {netG} with these flags needs "
-                               f"{tuple(target.shape)}; check --ngf {ngf}, --input_nc {input_nc}, --output_nc {output_nc}")
+                               f"{tuple(target.shape)}; check --ngf {ngf}, --input_nc {input_nc}, "
+                               f"--output_nc {output_nc}")
         state[ours] = value.to(target.dtype)
         used.add(theirs)
     if norm == "none" and any(k.endswith(".bias") and k not in used for k in state):
         notes.append("--norm none: the reference's convs have no bias; they are zero here (the same function)")
     left = sorted(set(foreign) - used)
-    stale = [k for k in left if k.endswith(("running_mean", "running_var", "num_batches_tracked")) and norm == "instance"]
+    stale = [k for k in left
+             if k.endswith(("running_mean", "running_var", "num_batches_tracked")) and norm == "instance"]
     if stale:
-        notes.append(f"dropped {len(stale)} instance-norm running statistics (old PyTorch files; junyanz's loader drops them too)")
+        notes.append(f"dropped {len(stale)} instance-norm running statistics (old PyTorch files; junyanz's loader "
+                     "drops them too)")
     left = [k for k in left if k not in stale]
     if left:
-        raise ConvertError(f"{path}: {len(left)} tensors do not belong to --netG {netG} with these flags (first: {left[0]}); "
-                           f"check --netG, --norm and --no_dropout")
+        raise ConvertError(f"{path}: {len(left)} tensors do not belong to --netG {netG} with these flags "
+                           f"(first: {left[0]}); check --netG, --norm and --no_dropout")
     generator.load_state_dict(state)
     checkpoint: dict[str, Any] = {
         KEY: {
@@ -227,8 +232,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("tool", choices=TOOLS, help="the code that trained the generator")
     parser.add_argument("file", help="its generator state dict, e.g. latest_net_G_A.pth")
     parser.add_argument("--netG", required=True, help="the generator it was trained with (the tool's own name)")
-    parser.add_argument("--norm", default="instance", help="instance | batch | none (default: %(default)s; pix2pix used batch)")
-    parser.add_argument("--no_dropout", action="store_true", help="it was trained with --no_dropout (CycleGAN's default)")
+    parser.add_argument("--norm", default="instance",
+                        help="instance | batch | none (default: %(default)s; pix2pix used batch)")
+    parser.add_argument("--no_dropout", action="store_true",
+                        help="it was trained with --no_dropout (CycleGAN's default)")
     parser.add_argument("--input_nc", type=int, default=3, help="input channels (default: %(default)s)")
     parser.add_argument("--output_nc", type=int, default=3, help="output channels (default: %(default)s)")
     parser.add_argument("--ngf", type=int, default=64, help="generator width (default: %(default)s)")

@@ -162,7 +162,8 @@ class EffNetLite0Features(_FrozenExtractor):
     def _prepared(self, images: Tensor) -> Tensor:
         x = self._rgb(images).to(self.device)
         if tuple(x.shape[-2:]) != (self.input_size, self.input_size):
-            x = F.interpolate(x, size=(self.input_size, self.input_size), mode="bilinear", align_corners=False, antialias=True)
+            x = F.interpolate(x, size=(self.input_size, self.input_size), mode="bilinear", align_corners=False,
+                              antialias=True)
         x = x * 2 - 1
         if x.device.type == "cpu":  # depthwise convolutions are about 1.5x faster channels-last on CPUs
             x = x.contiguous(memory_format=torch.channels_last)
@@ -216,8 +217,8 @@ class InceptionFeatures(_FrozenExtractor):
             self.net = NoTrainInceptionV3("inception-v3-compat", ["2048"], feature_extractor_weights_path=str(path))
         except Exception as error:
             raise WeightsError(
-                f"{path}: not torch-fidelity's Inception v3 state dict ({_first_line(error)}); download {INCEPTION_FILE} "
-                f"from {INCEPTION_URL}"
+                f"{path}: not torch-fidelity's Inception v3 state dict ({_first_line(error)}); "
+                f"download {INCEPTION_FILE} from {INCEPTION_URL}"
             ) from None
         self.weights = path
         self._freeze()
@@ -291,7 +292,8 @@ class FeatureBank:
 
 def _check_sets(real: Tensor, fake: Tensor, what: str, minimum: int = 2) -> None:
     if real.dim() != 2 or fake.dim() != 2 or real.shape[1] != fake.shape[1]:
-        raise ValueError(f"{what} needs two (N, D) feature sets of one D, got {tuple(real.shape)} and {tuple(fake.shape)}")
+        raise ValueError(f"{what} needs two (N, D) feature sets of one D, "
+                         f"got {tuple(real.shape)} and {tuple(fake.shape)}")
     if min(len(real), len(fake)) < minimum:
         raise ValueError(f"{what} needs at least {minimum} images in each set, got {len(real)} and {len(fake)}")
 

@@ -58,7 +58,8 @@ def main(argv: list[str] | None = None) -> int:
                 raise PonoGanError(f"image not found: {path}")
             loaded.append(load_image(path, channels=3))
         batch = torch.stack([torch.nn.functional.interpolate(image[None], size=(224, 224), mode="bilinear",
-                                                             align_corners=False, antialias=True)[0] for image in loaded])
+                                                             align_corners=False, antialias=True)[0]
+                             for image in loaded])
         panel = figure1(batch)
     except PonoGanError as error:
         print(f"figure1: error: {error}", file=sys.stderr)

@@ -81,11 +81,16 @@ class WandbLogger(_LightningWandbLogger):
                 f"W&B: no login found, logging offline under {os.path.join(save_dir, 'wandb')}; "
                 "upload later with `wandb sync <that folder>/offline-run-*`"
             )
-        extra = {k: v for k, v in dict(entity=entity, group=group, tags=tags, job_type=job_type, resume=resume).items() if v is not None}
+        extra = {
+            k: v
+            for k, v in dict(entity=entity, group=group, tags=tags, job_type=job_type, resume=resume).items()
+            if v is not None
+        }
         if offline:
             # Lightning signals offline with WANDB_MODE=dryrun, which recent wandb no longer honours: say it plainly.
             extra["mode"] = "offline"
         os.makedirs(save_dir, exist_ok=True)
         super().__init__(
-            name=name, save_dir=save_dir, version=version, offline=offline, project=project, log_model=log_model, **extra
+            name=name, save_dir=save_dir, version=version, offline=offline, project=project, log_model=log_model,
+            **extra
         )

@@ -11,7 +11,8 @@ __all__ = ["l1_per_image", "psnr_per_image", "ssim_per_image", "paired_metrics",
 
 def _check(prediction: Tensor, target: Tensor) -> None:
     if prediction.shape != target.shape or prediction.dim() != 4:
-        raise ValueError(f"metrics need two (B, C, H, W) batches of one shape, got {tuple(prediction.shape)} and {tuple(target.shape)}")
+        raise ValueError("metrics need two (B, C, H, W) batches of one shape, "
+                         f"got {tuple(prediction.shape)} and {tuple(target.shape)}")
 
 
 def l1_per_image(prediction: Tensor, target: Tensor) -> Tensor:

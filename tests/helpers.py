@@ -27,7 +27,8 @@ __all__ = ["ROOT", "run_python", "tiny_config", "write_tiny_checkpoint", "write_
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def run_python(*args: Any, env: dict[str, str | None] | None = None, timeout: float = 120) -> subprocess.CompletedProcess:
+def run_python(*args: Any, env: dict[str, str | None] | None = None,
+               timeout: float = 120) -> subprocess.CompletedProcess:
     """``python ARGS...`` in a child process from the project root, its output captured as text. ``env`` entries
     are laid over this process's environment (``None`` removes one)."""
     environment = {**os.environ, **(env or {})}
@@ -38,7 +39,8 @@ def run_python(*args: Any, env: dict[str, str | None] | None = None, timeout: fl
 
 def tiny_config(pono: bool = True, shortcut: str = "ms", **overrides: Any) -> GeneratorConfig:
     """A generator config small enough for tests (8 base channels, 1 residual block, 2 downsamplings)."""
-    values: dict[str, Any] = dict(arch="resnet", base_channels=8, num_blocks=1, num_downsampling=2, pono=pono, shortcut=shortcut)
+    values: dict[str, Any] = dict(arch="resnet", base_channels=8, num_blocks=1, num_downsampling=2, pono=pono,
+                                  shortcut=shortcut)
     values.update(overrides)
     return GeneratorConfig(**values)
 
@@ -88,7 +90,8 @@ def write_tiny_checkpoint(
         raise ValueError(f"task must be one of {', '.join(TASKS)}, got {task!r}")
     torch.manual_seed(seed)
     if task == "style":
-        values: dict[str, Any] = dict(base_channels=8, num_blocks=1, mlp_dim=16, style_downsampling=2, pono=pono, shortcut=shortcut)
+        values: dict[str, Any] = dict(base_channels=8, num_blocks=1, mlp_dim=16, style_downsampling=2, pono=pono,
+                                      shortcut=shortcut)
         config: GeneratorConfig | MunitConfig = MunitConfig(**{**values, **config_overrides})
     else:
         config = tiny_config(pono=pono, shortcut=shortcut, **config_overrides)
@@ -121,7 +124,8 @@ def _photo(height: int, width: int, seed: int) -> np.ndarray:
 
 
 def write_image_zoo(folder: str | Path) -> dict[str, tuple[int, int] | None]:
-    """Write the awkward inputs an inference tool meets; returns ``{relative path: (width, height) or None if corrupt}``.
+    """Write the awkward inputs an inference tool meets; returns
+    ``{relative path: (width, height) or None if corrupt}``.
 
     Holds: ordinary RGB PNG and JPEG, an odd size, a tiny image, grayscale, RGBA, a palette GIF, a 16-bit PNG,
     an EXIF-rotated JPEG (stored 20x12, displayed 12x20), a truncated PNG, a non-image with an image extension,

@@ -27,7 +27,8 @@ def write_random_inception_weights(path: str | Path, seed: int = 0) -> Path:
         mock.patch.object(torch, "load", return_value={}),
         mock.patch.object(inception.FeatureExtractorInceptionV3, "load_state_dict", return_value=None),
     ):
-        network = inception.FeatureExtractorInceptionV3("inception-v3-compat", ["2048"], feature_extractor_weights_path="-")
+        network = inception.FeatureExtractorInceptionV3("inception-v3-compat", ["2048"],
+                                                        feature_extractor_weights_path="-")
     # the real file is a plain {name: tensor} dict converted from TensorFlow, without batch-norm step counters
     state = {key: value for key, value in network.state_dict().items() if not key.endswith("num_batches_tracked")}
     path = Path(path)

@@ -51,7 +51,8 @@ RECORDS = (
 def test_each_variant_is_compared_with_the_best_baseline_of_each_metric():
     results = Results.by_budget(RECORDS, ["instance", "group", "pono_ms"])
     assert [r.steps for r in results] == [100, 300] and list(results[1].runs) == ["instance", "pono_ms"]
-    rows = {(metric, variant): (base, c) for metric, variant, base, c in comparison_rows(results[0], ["l1", "psnr"], ["instance", "group"])}
+    rows = {(metric, variant): (base, c)
+            for metric, variant, base, c in comparison_rows(results[0], ["l1", "psnr"], ["instance", "group"])}
     assert set(rows) == {("l1", "pono_ms"), ("psnr", "pono_ms")}
     base, l1 = rows["l1", "pono_ms"]
     assert base == "instance" and l1.difference == pytest.approx(-0.05) and l1.beyond_noise and l1.high < 0
@@ -66,8 +67,8 @@ def test_the_gap_across_budgets_and_the_whole_report(tmp_path):
     results = Results.by_budget(RECORDS, ["instance", "group", "pono_ms"])
     gap = budget_section(results, ["l1"], ["instance", "group"])
     assert "100 iterations | 300 iterations" in gap and "| L1 | PONO-MS | IN | -0.0500 [" in gap
-    text = render(plan(tmp_path), RECORDS, ["l1", "psnr"], ["instance", "group"], "A title", "python -m pono_gan.ablate",
-                  "the setup", (None, None), "images/", 120.0)
+    text = render(plan(tmp_path), RECORDS, ["l1", "psnr"], ["instance", "group"], "A title",
+                  "python -m pono_gan.ablate", "the setup", (None, None), "images/", 120.0)
     assert text.startswith("# A title")
     assert "21 runs, 3,300 training iterations in all, 21.0 CPU minutes of training (run time x threads)" in text
     measured = [{**r, "cpu_seconds": 30.0} for r in RECORDS]  # what the runner records now
@@ -94,7 +95,8 @@ def test_the_report_names_the_means_that_do_not_beat_doing_nothing():
     references = {"input unchanged": {"l1": 0.16, "psnr": 12.05}, "constant image": {"l1": 0.30, "psnr": 9.0}}
     text = references_section(references, Results.by_budget(RECORDS, ["instance", "group", "pono_ms"]), ["l1", "psnr"])
     assert "| input unchanged | 0.1600 | 12.05 |" in text and "| constant image | 0.3000 | 9.00 |" in text
-    # L1 means: IN 0.204, GN 0.224, PONO-MS 0.154 at 100 its; 0.184 / 0.186 at 300. PSNR: IN 12.3, GN 11.3, PONO-MS 12.28
+    # L1 means: IN 0.204, GN 0.224, PONO-MS 0.154 at 100 its; 0.184 / 0.186 at 300. PSNR: IN 12.3, GN 11.3,
+    # PONO-MS 12.28
     assert "- L1: IN (100 its), GN (100 its), IN (300 its), PONO-MS (300 its)\n- PSNR (dB): GN (100 its)" in text
     assert references_section({}, Results.by_budget(RECORDS, ["instance"]), ["l1"]) == ""
 
@@ -113,10 +115,12 @@ def test_variants_are_ranked_only_where_a_baseline_learned(tmp_path):
     assert "| IN | 300 | 0 | **at chance** (D_B) | yes | no |" in text  # a dead discriminator fails the run
     at_100, at_300 = text.split("## Results at 300 iterations")
     assert "### Differences against the best baseline (100 iterations)" in at_100  # IN's mean 0.204 learned
-    assert "**Not learned at this budget.** No baseline (IN, GN) passed" in at_300 and "Differences against" not in at_300
+    assert ("**Not learned at this budget.** No baseline (IN, GN) passed" in at_300
+            and "Differences against" not in at_300)
     assert "15 of 21 runs passed." in text  # GN (5 seeds) and one IN run fail
     # a study without references is not gated
-    assert "Learning gates" not in render(plan(tmp_path), RECORDS, ["l1"], ["instance"], "t", "c", "s", (None, None), "")
+    assert "Learning gates" not in render(plan(tmp_path), RECORDS, ["l1"], ["instance"], "t", "c", "s",
+                                          (None, None), "")
 
 
 def test_the_papers_questions_are_asked_where_both_variants_ran(tmp_path):
@@ -152,7 +156,8 @@ def test_a_report_of_a_study_under_way_says_it_is_partial(tmp_path):
 
 
 def test_too_few_seeds_give_no_interval(tmp_path):
-    results = Results.by_budget([record("instance", 0, 10, 0.2, 10.0), record("pono_ms", 0, 10, 0.1, 11.0)], ["instance", "pono_ms"])
+    results = Results.by_budget([record("instance", 0, 10, 0.2, 10.0), record("pono_ms", 0, 10, 0.1, 11.0)],
+                                ["instance", "pono_ms"])
     assert "no interval (fewer than 2 seeds)" in comparison_section(results[0], ["l1"], ["instance"])
 
 
@@ -201,8 +206,8 @@ def test_missing_data_or_variant_is_one_line_and_exit_2(tmp_path, capsys):
 
 def test_a_failed_training_names_the_run_and_its_log(tiny_dataset, tmp_path):
     root = Path(__file__).resolve().parents[1] / "configs" / "paired"
-    study = Plan("paired", tiny_dataset, {"instance": root / "instance.yaml"}, [Run("instance", 0, 2)], [root / "base.yaml"],
-                 tmp_path / "runs", overrides=["--no_such_flag", "1"])
+    study = Plan("paired", tiny_dataset, {"instance": root / "instance.yaml"}, [Run("instance", 0, 2)],
+                 [root / "base.yaml"], tmp_path / "runs", overrides=["--no_such_flag", "1"])
     with pytest.raises(StudyError, match=r"training instance seed 0 failed \(exit 2\); see .*seed0/train.log"):
         train_run(study, study.runs[0], log=lambda line: None)
     assert "no_such_flag" in (tmp_path / "runs" / "instance" / "steps2" / "seed0" / "train.log").read_text()
@@ -229,7 +234,8 @@ def test_a_two_variant_two_seed_study_resumes_and_refuses_other_settings(tiny_da
     # differences, their intervals and --contrast's comparisons, is rendered by the tests above)
     assert "## Learning gates" in text and "**Not learned at this budget.**" in text and "95% interval" not in text
     assert "## What doing nothing scores" in text and "| input unchanged | " in text
-    assert (tmp_path / "study_images" / "samples.png").is_file() and (tmp_path / "study_images" / "moments.png").is_file()
+    assert ((tmp_path / "study_images" / "samples.png").is_file()
+            and (tmp_path / "study_images" / "moments.png").is_file())
     # the W&B summary run of the group: variant x metric, mean and std over seeds
     from tests.wandb_records import read_records, run_record
 
@@ -237,13 +243,15 @@ def test_a_two_variant_two_seed_study_resumes_and_refuses_other_settings(tiny_da
     records = read_records(summary_run)
     assert run_record(records).run_group == f"ablate-paired-{tiny_dataset.name}"
     [artifact] = [r.artifact for r in records if r.WhichOneof("record_type") == "artifact"]
-    table = json.loads(open(next(e.local_path for e in artifact.manifest.contents if e.path.endswith(".table.json"))).read())
+    table = json.loads(open(next(e.local_path for e in artifact.manifest.contents
+                                 if e.path.endswith(".table.json"))).read())
     assert table["columns"][:4] == ["variant", "steps", "seeds", "l1 mean"]
     assert sorted((row[0], row[2]) for row in table["data"]) == [("instance", 2), ("pono_ms", 2)]
     trained = tmp_path / "runs" / "pono_ms" / "steps2" / "seed1" / "trained.json"
     record = json.loads(trained.read_text())
     assert (record["variant"], record["seed"], record["steps"]) == ("pono_ms", 1, 2)
-    assert 0 < record["cpu_seconds"] and "CPU minutes of training (user + system time of the training processes)" in text
+    assert (0 < record["cpu_seconds"]
+            and "CPU minutes of training (user + system time of the training processes)" in text)
     # a rerun trains nothing: every run is finished
     before = trained.stat().st_mtime
     capsys.readouterr()
@@ -279,9 +287,12 @@ def test_a_style_study_on_a_font_benchmark_reports_both_accuracies_and_three_ref
     for reference in ("source glyph unchanged", "example glyph copied", "blank page"):
         assert f"| {reference} | " in text
     assert "| PONO-MS | 1 |" in text
-    assert (tmp_path / "study_images" / "samples.png").is_file() and (tmp_path / "study_images" / "moments.png").is_file()
-    summary = json.loads((tmp_path / "runs" / "pono_ms" / "steps2" / "seed0" / "eval_test" / "summary.json").read_text())
-    assert summary["layout"] == "fonts" and set(summary["per_font"]) == {"dejavuserif", "dejavusansmono", "dejavusans-bold"}
+    assert ((tmp_path / "study_images" / "samples.png").is_file()
+            and (tmp_path / "study_images" / "moments.png").is_file())
+    summary = json.loads(
+        (tmp_path / "runs" / "pono_ms" / "steps2" / "seed0" / "eval_test" / "summary.json").read_text())
+    assert (summary["layout"] == "fonts"
+            and set(summary["per_font"]) == {"dejavuserif", "dejavusansmono", "dejavusans-bold"})
     # benchmarks/budget.py scores the run's periodic checkpoints against the references and the gates (a pilot)
     result = run_python("benchmarks/budget.py", "--run", tmp_path / "runs" / "pono_ms" / "steps2" / "seed0",
                         "--data", data, "--metrics", "l1", "content_accuracy", "style_accuracy",

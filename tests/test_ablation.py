@@ -1,4 +1,5 @@
-"""benchmarks/ablation.py: the glyph studies as presets of ``pono_gan.ablate`` (their plans, config files and errors)."""
+"""benchmarks/ablation.py: the glyph studies as presets of ``pono_gan.ablate`` (their plans, config files and
+errors)."""
 
 import importlib.util
 import sys

@@ -41,7 +41,8 @@ class JunyanzResnet(nn.Module):  # junyanz ResnetGenerator: self.model, one Sequ
         n = norm_layer(norm)
         layers = [nn.ReflectionPad2d(3), nn.Conv2d(input_nc, ngf, 7, bias=bias), n(ngf), nn.ReLU(True)]
         for i in range(2):
-            layers += [nn.Conv2d(ngf * 2**i, ngf * 2 ** (i + 1), 3, 2, 1, bias=bias), n(ngf * 2 ** (i + 1)), nn.ReLU(True)]
+            layers += [nn.Conv2d(ngf * 2**i, ngf * 2 ** (i + 1), 3, 2, 1, bias=bias), n(ngf * 2 ** (i + 1)),
+                       nn.ReLU(True)]
         layers += [ResBlock(ngf * 4, norm, dropout, bias) for _ in range(n_blocks)]
         for i in range(2):
             mult = 2 ** (2 - i)
@@ -55,7 +56,8 @@ class JunyanzResnet(nn.Module):  # junyanz ResnetGenerator: self.model, one Sequ
 
 
 class SkipBlock(nn.Module):  # junyanz UnetSkipConnectionBlock
-    def __init__(self, outer, inner, input_nc=None, sub=None, outermost=False, innermost=False, norm="batch", dropout=False):
+    def __init__(self, outer, inner, input_nc=None, sub=None, outermost=False, innermost=False, norm="batch",
+                 dropout=False):
         super().__init__()
         self.outermost = outermost
         bias = norm == "instance"
@@ -65,10 +67,12 @@ class SkipBlock(nn.Module):  # junyanz UnetSkipConnectionBlock
         if outermost:
             layers = [down, sub, nn.ReLU(True), nn.ConvTranspose2d(inner * 2, outer, 4, 2, 1), nn.Tanh()]
         elif innermost:
-            layers = [nn.LeakyReLU(0.2, True), down, nn.ReLU(True), nn.ConvTranspose2d(inner, outer, 4, 2, 1, bias=bias), n(outer)]
+            layers = [nn.LeakyReLU(0.2, True), down, nn.ReLU(True),
+                      nn.ConvTranspose2d(inner, outer, 4, 2, 1, bias=bias), n(outer)]
         else:
             layers = [nn.LeakyReLU(0.2, True), down, n(inner), sub, nn.ReLU(True),
-                      nn.ConvTranspose2d(inner * 2, outer, 4, 2, 1, bias=bias), n(outer)] + ([nn.Dropout(0.5)] if dropout else [])
+                      nn.ConvTranspose2d(inner * 2, outer, 4, 2, 1, bias=bias),
+                      n(outer)] + ([nn.Dropout(0.5)] if dropout else [])
         self.model = nn.Sequential(*layers)
 
     def forward(self, x):
@@ -113,9 +117,11 @@ class OfficialPonoMS(nn.Module):  # ResnetPONOMSGenerator
         bias = norm == "instance"
         self.reflection_block = nn.Sequential(nn.ReflectionPad2d(3), nn.Conv2d(input_nc, ngf, 7, bias=bias),
                                               norm_layer(norm)(ngf), nn.ReLU(True))
-        self.down_model = nn.Sequential(*(OfficialPonoBlock(ngf * 2**i, ngf * 2 ** (i + 1), False, bias, True) for i in range(2)))
+        self.down_model = nn.Sequential(*(OfficialPonoBlock(ngf * 2**i, ngf * 2 ** (i + 1), False, bias, True)
+                                          for i in range(2)))
         self.res_block = nn.Sequential(*(ResBlock(ngf * 4, norm, False, bias) for _ in range(n_blocks)))
-        self.up_model = nn.Sequential(*(OfficialPonoBlock(ngf * 2 ** (2 - i), ngf * 2 ** (1 - i), True, bias, False) for i in range(2)))
+        self.up_model = nn.Sequential(*(OfficialPonoBlock(ngf * 2 ** (2 - i), ngf * 2 ** (1 - i), True, bias, False)
+                                        for i in range(2)))
         self.out_block = nn.Sequential(nn.ReflectionPad2d(3), nn.Conv2d(ngf, output_nc, 7), nn.Tanh())
 
     def forward(self, x):
@@ -174,7 +180,8 @@ def test_converted_models_translate_a_folder_with_infer(tmp_path):
                  "--ngf", "8", "--out", str(tmp_path / "g.ckpt")]) == 0
     (tmp_path / "in").mkdir()
     for index, size in enumerate([(40, 30), (64, 64)]):
-        Image.fromarray(np.random.default_rng(index).integers(0, 255, (*size[::-1], 3), dtype=np.uint8)).save(tmp_path / "in" / f"{index}.png")
+        Image.fromarray(np.random.default_rng(index).integers(0, 255, (*size[::-1], 3), dtype=np.uint8)).save(
+            tmp_path / "in" / f"{index}.png")
     assert infer.main(["--checkpoint", str(tmp_path / "g.ckpt"), "--input", str(tmp_path / "in"), "--output",
                        str(tmp_path / "out"), "--quiet", "--workers", "0"]) == 0
     assert {p.name: Image.open(p).size for p in (tmp_path / "out").iterdir()} == {"0.png": (40, 30), "1.png": (64, 64)}
@@ -185,15 +192,18 @@ def test_wrong_flags_and_files_are_one_line_errors(tmp_path, capsys):
     torch.save(JunyanzResnet(3, 3, 8, "instance", False, 9).state_dict(), tmp_path / "g9.pth")
     with pytest.raises(ConvertError, match="check --netG resnet_6blocks"):
         convert("junyanz", tmp_path / "g9.pth", "resnet_6blocks", tmp_path / "x.ckpt", ngf=8, no_dropout=True)
-    with pytest.raises(ConvertError, match="has no model.10.conv_block.6.weight.*whether it was trained with --no_dropout"):
+    with pytest.raises(ConvertError,
+                       match="has no model.10.conv_block.6.weight.*whether it was trained with --no_dropout"):
         convert("junyanz", tmp_path / "g9.pth", "resnet_9blocks", tmp_path / "x.ckpt", ngf=8)  # dropout shifts the keys
-    torch.save({**JunyanzResnet(3, 3, 8, "instance", False, 9).state_dict(), "extra.weight": torch.zeros(1)}, tmp_path / "more.pth")
+    torch.save({**JunyanzResnet(3, 3, 8, "instance", False, 9).state_dict(), "extra.weight": torch.zeros(1)},
+               tmp_path / "more.pth")
     with pytest.raises(ConvertError, match="1 tensors do not belong to --netG resnet_9blocks.*extra.weight"):
         convert("junyanz", tmp_path / "more.pth", "resnet_9blocks", tmp_path / "x.ckpt", ngf=8, no_dropout=True)
     with pytest.raises(ConvertError, match=r"has shape \(8, 3, 7, 7\).*check --ngf 16"):
         convert("junyanz", tmp_path / "g9.pth", "resnet_9blocks", tmp_path / "x.ckpt", ngf=16, no_dropout=True)
     with pytest.raises(ConvertError, match="has no model.2.weight.*--norm batch"):
-        convert("junyanz", tmp_path / "g9.pth", "resnet_9blocks", tmp_path / "x.ckpt", ngf=8, norm="batch", no_dropout=True)
+        convert("junyanz", tmp_path / "g9.pth", "resnet_9blocks", tmp_path / "x.ckpt", ngf=8, norm="batch",
+                no_dropout=True)
     convert("junyanz", tmp_path / "g9.pth", "resnet_9blocks", tmp_path / "ours.ckpt", ngf=8, no_dropout=True)
     with pytest.raises(ConvertError, match="ours.ckpt: already a pono-gan checkpoint"):
         convert("junyanz", tmp_path / "ours.ckpt", "resnet_9blocks", tmp_path / "x.ckpt", ngf=8, no_dropout=True)
@@ -202,7 +212,8 @@ def test_wrong_flags_and_files_are_one_line_errors(tmp_path, capsys):
     with pytest.raises(ConvertError, match="unknown --netG 'resnet_12blocks'"):
         convert("junyanz", tmp_path / "g9.pth", "resnet_12blocks", tmp_path / "x.ckpt")
     (tmp_path / "cut.pth").write_bytes((tmp_path / "g9.pth").read_bytes()[:1000])
-    assert main(["junyanz", str(tmp_path / "cut.pth"), "--netG", "resnet_9blocks", "--out", str(tmp_path / "x.ckpt")]) == 2
+    assert main(["junyanz", str(tmp_path / "cut.pth"), "--netG", "resnet_9blocks", "--out",
+                 str(tmp_path / "x.ckpt")]) == 2
     err = capsys.readouterr().err
     assert err.startswith("convert: error:") and err.count("\n") == 1 and "cut.pth" in err
     assert not (tmp_path / "x.ckpt").exists()  # nothing written on an error

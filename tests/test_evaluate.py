@@ -80,7 +80,8 @@ def test_metrics_choose_what_runs(fresh_checkpoint, tiny_dataset, tmp_path):
     chosen, skipped, weights = select_metrics(None, "paired")
     assert chosen == ["l1", "psnr", "ssim", "fd_effnet_lite0", "kid_effnet_lite0"]
     assert set(skipped) == {"fid", "kid"} and weights is None
-    valid = "l1, psnr, ssim, content_accuracy, style_accuracy, l1_random, diversity_l1, fd_effnet_lite0, kid_effnet_lite0, fid, kid"
+    valid = ("l1, psnr, ssim, content_accuracy, style_accuracy, l1_random, diversity_l1, fd_effnet_lite0, "
+             "kid_effnet_lite0, fid, kid")
     with pytest.raises(DataError, match=f"unknown metric 'fid2048'; valid: {valid}"):
         select_metrics(["fid2048"], "paired")
     with pytest.raises(DataError, match="no metric chosen"):
@@ -95,11 +96,13 @@ def test_unpaired_layout_compares_every_output_with_every_target(fresh_checkpoin
     fd = summary["distribution_metrics"]["fd_effnet_lite0"]
     assert (fd["n_outputs"], fd["n_targets"]) == (3, 5)
     assert summary["distribution_metrics"]["kid_effnet_lite0"]["subset_size"] == 3
-    with pytest.raises(DataError, match="l1 need ground-truth pairs; the unpaired layout has only the distribution metrics"):
+    with pytest.raises(DataError,
+                       match="l1 need ground-truth pairs; the unpaired layout has only the distribution metrics"):
         evaluate(model, tmp_path / "data", "unpaired", device="cpu", workers=0, metrics=["l1", "fid"])
 
 
-def test_the_targets_features_are_reused_on_the_same_split_and_recomputed_when_a_file_changes(fresh_checkpoint, tmp_path):
+def test_the_targets_features_are_reused_on_the_same_split_and_recomputed_when_a_file_changes(
+        fresh_checkpoint, tmp_path):
     from pono_gan.evaluate import core
     from tests.data import random_rgb, write
 
@@ -138,7 +141,8 @@ def test_a_single_pair_skips_the_distribution_metrics_with_a_reason(fresh_checkp
 
 @pytest.mark.slow
 def test_fid_asked_for_without_weights_is_a_one_line_error(fresh_checkpoint, tiny_dataset):
-    result = run_python("-m", "pono_gan.evaluate", "--checkpoint", fresh_checkpoint, "--data", tiny_dataset, "--metrics", "fid")
+    result = run_python("-m", "pono_gan.evaluate", "--checkpoint", fresh_checkpoint, "--data", tiny_dataset,
+                        "--metrics", "fid")
     assert result.returncode == 2 and "Traceback" not in result.stderr
     (line,) = result.stderr.strip().splitlines()
     assert line.startswith("evaluate: error: FID / KID need the Inception v3 weights " + INCEPTION_FILE)
@@ -149,8 +153,9 @@ def test_fid_asked_for_without_weights_is_a_one_line_error(fresh_checkpoint, tin
 def test_fid_and_kid_with_local_inception_weights(fresh_checkpoint, tiny_dataset, tmp_path, capsys):
     """Random weights in the real format (the real file cannot be downloaded here): proves the path, not the values."""
     weights = write_random_inception_weights(tmp_path / "inception.pth")
-    summary = main(["--checkpoint", str(fresh_checkpoint), "--data", str(tiny_dataset), "--output", str(tmp_path / "eval"),
-                    "--device", "cpu", "--inception-weights", str(weights), "--metrics", "fid,kid", "ssim"])
+    summary = main(["--checkpoint", str(fresh_checkpoint), "--data", str(tiny_dataset), "--output",
+                    str(tmp_path / "eval"), "--device", "cpu", "--inception-weights", str(weights), "--metrics",
+                    "fid,kid", "ssim"])
     fid, kid = summary["distribution_metrics"]["fid"], summary["distribution_metrics"]["kid"]
     assert fid["weights"] == kid["weights"] == str(weights) and "Inception v3" in fid["features"]
     assert fid["value"] >= 0 and kid["subset_size"] == 2 and fid["n_outputs"] == 2
@@ -161,7 +166,8 @@ def test_fid_and_kid_with_local_inception_weights(fresh_checkpoint, tiny_dataset
 
 def test_train_mode_reaches_the_translator_and_the_summary(tiny_dataset, tmp_path):
     # a pix2pix U-Net (batch norm, dropout) whose eval-mode and train-mode translations differ
-    checkpoint = write_tiny_checkpoint(tmp_path / "unet.ckpt", arch="unet", norm="batch", dropout=0.5, num_downsampling=5)
+    checkpoint = write_tiny_checkpoint(tmp_path / "unet.ckpt", arch="unet", norm="batch", dropout=0.5,
+                                       num_downsampling=5)
     output = {}
     for mode in ("eval", "train"):
         flags = ["--train-mode"] if mode == "train" else []
@@ -199,7 +205,8 @@ def test_wandb_table_lands_in_the_checkpoints_own_offline_run(tiny_dataset, tmp_
     for row in data["data"]:
         for cell in row[1:5]:  # input, output, target, moment maps: PNG files the artifact holds
             assert cell["_type"] == "image-file" and open(entries[cell["path"]], "rb").read(4) == b"\x89PNG"
-    rows = {row["input"].rsplit("/", 1)[-1]: row for row in csv.DictReader(open(tmp_path / "run" / "eval_test" / "per_image.csv"))}
+    rows = {row["input"].rsplit("/", 1)[-1]: row
+            for row in csv.DictReader(open(tmp_path / "run" / "eval_test" / "per_image.csv"))}
     for row in data["data"]:  # the table's metrics are the CSV's
         assert row[5] == pytest.approx(float(rows[row[0]]["l1"]))
     # and its images are the images, in 8 bits (not black: wandb.Image casts a float array in [0, 1] to 0 or 1)
@@ -221,7 +228,8 @@ def test_trivial_references_score_the_input_itself_and_the_targets_median_colour
     from pono_gan.evaluate.references import TrivialGenerator, reference_models
     from tests.data import write
 
-    colours = [(10, 20, 30), (50, 60, 70), (250, 240, 230)]  # per channel, the median is the middle colour (not the mean)
+    # per channel, the median is the middle colour (not the mean)
+    colours = [(10, 20, 30), (50, 60, 70), (250, 240, 230)]
     for index, colour in enumerate(colours):
         image = np.broadcast_to(np.array(colour, dtype=np.uint8), (8, 8, 3)).copy()
         write(tmp_path / "testA" / f"p{index}.png", image)  # the input already is the target
@@ -243,12 +251,13 @@ def test_the_cli_scores_doing_nothing_beside_the_model_on_request(fresh_checkpoi
     references = summary["references"]
     assert list(references) == ["input unchanged", "constant image (the targets' median colour)"]
     written = json.loads((tmp_path / "references" / "identity" / "summary.json").read_text())
-    assert written["metrics"]["l1"]["mean"] == references["input unchanged"]["metrics"]["l1"]["mean"] > 0.3  # B = 255 - A
+    # B = 255 - A
+    assert written["metrics"]["l1"]["mean"] == references["input unchanged"]["metrics"]["l1"]["mean"] > 0.3
     assert (tmp_path / "references" / "median" / "per_image.csv").is_file()
     assert "doing nothing, input unchanged: l1 " in capsys.readouterr().out
     # a style model scored on its style metrics only: doing nothing has no style, so nothing to compare; one line
     style = write_tiny_checkpoint(tmp_path / "style.ckpt", task="style")
     with pytest.raises(SystemExit) as exit_:
-        main(["--checkpoint", str(style), "--direction", "AtoB", "--data", str(tiny_dataset), "--metrics", "diversity_l1",
-              "--output", str(tmp_path / "style"), "--device", "cpu", "--references"])
+        main(["--checkpoint", str(style), "--direction", "AtoB", "--data", str(tiny_dataset), "--metrics",
+              "diversity_l1", "--output", str(tmp_path / "style"), "--device", "cpu", "--references"])
     assert exit_.value.code == 2 and "--references: diversity_l1 score style models only" in capsys.readouterr().err

@@ -34,7 +34,8 @@ def photo_crops():
     crops = []
     for name in ("astronaut", "coffee", "chelsea", "rocket"):
         image = torch.from_numpy(getattr(photos, name)()).permute(2, 0, 1).float()[None] / 255
-        image = F.interpolate(image, size=(128, 128 * image.shape[3] // image.shape[2]), mode="bilinear", antialias=True)[0]
+        image = F.interpolate(image, size=(128, 128 * image.shape[3] // image.shape[2]), mode="bilinear",
+                              antialias=True)[0]
         crops += [image[:, i : i + 64, j : j + 64] for i in (0, 64) for j in (0, 64)]
     return torch.stack(crops)
 
@@ -129,7 +130,8 @@ def test_missing_inception_weights_message_names_the_file_the_url_and_where_to_p
     assert find_inception_weights() is None
     message = missing_inception_message()
     assert "\n" not in message
-    for part in (INCEPTION_FILE, INCEPTION_URL, "--inception-weights", INCEPTION_ENV, str(inception_cache_path().parent)):
+    for part in (INCEPTION_FILE, INCEPTION_URL, "--inception-weights", INCEPTION_ENV,
+                 str(inception_cache_path().parent)):
         assert part in message
     from torch_fidelity.feature_extractor_inceptionv3 import URL_INCEPTION_V3
 
@@ -137,7 +139,8 @@ def test_missing_inception_weights_message_names_the_file_the_url_and_where_to_p
 
 
 def test_inception_weights_are_looked_for_in_the_flag_the_environment_and_torch_hub(tmp_path, monkeypatch):
-    with pytest.raises(MissingPathError, match=f"--inception-weights .*nothing.pth: no such file; download {INCEPTION_FILE}"):
+    with pytest.raises(MissingPathError,
+                       match=f"--inception-weights .*nothing.pth: no such file; download {INCEPTION_FILE}"):
         find_inception_weights(tmp_path / "nothing.pth")
     cached = inception_cache_path()
     assert str(cached).startswith(str(tmp_path / "torch_home"))

@@ -42,11 +42,13 @@ def test_folder_of_awkward_images_end_to_end(tmp_path):
     sizes = write_image_zoo(tmp_path / "in")
     readable = {name: size for name, size in sizes.items() if size}
 
-    first = run_cli("--checkpoint", checkpoint, "--input", tmp_path / "in", "--output", tmp_path / "out", "--batch-size", "2")
+    first = run_cli("--checkpoint", checkpoint, "--input", tmp_path / "in", "--output", tmp_path / "out",
+                    "--batch-size", "2")
     assert first.returncode == 1, first.stderr  # two inputs are corrupt
     assert f"{len(readable)} written, 0 skipped, 2 failed" in first.stdout
     warnings = [line for line in first.stderr.splitlines() if line.startswith("warning:")]
-    assert len(warnings) == 2 and any("truncated.png" in w for w in warnings) and any("not_an_image.png" in w for w in warnings)
+    assert (len(warnings) == 2 and any("truncated.png" in w for w in warnings)
+            and any("not_an_image.png" in w for w in warnings))
     assert "Traceback" not in first.stderr
     assert decode_all(tmp_path / "out") == readable  # names and tree mirrored, sizes kept, nothing else written
     with Image.open(tmp_path / "out" / "rgba.png") as image:
@@ -130,31 +132,37 @@ class TestUsageErrors:
     def test_non_pono_gan_file(self, setup, capsys):
         tmp_path, _ = setup
         torch.save({"state_dict": {"w": torch.zeros(1)}}, tmp_path / "other.ckpt")
-        assert "not a pono-gan checkpoint" in self.error_of(capsys, "--checkpoint", tmp_path / "other.ckpt", "--input", tmp_path / "in", "--output", tmp_path / "out")
+        assert "not a pono-gan checkpoint" in self.error_of(
+            capsys, "--checkpoint", tmp_path / "other.ckpt", "--input", tmp_path / "in", "--output", tmp_path / "out")
 
     def test_truncated_checkpoint(self, setup, capsys):
         tmp_path, checkpoint = setup
         data = checkpoint.read_bytes()
         (tmp_path / "cut.ckpt").write_bytes(data[: len(data) // 3])
-        assert "truncated" in self.error_of(capsys, "--checkpoint", tmp_path / "cut.ckpt", "--input", tmp_path / "in", "--output", tmp_path / "out")
+        assert "truncated" in self.error_of(
+            capsys, "--checkpoint", tmp_path / "cut.ckpt", "--input", tmp_path / "in", "--output", tmp_path / "out")
 
     def test_empty_input_folder(self, setup, capsys):
         tmp_path, checkpoint = setup
         (tmp_path / "empty").mkdir()
-        assert "no images found" in self.error_of(capsys, "--checkpoint", checkpoint, "--input", tmp_path / "empty", "--output", tmp_path / "out")
+        assert "no images found" in self.error_of(
+            capsys, "--checkpoint", checkpoint, "--input", tmp_path / "empty", "--output", tmp_path / "out")
 
     def test_direction_on_paired_model(self, setup, capsys):
         tmp_path, checkpoint = setup
-        err = self.error_of(capsys, "--checkpoint", checkpoint, "--direction", "BtoA", "--input", tmp_path / "in", "--output", tmp_path / "out")
+        err = self.error_of(capsys, "--checkpoint", checkpoint, "--direction", "BtoA", "--input", tmp_path / "in",
+                            "--output", tmp_path / "out")
         assert "drop --direction" in err
 
     def test_output_inside_input(self, setup, capsys):
         tmp_path, checkpoint = setup
-        assert "inside the input folder" in self.error_of(capsys, "--checkpoint", checkpoint, "--input", tmp_path / "in", "--output", tmp_path / "in" / "out")
+        assert "inside the input folder" in self.error_of(
+            capsys, "--checkpoint", checkpoint, "--input", tmp_path / "in", "--output", tmp_path / "in" / "out")
 
     def test_bad_tile(self, setup, capsys):
         tmp_path, checkpoint = setup
-        assert "--tile 30" in self.error_of(capsys, "--checkpoint", checkpoint, "--input", tmp_path / "in", "--output", tmp_path / "out", "--tile", "30")
+        assert "--tile 30" in self.error_of(capsys, "--checkpoint", checkpoint, "--input", tmp_path / "in", "--output",
+                                            tmp_path / "out", "--tile", "30")
 
     def test_input_and_output_required_without_export(self, setup, capsys):
         _, checkpoint = setup
@@ -164,14 +172,17 @@ class TestUsageErrors:
 
     def test_success_prints_the_summary(self, setup, capsys):
         tmp_path, checkpoint = setup
-        assert infer.main(["--checkpoint", str(checkpoint), "--input", str(tmp_path / "in"), "--output", str(tmp_path / "out"), "--quiet"]) == 0
+        assert infer.main(["--checkpoint", str(checkpoint), "--input", str(tmp_path / "in"), "--output",
+                           str(tmp_path / "out"), "--quiet"]) == 0
         assert "1 written, 0 skipped, 0 failed" in capsys.readouterr().out
 
 
 def test_train_mode_flag_runs_the_generator_as_junyanzs_test_without_eval(tmp_path):
-    checkpoint = write_tiny_checkpoint(tmp_path / "unet.ckpt", arch="unet", norm="batch", dropout=0.5, num_downsampling=5)
+    checkpoint = write_tiny_checkpoint(tmp_path / "unet.ckpt", arch="unet", norm="batch", dropout=0.5,
+                                       num_downsampling=5)
     (tmp_path / "in").mkdir()
-    Image.fromarray(np.random.default_rng(0).integers(0, 255, (32, 32, 3), dtype=np.uint8)).save(tmp_path / "in" / "a.png")
+    Image.fromarray(np.random.default_rng(0).integers(0, 255, (32, 32, 3), dtype=np.uint8)).save(
+        tmp_path / "in" / "a.png")
     outputs = {}
     for mode, flags in (("eval", []), ("train", ["--train-mode"])):
         assert infer.main(["--checkpoint", str(checkpoint), "--input", str(tmp_path / "in"), "--output",

@@ -249,7 +249,8 @@ class TestTranslator:
 
     def test_train_mode_is_junyanzs_test_without_eval(self):
         # pix2pix's U-Net: batch norm and dropout, the two layers whose behaviour eval mode changes
-        generator = init_weights(build_generator(tiny_config(arch="unet", norm="batch", dropout=0.5, num_downsampling=6)))
+        generator = init_weights(build_generator(
+            tiny_config(arch="unet", norm="batch", dropout=0.5, num_downsampling=6)))
         with torch.no_grad():  # running statistics far from the batch's, so eval and train mode disagree
             for m in generator.modules():
                 if isinstance(m, torch.nn.BatchNorm2d):
@@ -426,7 +427,8 @@ class TestExport:
         if export_format == "onnx":
             import onnxruntime
         model = load_model(write_tiny_checkpoint(tmp_path / "s.ckpt", task="style"), "AtoB")
-        path = export_generator(model, export_format, tmp_path / f"g.{'pt' if export_format == 'torchscript' else 'onnx'}")
+        path = export_generator(model, export_format,
+                                tmp_path / f"g.{'pt' if export_format == 'torchscript' else 'onnx'}")
         example_file = tmp_path / f"g_example.{'pt' if export_format == 'torchscript' else 'onnx'}"
         assert example_file.is_file()
         x = torch.rand(2, 3, 24, 40) * 2 - 1  # another batch and size than the traced example
@@ -443,10 +445,13 @@ class TestExport:
                 outputs = by_code(x, codes), by_example(x, examples)
             metadata = json.loads(extra["pono_gan.json"])
         else:
-            sessions = [onnxruntime.InferenceSession(str(f), providers=["CPUExecutionProvider"]) for f in (path, example_file)]
-            assert [[i.name for i in s.get_inputs()] for s in sessions] == [["image", "style"], ["image", "style_example"]]
+            sessions = [onnxruntime.InferenceSession(str(f), providers=["CPUExecutionProvider"])
+                        for f in (path, example_file)]
+            assert ([[i.name for i in s.get_inputs()] for s in sessions]
+                    == [["image", "style"], ["image", "style_example"]])
             outputs = (torch.from_numpy(sessions[0].run(None, {"image": x.numpy(), "style": codes.numpy()})[0]),
-                       torch.from_numpy(sessions[1].run(None, {"image": x.numpy(), "style_example": examples.numpy()})[0]))
+                       torch.from_numpy(
+                           sessions[1].run(None, {"image": x.numpy(), "style_example": examples.numpy()})[0]))
             metadata = sessions[0].get_modelmeta().custom_metadata_map
         torch.testing.assert_close(outputs[0], expected_code, atol=1e-5, rtol=1e-4)
         torch.testing.assert_close(outputs[1], expected_example, atol=1e-5, rtol=1e-4)
@@ -486,7 +491,8 @@ def test_checkpoint_written_by_training(task, tiny_dataset, tmp_path):
     """The contract end to end: a 2-step training run's last.ckpt translates testA with no other input."""
     from tests.tasks.helpers import tiny_run
 
-    cli = tiny_run([f"configs/{task}/base.yaml", f"configs/{task}/pono_ms.yaml"], tiny_dataset, tmp_path / "run", "--trainer.max_steps", "2")
+    cli = tiny_run([f"configs/{task}/base.yaml", f"configs/{task}/pono_ms.yaml"], tiny_dataset, tmp_path / "run",
+                   "--trainer.max_steps", "2")
     checkpoint = tmp_path / "run" / "checkpoints" / "last.ckpt"
     direction = None if task == "paired" else "BtoA"
     options = InferenceOptions(direction=direction, save_moments=True, **QUIET)

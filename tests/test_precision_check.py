@@ -31,9 +31,11 @@ def test_one_seed_is_refused(check, capsys):
 
 
 def test_a_difference_beyond_noise_fails_the_check(check):
-    rows, passes = check.compare(records("instance", [0.10, 0.11, 0.12]), records("instance", [0.11, 0.10, 0.12]), ("l1",))
+    rows, passes = check.compare(records("instance", [0.10, 0.11, 0.12]), records("instance", [0.11, 0.10, 0.12]),
+                                 ("l1",))
     assert passes and rows == ["| IN | L1 | 0.1100 | 0.1100 | +0.0000 [-0.0227, +0.0227] |"]
-    rows, passes = check.compare(records("instance", [0.10, 0.11, 0.12]), records("instance", [0.20, 0.21, 0.22]), ("l1",))
+    rows, passes = check.compare(records("instance", [0.10, 0.11, 0.12]), records("instance", [0.20, 0.21, 0.22]),
+                                 ("l1",))
     assert not passes and rows[0].endswith("**beyond noise** |")
 
 
@@ -52,5 +54,6 @@ def test_the_check_trains_both_precisions_and_writes_the_table(check, tmp_path, 
     assert "## paired: 2 seeds, 2 iterations" in text and "Training CPU time: fp32 " in text
     assert text.count("| IN | ") == 5  # L1, PSNR, SSIM, FD-EffNet, KID-EffNet
     for precision in ("32-true", "bf16-mixed"):
-        config = (tmp_path / "runs" / "paired" / precision / "instance" / "steps2" / "seed1" / "config.yaml").read_text()
+        config = (tmp_path / "runs" / "paired" / precision / "instance" / "steps2" / "seed1"
+                  / "config.yaml").read_text()
         assert f"precision: {precision}" in config

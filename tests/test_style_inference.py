@@ -46,7 +46,8 @@ def style_checkpoint(tmp_path_factory):
 
 @pytest.fixture()
 def folders(tmp_path):
-    contents = [photo(tmp_path / "content" / "a.png", seed=1), photo(tmp_path / "content" / "sub" / "b.jpg", (20, 20), 2)]
+    contents = [photo(tmp_path / "content" / "a.png", seed=1),
+                photo(tmp_path / "content" / "sub" / "b.jpg", (20, 20), 2)]
     styles = [photo(tmp_path / "styles" / "s1.png", (40, 28), 3), photo(tmp_path / "styles" / "s2.png", (16, 16), 4)]
     return tmp_path / "content", tmp_path / "styles", contents, styles
 
@@ -89,7 +90,8 @@ def test_example_and_random_styles_write_content_style_outputs(style_checkpoint,
     decoded = []
     real_load = inference_run.load_image_and_alpha
     for module in (inference_run, inference_style):  # content decoding, style examples
-        monkeypatch.setattr(module, "load_image_and_alpha", lambda path, *a: decoded.append(path) or real_load(path, *a))
+        monkeypatch.setattr(module, "load_image_and_alpha",
+                            lambda path, *a: decoded.append(path) or real_load(path, *a))
     options = InferenceOptions(direction="AtoB", style=str(styles), num_styles=2, save_moments=True, **QUIET)
     summary = run_inference(style_checkpoint, content, tmp_path / "out", options)
     assert (summary.written, summary.failed) == (8, 0)
@@ -115,7 +117,8 @@ def test_example_and_random_styles_write_content_style_outputs(style_checkpoint,
         direction="AtoB", num_styles=1, overwrite=True, **QUIET))
     assert again.written == 2
     assert torch.equal(load_image(tmp_path / "out" / "a_random0.png"), outputs["random0"])
-    run_inference(style_checkpoint, content, tmp_path / "other", InferenceOptions(direction="AtoB", num_styles=1, seed=5, **QUIET))
+    run_inference(style_checkpoint, content, tmp_path / "other", InferenceOptions(
+        direction="AtoB", num_styles=1, seed=5, **QUIET))
     assert not torch.equal(load_image(tmp_path / "other" / "a_random0.png"), outputs["random0"])
 
 
@@ -134,7 +137,8 @@ def test_style_codes_read_odd_examples_and_name_them_by_path(style_checkpoint, t
     torch.testing.assert_close(both["gray"], codes["gray"])
     torch.testing.assert_close(style_codes(model, num_styles=2, seed=3)["random1"], both["random1"])
     # examples are encoded at the size given (the style encoder pools globally, so scale matters)
-    assert not torch.allclose(style_codes(model, tmp_path / "zoo" / "ordinary.png", size=64)["ordinary"], codes["ordinary"])
+    assert not torch.allclose(style_codes(model, tmp_path / "zoo" / "ordinary.png", size=64)["ordinary"],
+                              codes["ordinary"])
 
 
 def test_style_errors_are_one_line_and_name_the_fix(style_checkpoint, folders, tmp_path):
@@ -185,7 +189,8 @@ def test_infer_cli_with_styles(style_checkpoint, folders, tmp_path, capsys):
                        "--output", str(tmp_path / "out"), "--style", str(styles / "s2.png"), "--num-styles", "1",
                        "--quiet", "--workers", "0", "--ext", "png"])
     assert code == 0 and "4 written" in capsys.readouterr().out
-    assert {p.name for p in (tmp_path / "out").rglob("*.png")} == {"a_s2.png", "a_random0.png", "b_s2.png", "b_random0.png"}
+    assert ({p.name for p in (tmp_path / "out").rglob("*.png")}
+            == {"a_s2.png", "a_random0.png", "b_s2.png", "b_random0.png"})
     assert infer.main(["--checkpoint", str(style_checkpoint), "--direction", "AtoB", "--input", str(content),
                        "--output", str(tmp_path / "x"), "--quiet"]) == 2
     assert "--num-styles N" in capsys.readouterr().err

@@ -25,7 +25,8 @@ def test_labels_sit_in_a_strip_above_their_columns():
 
 
 def test_moment_labels_name_the_statistic_and_stage():
-    moments = [Moments(torch.rand(1, 1, 8, 8), torch.rand(1, 1, 8, 8)), Moments(torch.rand(1, 1, 4, 4), torch.rand(1, 1, 4, 4))]
+    moments = [Moments(torch.rand(1, 1, 8, 8), torch.rand(1, 1, 8, 8)),
+               Moments(torch.rand(1, 1, 4, 4), torch.rand(1, 1, 4, 4))]
     assert moment_labels(moment_maps(moments, (16, 16))) == ["mean 1", "std 1", "mean 2", "std 2"]
 
 

@@ -63,7 +63,8 @@ def _parse(path) -> list:
 
 
 def history_keys(records) -> set[str]:
-    return {item.key or "/".join(item.nested_key) for r in records if r.WhichOneof("record_type") == "history" for item in r.history.item}
+    return {item.key or "/".join(item.nested_key) for r in records if r.WhichOneof("record_type") == "history"
+            for item in r.history.item}
 
 
 def run_record(records):

@@ -58,18 +58,20 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--variants", nargs="+", default=["instance", "pono_ms"],
                    help="config names in configs/<task>/ or YAML paths (default: %(default)s)")
     p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4], help="default: %(default)s")
-    p.add_argument("--steps", type=int, nargs="+", default=[1000], help="training budgets in iterations (default: %(default)s)")
+    p.add_argument("--steps", type=int, nargs="+", default=[1000],
+                   help="training budgets in iterations (default: %(default)s)")
     p.add_argument("--config", action="append", metavar="YAML",
                    help="shared config file(s), in order, before each variant's (default: configs/<task>/base.yaml)")
     p.add_argument("--baselines", nargs="+", default=["instance", "group"],
                    help="the variants others are compared with (default: %(default)s)")
     p.add_argument("--contrast", action="append", default=[], metavar="VARIANT:REFERENCE",
-                   help="also compare VARIANT with REFERENCE (repeatable); the paper's questions (PONO-MS / DMS against "
-                        "pono, group_pono_ms against group, ...) are asked wherever both variants ran")
+                   help="also compare VARIANT with REFERENCE (repeatable); the paper's questions (PONO-MS / DMS "
+                        "against pono, group_pono_ms against group, ...) are asked wherever both variants ran")
     p.add_argument("--layout", choices=("paired", "aligned", "unpaired", "fonts"),
                    help="evaluation layout (default: fonts for a font benchmark, aligned / paired where the test split "
                         "has pairs, else unpaired)")
-    p.add_argument("--direction", choices=("AtoB", "BtoA"), help="unpaired and style models: the direction scored (default: AtoB)")
+    p.add_argument("--direction", choices=("AtoB", "BtoA"),
+                   help="unpaired and style models: the direction scored (default: AtoB)")
     p.add_argument("--metrics", nargs="+", metavar="NAME", help="evaluate's metrics (default: all that can run)")
     p.add_argument("--runs", default="runs/ablate", help="run folders (default: %(default)s)")
     p.add_argument("--report", default="ablation.md", help="the markdown report to write (default: %(default)s)")
@@ -123,7 +125,8 @@ def main(argv: list[str] | None = None) -> int:
     start = time.perf_counter()
     try:
         if not data.is_dir():
-            raise PonoGanError(f"data root {data} not found; pass --data with a folder in one of the layouts of datasets/README.md")
+            raise PonoGanError(f"data root {data} not found; pass --data with a folder in one of the layouts of "
+                               "datasets/README.md")
         contrasts = default_contrasts(list(files)) + [contrast(text, files) for text in args.contrast]
         records = run_plan(plan, log=lambda line: print(f"[ablate {time.strftime('%H:%M:%S')}] {line}", flush=True),
                            train=not args.report_only)
@@ -134,9 +137,9 @@ def main(argv: list[str] | None = None) -> int:
                  f"- **Data:** `{data}`, scored on its test split in the `{layout}` layout"
                  + (f", direction {direction}" if direction else "") + " with `pono_gan.evaluate`.\n"
                  f"{precision_line(plan)}\n"
-                 "- **Statistics:** each cell is the mean over seeds +- the standard deviation across seeds; differences "
-                 "are variant minus the best baseline with Welch's 95% t interval over seeds, beyond noise only where "
-                 "it excludes zero.")
+                 "- **Statistics:** each cell is the mean over seeds +- the standard deviation across seeds; "
+                 "differences are variant minus the best baseline with Welch's 95% t interval over seeds, "
+                 "beyond noise only where it excludes zero.")
         text = render(plan, records, args.metrics or DEFAULT_METRICS, args.baselines,
                       args.title or f"Ablation: {args.task} on {data.name}", command, setup, figures,
                       f"{report.stem}_images/", time.perf_counter() - start, contrasts=list(dict.fromkeys(contrasts)),

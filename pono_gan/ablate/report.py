@@ -14,10 +14,11 @@ from pathlib import Path
 
 from pono_gan.stats import Comparison, mean_std, welch_interval
 
-__all__ = ["GATE_METRICS", "LABELS", "VARIANT_LABELS", "QUESTIONS", "Results", "baseline_learned", "discriminators_alive",
-           "gates_section", "health_label", "passes_gates", "variant_label", "results_tables", "best_baseline",
-           "comparison_rows", "comparison_section", "contrast_rows", "default_contrasts", "contrast_section",
-           "budget_section", "sample_budget", "cost_line", "study_figures", "render", "precision_line"]
+__all__ = ["GATE_METRICS", "LABELS", "VARIANT_LABELS", "QUESTIONS", "Results", "baseline_learned",
+           "discriminators_alive", "gates_section", "health_label", "passes_gates", "variant_label", "results_tables",
+           "best_baseline", "comparison_rows", "comparison_section", "contrast_rows", "default_contrasts",
+           "contrast_section", "budget_section", "sample_budget", "cost_line", "study_figures", "render",
+           "precision_line"]
 
 #: metric -> (label, higher is better)
 LABELS = {
@@ -75,7 +76,8 @@ class Results:
     def by_budget(records: Sequence[dict], variants: Sequence[str]) -> list[Results]:
         budgets = sorted({record["steps"] for record in records})
         return [
-            Results(steps, {v: sorted((r for r in records if r["steps"] == steps and r["variant"] == v), key=lambda r: r["seed"])
+            Results(steps, {v: sorted((r for r in records if r["steps"] == steps and r["variant"] == v),
+                                      key=lambda r: r["seed"])
                             for v in variants if any(r["steps"] == steps and r["variant"] == v for r in records)})
             for steps in budgets
         ]
@@ -86,7 +88,8 @@ def results_tables(results: Results, metrics: Sequence[str]) -> tuple[list[str],
     per-seed table."""
     names = results.metrics(metrics)
     header = "| variant | seeds | " + " | ".join(
-        f"{LABELS.get(m, (m, False))[0]} ({'higher' if LABELS.get(m, (m, False))[1] else 'lower'} is better)" for m in names
+        f"{LABELS.get(m, (m, False))[0]} ({'higher' if LABELS.get(m, (m, False))[1] else 'lower'} is better)"
+        for m in names
     ) + " | generator parameters |"
     lines = [header, "|---" * (len(names) + 3) + "|"]
     best = {}
@@ -99,12 +102,15 @@ def results_tables(results: Results, metrics: Sequence[str]) -> tuple[list[str],
             mean, std = mean_std(results.values(variant, metric))
             cell = f"{mean:.{_digits(metric)}f} +- {std:.{_digits(metric)}f}"
             cells.append(f"**{cell}**" if best[metric] == variant and len(results.runs) > 1 else cell)
-        lines.append(f"| {variant_label(variant)} | {len(runs)} | " + " | ".join(cells) + f" | {runs[0]['parameters']:,} |")
+        lines.append(
+            f"| {variant_label(variant)} | {len(runs)} | " + " | ".join(cells) + f" | {runs[0]['parameters']:,} |"
+        )
     per_seed = ["| variant | seed | " + " | ".join(LABELS.get(m, (m,))[0] for m in names) + " |",
                 "|---" * (len(names) + 2) + "|"]
     for variant, runs in results.runs.items():
         for r in runs:
-            per_seed.append(f"| {variant_label(variant)} | {r['seed']} | " + " | ".join(f"{r['values'][m]:.4f}" for m in names) + " |")
+            per_seed.append(f"| {variant_label(variant)} | {r['seed']} | "
+                            + " | ".join(f"{r['values'][m]:.4f}" for m in names) + " |")
     return lines, per_seed
 
 
@@ -117,7 +123,8 @@ def best_baseline(results: Results, metric: str, baselines: Sequence[str]) -> st
     return (max if higher else min)(present, key=lambda b: mean_std(results.values(b, metric))[0])
 
 
-def comparison_rows(results: Results, metrics: Sequence[str], baselines: Sequence[str]) -> list[tuple[str, str, str, Comparison]]:
+def comparison_rows(results: Results, metrics: Sequence[str],
+                    baselines: Sequence[str]) -> list[tuple[str, str, str, Comparison]]:
     """``(metric, variant, baseline, comparison)`` for every non-baseline variant against the best baseline of each
     metric (``variant - baseline``, 95% Welch interval)."""
     rows = []
@@ -127,7 +134,8 @@ def comparison_rows(results: Results, metrics: Sequence[str], baselines: Sequenc
             continue
         for variant in results.runs:
             if variant not in baselines:
-                rows.append((metric, variant, base, welch_interval(results.values(variant, metric), results.values(base, metric))))
+                rows.append((metric, variant, base,
+                             welch_interval(results.values(variant, metric), results.values(base, metric))))
     return rows
 
 
@@ -177,7 +185,8 @@ def contrast_section(results: Results, metrics: Sequence[str], contrasts: Sequen
         return ""
     asked = dict.fromkeys((v, r) for _, v, r, _ in rows)
     questions = {(v, r): q for v, r, q in QUESTIONS}
-    lines = [f"- {variant_label(v)} against {variant_label(r)}" + (f": {questions[v, r]}" if (v, r) in questions else "")
+    lines = [f"- {variant_label(v)} against {variant_label(r)}"
+             + (f": {questions[v, r]}" if (v, r) in questions else "")
              for v, r in asked]
     return "\n".join(lines) + "\n\n" + _differences(rows, "reference", "the reference is the one each row names.")
 
@@ -189,7 +198,8 @@ def _differences(rows: list[tuple[str, str, str, Comparison]], against: str, whi
     for metric, variant, base, comparison in rows:
         lines.append(
             f"| {LABELS.get(metric, (metric,))[0]} | {variant_label(variant)} | {variant_label(base)} | "
-            f"{comparison.difference:+.{_digits(metric)}f} | {_interval(metric, comparison)} | {_verdict(metric, comparison)} |"
+            f"{comparison.difference:+.{_digits(metric)}f} | {_interval(metric, comparison)} | "
+            f"{_verdict(metric, comparison)} |"
         )
     verdicts = [_verdict(metric, comparison) for metric, _, _, comparison in rows]
     better, worse = sum("better" in v for v in verdicts), sum("worse" in v for v in verdicts)
@@ -220,7 +230,8 @@ def budget_section(all_results: Sequence[Results], metrics: Sequence[str], basel
             for r in all_results:
                 c = welch_interval(r.values(variant, metric), r.values(base, metric))
                 cells.append(f"{c.difference:+.{_digits(metric)}f} {_interval(metric, c)}")
-            lines.append(f"| {LABELS.get(metric, (metric,))[0]} | {variant_label(variant)} | {variant_label(base)} | " + " | ".join(cells) + " |")
+            lines.append(f"| {LABELS.get(metric, (metric,))[0]} | {variant_label(variant)} | {variant_label(base)} | "
+                         + " | ".join(cells) + " |")
     if len(lines) == 2:
         return ""
     return "\n".join(lines)
@@ -251,14 +262,16 @@ def cost_line(records: Sequence[dict], wall_seconds: float | None = None) -> str
     if resumed:
         how += (f"; {resumed} run{'s' if resumed > 1 else ''} resumed from a checkpoint, "
                 f"{'their' if resumed > 1 else 'its'} last leg scaled to the whole run")
-    wall = f"; this command ran {wall_seconds / 60:.1f} minutes (runs already finished are reused)" if wall_seconds else ""
+    wall = (f"; this command ran {wall_seconds / 60:.1f} minutes (runs already finished are reused)"
+            if wall_seconds else "")
     return (f"{len(records)} runs, {iterations:,} training iterations in all, {cpu_minutes:.1f} CPU minutes of "
             f"training ({how}) on {os.cpu_count()} cores{wall}")
 
 
 def sample_budget(records: Sequence[dict]) -> int:
     """The budget the sample grid shows: the one most variants ran (the largest of those)."""
-    variants = {steps: {r["variant"] for r in records if r["steps"] == steps} for steps in {r["steps"] for r in records}}
+    variants = {steps: {r["variant"] for r in records if r["steps"] == steps}
+                for steps in {r["steps"] for r in records}}
     return max(variants, key=lambda steps: (len(variants[steps]), steps))
 
 
@@ -333,7 +346,8 @@ def _image_columns(plan, models: dict, count: int):
     size = samples[0]["A"].shape[-2:]
 
     def stack(key: str):
-        return torch.stack([F.interpolate(s[key][None], size=size, mode="bilinear", align_corners=False)[0] for s in samples])
+        return torch.stack([F.interpolate(s[key][None], size=size, mode="bilinear", align_corners=False)[0]
+                            for s in samples])
 
     inputs, targets = stack("A"), stack("B")
     columns = [to_unit_range(inputs)] + ([to_unit_range(targets)] if plan.layout != "unpaired" else [])
@@ -370,9 +384,11 @@ def references_section(references: dict[str, dict[str, float]], all_results: Seq
     names = [m for m in metrics if any(m in values for values in references.values())]
     if not names:
         return ""
-    lines = ["| reference | " + " | ".join(LABELS.get(m, (m,))[0] for m in names) + " |", "|---" * (len(names) + 1) + "|"]
+    lines = ["| reference | " + " | ".join(LABELS.get(m, (m,))[0] for m in names) + " |",
+             "|---" * (len(names) + 1) + "|"]
     for label, values in references.items():
-        lines.append(f"| {label} | " + " | ".join(f"{values[m]:.{_digits(m)}f}" if m in values else "-" for m in names) + " |")
+        lines.append(f"| {label} | "
+                     + " | ".join(f"{values[m]:.{_digits(m)}f}" if m in values else "-" for m in names) + " |")
     notes = []
     for metric in names:
         higher = LABELS.get(metric, (metric, False))[1]
@@ -424,7 +440,8 @@ def passes_gates(record: dict, references: dict[str, dict[str, float]], gate_met
     """A run learned when its discriminators still tell real from fake (where recorded) and it beats every
     reference on every gate metric it has."""
     metrics = [m for m in gate_metrics if m in record["values"]]
-    return discriminators_alive(record) is not False and all(_beats(m, record["values"][m], references) for m in metrics)
+    return (discriminators_alive(record) is not False
+            and all(_beats(m, record["values"][m], references) for m in metrics))
 
 
 def baseline_learned(results: Results, baselines: Sequence[str], references: dict[str, dict[str, float]],
@@ -447,9 +464,9 @@ def gates_section(records: Sequence[dict], references: dict[str, dict[str, float
     from pono_gan.tasks.base import HEALTH_MARGIN, HEALTH_WINDOW  # the verdict's own rule, where it is applied
 
     lines = [f"A run has learned when its discriminators still tell real from fake at the end (real beats fake by at "
-             f"least {HEALTH_MARGIN} over its last {HEALTH_WINDOW} steps) and it beats every reference above on {names}. Variants are ranked "
-             "only at budgets where a baseline learned (its mean over seeds beats the references, its discriminators "
-             "alive in every seed).", "",
+             f"least {HEALTH_MARGIN} over its last {HEALTH_WINDOW} steps) and it beats every reference above on "
+             f"{names}. Variants are ranked only at budgets where a baseline learned (its mean over seeds beats the "
+             "references, its discriminators alive in every seed).", "",
              "| variant | iterations | seed | discriminators | " + " | ".join(
                  f"beats the references on {LABELS.get(m, (m,))[0]}" for m in metrics) + " | learned |",
              "|---" * (len(metrics) + 5) + "|"]
@@ -481,7 +498,8 @@ def render(plan, records: Sequence[dict], metrics: Sequence[str], baselines: Seq
     parts = [f"# {title}", "",
              f"Measured by `{command}` on {time.strftime('%Y-%m-%d')}: {cost_line(records, wall_seconds)}.{partial} "
              f"Variants: {', '.join(variant_label(v) for v in variants)}; baselines: "
-             f"{', '.join(variant_label(b) for b in baselines if b in variants) or 'none'}.", "", "## Setup", "", setup, ""]
+             f"{', '.join(variant_label(b) for b in baselines if b in variants) or 'none'}.",
+             "", "## Setup", "", setup, ""]
     trivial = references_section(references or {}, all_results, metrics)
     gate_metrics = GATE_METRICS.get(getattr(plan, "layout", ""), ())
     if trivial:
@@ -520,5 +538,6 @@ def render(plan, records: Sequence[dict], metrics: Sequence[str], baselines: Seq
         parts += [notes, ""]
     parts += ["## Reproduce", "", "```bash", command, "```", "",
               f"Runs go to `{plan.runs_folder}/VARIANT/stepsN/seedS/` (checkpoints, the W&B offline run of group "
-              f"`{plan.group}`, `eval_test/per_image.csv` and `summary.json`). A killed study resumes where it stopped.", ""]
+              f"`{plan.group}`, `eval_test/per_image.csv` and `summary.json`). A killed study resumes where it "
+              "stopped.", ""]
     return "\n".join(parts)

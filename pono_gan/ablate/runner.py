@@ -1,4 +1,5 @@
-"""Training and scoring the runs of a study: each a plain ``train.py fit`` (``pono-gan train fit``) in its own folder, then ``evaluate``.
+"""Training and scoring the runs of a study: each a plain ``train.py fit`` (``pono-gan train fit``) in its own folder,
+then ``evaluate``.
 
 A killed study resumes: a finished run (its ``trained.json`` says so, for the same settings) is skipped, a run with
 a ``last.ckpt`` resumes from it, and an evaluation is cached beside its run until the checkpoint is newer. A run
@@ -20,8 +21,8 @@ from pathlib import Path
 
 from pono_gan.errors import PonoGanError
 
-__all__ = ["Run", "Plan", "StudyError", "schedule", "summary_values", "train_command", "train_run", "score_run", "run_plan",
-           "reference_scores", "score_references"]
+__all__ = ["Run", "Plan", "StudyError", "schedule", "summary_values", "train_command", "train_run", "score_run",
+           "run_plan", "reference_scores", "score_references"]
 
 class StudyError(PonoGanError):
     """A study that cannot run as asked (a missing config, a run folder trained with other settings, a failed run)."""
@@ -175,7 +176,8 @@ def train_run(plan: Plan, run: Run, log: Callable[[str], None] = print) -> dict:
                "OMP_NUM_THREADS": threads, "MKL_NUM_THREADS": threads}
         returncode, cpu_seconds = _run_measured(command, output, env)
     if returncode:
-        raise StudyError(f"training {run.variant} seed {run.seed} failed (exit {returncode}); see {folder / 'train.log'}")
+        raise StudyError(f"training {run.variant} seed {run.seed} failed (exit {returncode}); "
+                         f"see {folder / 'train.log'}")
     seconds = time.perf_counter() - start
     record = {**asdict(run), "seconds": seconds, "cpu_seconds": cpu_seconds, "threads": plan.threads,
               "resumed_from": resumed_from, "fingerprint": fingerprint}
@@ -185,7 +187,8 @@ def train_run(plan: Plan, run: Run, log: Callable[[str], None] = print) -> dict:
 
 
 def score_run(plan: Plan, run: Run) -> dict:
-    """The run's test-split summary from ``pono_gan.evaluate`` (cached in ``eval_test`` until the checkpoint changes)."""
+    """The run's test-split summary from ``pono_gan.evaluate`` (cached in ``eval_test`` until the checkpoint
+    changes)."""
     from pono_gan.evaluate import evaluate
     from pono_gan.inference import load_model
 
@@ -194,7 +197,8 @@ def score_run(plan: Plan, run: Run) -> dict:
     checkpoint = folder / "checkpoints" / "last.ckpt"
     if summary_path.is_file() and summary_path.stat().st_mtime >= checkpoint.stat().st_mtime:
         summary = json.loads(summary_path.read_text())
-        if summary.get("layout") == plan.layout and (plan.metrics is None or set(plan.metrics) <= set(summary_values(summary))):
+        if summary.get("layout") == plan.layout and (
+                plan.metrics is None or set(plan.metrics) <= set(summary_values(summary))):
             return summary
     model = load_model(checkpoint, plan.direction)
     return evaluate(model, plan.data, plan.layout, "test", folder / "eval_test", workers=0, metrics=plan.metrics)
@@ -235,7 +239,8 @@ def reference_scores(data: Path, layout: str, metrics: Sequence[str] | None, che
 def finished(plan: Plan, run: Run) -> bool:
     """Whether ``run`` has finished training with the plan's settings."""
     record = run.folder(plan.runs_folder) / "trained.json"
-    return record.is_file() and json.loads(record.read_text()).get("fingerprint") == _fingerprint(plan, run, run.folder(plan.runs_folder))
+    return record.is_file() and json.loads(record.read_text()).get("fingerprint") == _fingerprint(
+        plan, run, run.folder(plan.runs_folder))
 
 
 def run_plan(plan: Plan, log: Callable[[str], None] = print, train: bool = True) -> list[dict]:
@@ -258,7 +263,8 @@ def run_plan(plan: Plan, log: Callable[[str], None] = print, train: bool = True)
     if not train:
         plan = replace(plan, runs=[run for run in plan.runs if finished(plan, run)])
         if not plan.runs:
-            raise StudyError(f"no run under {plan.runs_folder} has finished yet; run the study without --report-only first")
+            raise StudyError(f"no run under {plan.runs_folder} has finished yet; "
+                             "run the study without --report-only first")
     # seed-major, so the first results already compare every variant
     order = sorted(plan.runs, key=lambda run: (run.steps, run.seed, list(plan.variant_files).index(run.variant)))
     with ThreadPoolExecutor(plan.jobs) as pool:
@@ -270,10 +276,12 @@ def run_plan(plan: Plan, log: Callable[[str], None] = print, train: bool = True)
     for run in plan.runs:
         checkpoint = run.folder(plan.runs_folder) / "checkpoints" / "last.ckpt"
         if run.variant not in parameters:  # one architecture per variant file, whatever the seed or budget
-            parameters[run.variant] = sum(p.numel() for p in load_model(checkpoint, plan.direction).generator.parameters())
+            parameters[run.variant] = sum(
+                p.numel() for p in load_model(checkpoint, plan.direction).generator.parameters())
         numbers = summary_values(summaries[run])
         health = read_checkpoint(checkpoint).get("pono_gan", {}).get("discriminators")
         records.append({**trained[run], "values": numbers, "parameters": parameters[run.variant],
                         **({"discriminators": health} if health else {})})
-        log(f"{run.variant} steps {run.steps} seed {run.seed}: " + ", ".join(f"{k} {v:.4f}" for k, v in numbers.items()))
+        log(f"{run.variant} steps {run.steps} seed {run.seed}: "
+            + ", ".join(f"{k} {v:.4f}" for k, v in numbers.items()))
     return records

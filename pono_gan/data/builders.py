@@ -161,7 +161,8 @@ def _load_photos(names: Sequence[str]) -> dict[str, Image.Image]:
 
 
 def _write_split(root: Path, split: str, photos: dict[str, Image.Image], count: int, size: int,
-                 rng: np.random.Generator, scale: tuple[float, float], derive: Callable[[np.ndarray], np.ndarray]) -> None:
+                 rng: np.random.Generator, scale: tuple[float, float],
+                 derive: Callable[[np.ndarray], np.ndarray]) -> None:
     names = list(photos)
     per_photo = [count // len(names) + (i < count % len(names)) for i in range(len(names))]
     crops, stems = [], []
@@ -250,9 +251,11 @@ def build_pairs(
 
     # one stream per split: the test set does not change with num_train
     derive = _DERIVE[kind]
-    _write_split(root, "train", _load_photos(train_photos), num_train, size, np.random.default_rng([seed, 0]), scale, derive)
+    _write_split(root, "train", _load_photos(train_photos), num_train, size, np.random.default_rng([seed, 0]),
+                 scale, derive)
     if num_test:
-        _write_split(root, "test", _load_photos(test_photos), num_test, size, np.random.default_rng([seed, 1]), scale, derive)
+        _write_split(root, "test", _load_photos(test_photos), num_test, size, np.random.default_rng([seed, 1]),
+                     scale, derive)
     manifest.write_text(json.dumps(settings, indent=1) + "\n")  # last: a killed build is rebuilt next time
     return root
 
@@ -276,14 +279,16 @@ def main(argv: Sequence[str] | None = None) -> Path:
         sub.add_argument("--seed", type=int, default=0, help="random seed (default: %(default)s)")
         sub.add_argument("--overwrite", action="store_true", help="replace images of another build in --root")
     glyphs.add_arguments(builders.add_parser("glyphs", help="one font -> another: glyph pairs (zi2zi)"))
-    fonts.add_arguments(builders.add_parser("fonts", help="one font -> many fonts: the style benchmark with ground truth"))
+    fonts.add_arguments(builders.add_parser("fonts",
+                                            help="one font -> many fonts: the style benchmark with ground truth"))
     args = parser.parse_args(argv)
     if args.builder in ("glyphs", "fonts"):
         try:
             return (glyphs if args.builder == "glyphs" else fonts).main(args)
         except PonoGanError as error:
             parser.exit(2, f"error: {error}\n")
-    root = build_pairs(args.builder, args.root, args.size, args.num_train, args.num_test, args.seed, overwrite=args.overwrite)
+    root = build_pairs(args.builder, args.root, args.size, args.num_train, args.num_test, args.seed,
+                       overwrite=args.overwrite)
     print(f"ready: {root}: trainA/ trainB/ ({args.num_train} pairs), testA/ testB/ ({args.num_test} pairs), "
           "layout 'paired'")
     return root

@@ -215,7 +215,8 @@ class ImageTranslationDataModule(pl.LightningDataModule):
         replicas, rank = (trainer.world_size, trainer.global_rank) if trainer is not None else (1, 0)
         # torch.initial_seed() is the seed seed_everything set (the same on every rank); resume restores it.
         sampler = EpochSampler(self.train_dataset, seed=torch.initial_seed(), num_replicas=replicas, rank=rank)
-        return ResumableDataLoader(self.train_dataset, sampler, batch_size=self.hparams.batch_size, **self._loader_options())
+        return ResumableDataLoader(self.train_dataset, sampler, batch_size=self.hparams.batch_size,
+                                   **self._loader_options())
 
     def val_dataloader(self) -> DataLoader | list:
         """The validation loader, or an empty list when there is no validation split (Lightning then skips

@@ -178,7 +178,8 @@ def build_fonts(
     ids = [font["id"] for font in described]
     repeated = sorted({i for i in ids if ids.count(i) > 1} | ({source["id"]} & set(ids)))
     if repeated:
-        raise DataError(f"two fonts named {repeated[0]!r} (the id is the file's stem); pass each font once, or rename one")
+        raise DataError(f"two fonts named {repeated[0]!r} (the id is the file's stem); "
+                        "pass each font once, or rename one")
     settings = {
         "builder": "fonts", "version": _FORMAT_VERSION, "size": size, "scale": scale, "val": val, "test": test,
         "seed": seed, "max_chars": max_chars, "min_distance": min_distance, "source": source,

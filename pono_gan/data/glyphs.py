@@ -81,7 +81,8 @@ _MISSING = "\U0010fffd"  # a private-use code point: every font draws its .notde
 def charset(name: str) -> str:
     """The characters of a named set (``gb2312-1``: 3,755; ``gb2312-2``: 3,008; ``gb2312``: 6,763) in code order."""
     if name not in CHARSETS:
-        raise DataError(f"unknown character set {name!r}; valid: {', '.join(CHARSETS)} (or pass the characters with --chars)")
+        raise DataError(f"unknown character set {name!r}; valid: {', '.join(CHARSETS)} "
+                        "(or pass the characters with --chars)")
     chars = []
     for high in CHARSETS[name]:
         for low in range(0xA1, 0xFF):
@@ -173,8 +174,10 @@ def split_characters(chars: Sequence[str], val: float, test: float, seed: int) -
     """``{"train", "val", "test"}`` -> their characters (each in code order), by a permutation seeded with ``seed``."""
     order = np.random.default_rng(seed).permutation(len(chars))
     num_train, num_val, _ = _split_sizes(len(chars), val, test)
-    bounds = {"train": (0, num_train), "val": (num_train, num_train + num_val), "test": (num_train + num_val, len(chars))}
-    return {split: "".join(sorted((chars[i] for i in order[start:stop]), key=ord)) for split, (start, stop) in bounds.items()}
+    bounds = {"train": (0, num_train), "val": (num_train, num_train + num_val),
+              "test": (num_train + num_val, len(chars))}
+    return {split: "".join(sorted((chars[i] for i in order[start:stop]), key=ord))
+            for split, (start, stop) in bounds.items()}
 
 
 def glyph_name(char: str) -> str:
@@ -242,7 +245,8 @@ def build_glyphs(
     settings = {
         "builder": "glyphs", "version": _FORMAT_VERSION, "size": size, "scale": scale, "val": val, "test": test,
         "seed": seed, "source_font": Path(source_font).name, "target_font": Path(target_font).name,
-        "source_sha256": file_sha256(open_font(source_font, 1).path), "target_sha256": file_sha256(open_font(target_font, 1).path),
+        "source_sha256": file_sha256(open_font(source_font, 1).path),
+        "target_sha256": file_sha256(open_font(target_font, 1).path),
         "chars": charset_name if chars is None else hashlib.sha256(chars.encode()).hexdigest(),
     }
     if already_built(root, "glyphs.json", settings, overwrite):
@@ -284,7 +288,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def add_rendering_arguments(parser: argparse.ArgumentParser) -> None:
     """The options every glyph builder shares: the characters, the drawing, the split, ``--overwrite``."""
-    parser.add_argument("--charset", default="gb2312-1", choices=list(CHARSETS), help="characters (default: %(default)s)")
+    parser.add_argument("--charset", default="gb2312-1", choices=list(CHARSETS),
+                        help="characters (default: %(default)s)")
     parser.add_argument("--chars", default=None, help="draw these characters instead of --charset")
     parser.add_argument("--size", type=int, default=64, help="image side in pixels (default: %(default)s)")
     parser.add_argument("--scale", type=float, default=0.8, help="font size / image side (default: %(default)s)")

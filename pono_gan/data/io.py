@@ -67,7 +67,8 @@ def list_images(folder: str | os.PathLike, recursive: bool = True) -> list[Path]
         raise MissingPathError(f"not a folder: {root} (expected a folder of images)")
     pattern = root.rglob("*") if recursive else root.glob("*")
     return sorted(
-        p for p in pattern if p.is_file() and is_image_file(p) and not any(part.startswith(".") for part in p.relative_to(root).parts)
+        p for p in pattern
+        if p.is_file() and is_image_file(p) and not any(part.startswith(".") for part in p.relative_to(root).parts)
     )
 
 
@@ -160,7 +161,8 @@ def save_image(image: Tensor, path: str | os.PathLike, alpha: Tensor | None = No
     pil = to_pil(image)
     suffix = path.suffix.lower()
     if alpha is not None and suffix not in (".jpg", ".jpeg", ".bmp"):
-        pil.putalpha(Image.fromarray(alpha.detach().float().clamp(0, 1).mul(255).round().byte().cpu()[0].numpy(), mode="L"))
+        pil.putalpha(Image.fromarray(alpha.detach().float().clamp(0, 1).mul(255).round().byte().cpu()[0].numpy(),
+                                     mode="L"))
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
     try:

@@ -113,8 +113,8 @@ def combine(
     if (lonely_a or lonely_b) and not skip_unmatched or not pairs:
         raise DataError(
             f"{len(lonely_a)} files in {folder_a} without a partner in {folder_b} ({some_names(lonely_a, 5) or '-'}), "
-            f"{len(lonely_b)} in {folder_b} without one in {folder_a} ({some_names(lonely_b, 5) or '-'}); names match on "
-            f"the path without extension: "
+            f"{len(lonely_b)} in {folder_b} without one in {folder_a} ({some_names(lonely_b, 5) or '-'}); "
+            f"names match on the path without extension: "
             + (f"pass --skip-unmatched to combine the {len(pairs)} matched pairs" if pairs else "no pair matches")
         )
     if not resize_b:
@@ -384,7 +384,8 @@ def main(argv: Sequence[str] | None = None) -> object:
     how.add_argument("--link", dest="link", action="store_true", help="hard-link the files (same file system)")
     sub.add_argument("--overwrite", action="store_true", help="replace split folders that already hold files")
 
-    sub = commands.add_parser("unpair", help="a paired data root -> an unpaired one whose training domains share no item")
+    sub = commands.add_parser("unpair",
+                              help="a paired data root -> an unpaired one whose training domains share no item")
     sub.add_argument("--input", required=True, help="a data root in the paired layout (trainA/ trainB/, val*, test*)")
     sub.add_argument("--out", required=True, help="the unpaired data root to write")
     sub.add_argument("--seed", type=int, default=0, help="random seed of the halves (default: %(default)s)")

@@ -76,7 +76,8 @@ class Preprocessing:
 
     def __post_init__(self) -> None:
         if self.preprocess not in PREPROCESS_NAMES:
-            raise ConfigError("preprocess", self.preprocess, f"unknown preset; valid presets: {', '.join(PREPROCESS_NAMES)}")
+            raise ConfigError("preprocess", self.preprocess,
+                              f"unknown preset; valid presets: {', '.join(PREPROCESS_NAMES)}")
         require(self, "load_size crop_size size_multiple")
         if self.crops and self.resizes and self.crop_size > self.load_size:
             raise ConfigError("crop_size", self.crop_size, f"larger than load_size {self.load_size} for preprocess "

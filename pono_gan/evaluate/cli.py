@@ -59,13 +59,16 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--device", default="auto", help="auto | cpu | cuda (default: %(default)s)")
     parser.add_argument("--limit", type=int, help="score only the first N samples")
     parser.add_argument("--metrics", nargs="+", metavar="NAME",
-                        help=f"any of {', '.join(METRICS)} (default: all that can run; FID / KID only with their weights)")
+                        help=f"any of {', '.join(METRICS)} (default: all that can run; FID / KID only with their "
+                             "weights)")
     parser.add_argument("--inception-weights", metavar="PATH",
                         help="the FID / KID Inception weights (default: $PONO_GAN_INCEPTION_WEIGHTS, then torch hub's "
                              "checkpoints folder)")
-    parser.add_argument("--batch-size", type=_positive, default=32, help="images per feature batch (default: %(default)s)")
+    parser.add_argument("--batch-size", type=_positive, default=32,
+                        help="images per feature batch (default: %(default)s)")
     parser.add_argument("--num-styles", type=_positive, default=3,
-                        help="style models: random styles per input for l1_random and diversity_l1 (default: %(default)s)")
+                        help="style models: random styles per input for l1_random and diversity_l1 "
+                             "(default: %(default)s)")
     parser.add_argument("--train-mode", action="store_true",
                         help="translate with the generator in training mode (batch norm on each image's statistics, "
                              "dropout on), as junyanz's test.py without --eval")
@@ -75,7 +78,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--wandb", action="store_true",
                         help="also log a W&B table (input, output, target, moment maps and metrics per image) into the "
                              "checkpoint's run (offline without a login; `wandb sync` uploads it)")
-    parser.add_argument("--wandb-rows", type=_positive, default=64, help="images in the W&B table (default: %(default)s)")
+    parser.add_argument("--wandb-rows", type=_positive, default=64,
+                        help="images in the W&B table (default: %(default)s)")
     parser.add_argument("--wandb-project", default="pono-gan", help="W&B project (default: %(default)s)")
     args = parser.parse_args(argv)
     # torch, the models and the metrics load only now, so --help and flag errors answer at once
@@ -90,12 +94,14 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         if root is None:
             raise DataError(f"{args.checkpoint}: does not record its data root; pass --data")
         layout = args.layout or _default_layout(model, root, trained)
-        output = Path(args.output) if args.output else Path(args.checkpoint).resolve().parent.parent / f"eval_{args.split}"
+        output = (Path(args.output) if args.output
+                  else Path(args.checkpoint).resolve().parent.parent / f"eval_{args.split}")
         metrics = [name for value in args.metrics for name in value.split(",") if name] if args.metrics else None
         gallery: list | None = [] if args.wandb else None
         summary = evaluate(model, root, layout, args.split, output, args.device, args.limit, metrics=metrics,
-                           inception_weights=args.inception_weights, batch_size=args.batch_size, num_styles=args.num_styles,
-                           train_mode=args.train_mode, gallery=gallery, gallery_size=args.wandb_rows)
+                           inception_weights=args.inception_weights, batch_size=args.batch_size,
+                           num_styles=args.num_styles, train_mode=args.train_mode, gallery=gallery,
+                           gallery_size=args.wandb_rows)
         if args.references and layout == "fonts":
             from pono_gan.evaluate.fonts import REFERENCES, evaluate_fonts
 
@@ -109,8 +115,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
 
             plain = _without_style(metrics)
             summary["references"] = {
-                label: evaluate(reference, root, layout, args.split, output / "references" / REFERENCES[label], args.device,
-                                args.limit, metrics=plain, inception_weights=args.inception_weights,
+                label: evaluate(reference, root, layout, args.split, output / "references" / REFERENCES[label],
+                                args.device, args.limit, metrics=plain, inception_weights=args.inception_weights,
                                 batch_size=args.batch_size)
                 for label, reference in reference_models(model, root, layout, args.split).items()}
         if gallery is not None:

@@ -41,7 +41,8 @@ from pono_gan.metrics import l1_per_image, paired_metrics, pairwise_l1
 from pono_gan.viz import to_unit_range
 
 __all__ = [
-    "describe", "distribution_metric", "evaluate", "known_targets", "make_extractors", "remember_targets", "select_metrics",
+    "describe", "distribution_metric", "evaluate", "known_targets", "make_extractors", "remember_targets",
+    "select_metrics",
 ]
 
 #: the targets' features computed in this process, by :func:`_targets_key`: an ablation scores many checkpoints on
@@ -105,7 +106,8 @@ def select_metrics(
             same = [name for name in refused if reasons[name] == reasons[refused[0]]]
             raise DataError(f"{', '.join(same)} {reasons[refused[0]]}")
     skipped: dict[str, str] = {}
-    inception = [name for name in chosen if name in DISTRIBUTION_METRICS and DISTRIBUTION_METRICS[name][1] == "inception"]
+    inception = [name for name in chosen
+                 if name in DISTRIBUTION_METRICS and DISTRIBUTION_METRICS[name][1] == "inception"]
     weights = find_inception_weights(inception_weights) if inception else None
     if inception and weights is None:
         if metrics is not None:
@@ -153,7 +155,8 @@ def evaluate(
         raise DataError(f"unknown layout {layout!r}; valid: {', '.join(LAYOUTS)}")
     if layout == "fonts":
         if gallery is not None:
-            raise DataError("the W&B table (--wandb) is not made for the font benchmark yet; per_image.csv holds its rows")
+            raise DataError("the W&B table (--wandb) is not made for the font benchmark yet; "
+                            "per_image.csv holds its rows")
         from pono_gan.evaluate.fonts import evaluate_fonts, model_renderers
 
         render, render_random = model_renderers(model, device, train_mode)
@@ -163,7 +166,8 @@ def evaluate(
     chosen, skipped, weights = select_metrics(metrics, layout, inception_weights, model.styled)
     random_metrics = [name for name in chosen if name in STYLE_METRICS]
     if random_metrics and num_styles < 2:
-        raise DataError(f"--num-styles {num_styles}: {', '.join(random_metrics)} need at least 2 random styles per input")
+        raise DataError(f"--num-styles {num_styles}: {', '.join(random_metrics)} need at least 2 random styles "
+                        "per input")
     config = model.config
     dataset = make_dataset(
         root, layout, split, preprocessing=Preprocessing("none", size_multiple=1), direction=model.direction,
@@ -304,7 +308,8 @@ def _write(output: Path, summary: dict[str, Any], rows: list[dict[str, Any]], pe
 
 
 def describe(summary: dict[str, Any]) -> str:
-    """The summary's numbers on one line: ``l1 0.1570 +- 0.0300, ..., fd_effnet_lite0 12.3, kid 0.0123 +- 0.001 ...``."""
+    """The summary's numbers on one line:
+    ``l1 0.1570 +- 0.0300, ..., fd_effnet_lite0 12.3, kid 0.0123 +- 0.001 ...``."""
     parts = [f"{name} {v['mean']:.4f} +- {v['std']:.4f}" for name, v in summary["metrics"].items()]
     for name, v in summary["distribution_metrics"].items():
         if "value" in v:

@@ -122,7 +122,8 @@ class Benchmark:
 def sample_triples(chars: str, fonts: Sequence[str], seed: int = 0) -> list[Triple]:
     """For every font and character, an example character drawn at random among the others (seeded)."""
     if len(chars) < 2:
-        raise DataError(f"the protocol needs at least 2 test characters (an example is another character), got {len(chars)}")
+        raise DataError("the protocol needs at least 2 test characters (an example is another character), "
+                        f"got {len(chars)}")
     rng = np.random.default_rng(seed)
     triples = []
     for font in fonts:
@@ -167,8 +168,8 @@ def model_renderers(model, device: str = "auto", train_mode: bool = False) -> tu
     from pono_gan.inference import Translator, resolve_device
 
     if not model.styled:
-        raise DataError(f"{model.path}: the font benchmark renders in the style of an example and needs a style (MUNIT) "
-                        "checkpoint; score other models with --layout unpaired")
+        raise DataError(f"{model.path}: the font benchmark renders in the style of an example and needs a style "
+                        "(MUNIT) checkpoint; score other models with --layout unpaired")
     translator = Translator(model.generator, resolve_device(device), train_mode=train_mode)
     content_channels, style_channels = model.config.in_channels, model.config.out_channels
 

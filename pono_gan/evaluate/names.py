@@ -13,7 +13,8 @@ STYLE_METRICS = ("l1_random", "diversity_l1")
 # name -> (kind, backbone, description)
 DISTRIBUTION_METRICS: dict[str, tuple[str, str, str]] = {
     "fd_effnet_lite0": ("fd", "effnet", "Frechet distance on EfficientNet-Lite0 features, not comparable to FID"),
-    "kid_effnet_lite0": ("kid", "effnet", "KID (polynomial-kernel MMD^2) on EfficientNet-Lite0 features, not comparable to KID"),
+    "kid_effnet_lite0": ("kid", "effnet",
+                         "KID (polynomial-kernel MMD^2) on EfficientNet-Lite0 features, not comparable to KID"),
     "fid": ("fd", "inception", "FID: Frechet distance on Inception v3 pool3 features"),
     "kid": ("kid", "inception", "KID: polynomial-kernel MMD^2 on Inception v3 pool3 features"),
 }

@@ -66,4 +66,5 @@ def reference_models(model: Model, root: str | Path, layout: str, split: str = "
     out_channels = model.config.out_channels
     generators = {"identity": lambda: TrivialGenerator(out_channels),
                   "median": lambda: TrivialGenerator(out_channels, target_median(model, root, layout, split))}
-    return {label: replace(model, generator=generators[kind]().eval(), path=Path(kind)) for label, kind in REFERENCES.items()}
+    return {label: replace(model, generator=generators[kind]().eval(), path=Path(kind))
+            for label, kind in REFERENCES.items()}

@@ -3,16 +3,17 @@
     # a folder tree (recursive); the output tree mirrors it and keeps file names
     python infer.py --checkpoint runs/paired/edges2photo/pono_ms/checkpoints/last.ckpt --input photos/ --output results/
     # one file; an unpaired (CycleGAN-style) model needs a direction
-    python infer.py --checkpoint runs/unpaired/horse2zebra/pono_ms/checkpoints/last.ckpt --direction BtoA --input zebra.jpg \
-        --output out/
+    python infer.py --checkpoint runs/unpaired/horse2zebra/pono_ms/checkpoints/last.ckpt --direction BtoA \
+        --input zebra.jpg --output out/
     # a 4000 x 3000 photo in bounded memory, PNG outputs, the PONO mean / std maps beside each output
     python infer.py --checkpoint last.ckpt --input big/ --output out/ --tile 512 --ext png --save-moments
     # on a GPU in bfloat16 where it has it natively, at the scale the model was trained at (shorter side = training
     # load_size)
-    python infer.py --checkpoint last.ckpt --input photos/ --output out/ --device cuda --precision auto --load-size train
+    python infer.py --checkpoint last.ckpt --input photos/ --output out/ --device cuda --precision auto \
+        --load-size train
     # a style (MUNIT) model: every content image in the style of every example image, and in 4 random styles
-    python infer.py --checkpoint runs/style/cat2dog/pono_ms/checkpoints/last.ckpt --direction AtoB --input cats/ --output out/ \
-        --style dogs/ --num-styles 4
+    python infer.py --checkpoint runs/style/cat2dog/pono_ms/checkpoints/last.ckpt --direction AtoB --input cats/ \
+        --output out/ --style dogs/ --num-styles 4
     # the generator alone, for other runtimes
     python infer.py --checkpoint last.ckpt --export onnx generator.onnx
     python infer.py --checkpoint last.ckpt --direction AtoB --export torchscript generator.pt
@@ -53,35 +54,51 @@ from pono_gan.inference.choices import DIRECTIONS, EXPORT_FORMATS, PRECISION_NAM
 
 
 def build_parser(prog: str = "infer.py") -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog=prog, description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--checkpoint", required=True, help="a .ckpt written by train.py; it alone rebuilds the generator")
+    parser = argparse.ArgumentParser(prog=prog, description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--checkpoint", required=True,
+                        help="a .ckpt written by train.py; it alone rebuilds the generator")
     parser.add_argument("--input", help="an image file or a folder of images (searched recursively)")
     parser.add_argument("--output", help="the folder that receives the translations (must not be inside --input)")
-    parser.add_argument("--direction", choices=DIRECTIONS, help="unpaired and style models only: which way to translate")
-    parser.add_argument("--style", metavar="IMAGE_OR_DIR", help="style models: example image(s) of the target domain to render each input in")
-    parser.add_argument("--num-styles", type=int, default=0, metavar="N", help="style models: also render each input in N random styles")
+    parser.add_argument("--direction", choices=DIRECTIONS,
+                        help="unpaired and style models only: which way to translate")
+    parser.add_argument("--style", metavar="IMAGE_OR_DIR",
+                        help="style models: example image(s) of the target domain to render each input in")
+    parser.add_argument("--num-styles", type=int, default=0, metavar="N",
+                        help="style models: also render each input in N random styles")
     parser.add_argument("--seed", type=int, default=0, help="seed of the random styles (default: %(default)s)")
-    parser.add_argument("--ext", default="same", help="output extension: 'same' (keep each input's) or png, jpg, webp, ...")
-    parser.add_argument("--no-recursive", dest="recursive", action="store_false", help="do not descend into sub-folders")
-    parser.add_argument("--load-size", metavar="PIXELS|train", help="resize so the shorter side is this before translating")
-    parser.add_argument("--drop-alpha", dest="keep_alpha", action="store_false", help="do not copy input alpha to outputs")
-    parser.add_argument("--batch-size", type=int, help="same-size images (or tiles) per forward pass (default: 1 on CPU, 8 on GPU)")
-    parser.add_argument("--workers", type=int, default=2, help="DataLoader processes that decode images (0: in-process)")
+    parser.add_argument("--ext", default="same",
+                        help="output extension: 'same' (keep each input's) or png, jpg, webp, ...")
+    parser.add_argument("--no-recursive", dest="recursive", action="store_false",
+                        help="do not descend into sub-folders")
+    parser.add_argument("--load-size", metavar="PIXELS|train",
+                        help="resize so the shorter side is this before translating")
+    parser.add_argument("--drop-alpha", dest="keep_alpha", action="store_false",
+                        help="do not copy input alpha to outputs")
+    parser.add_argument("--batch-size", type=int,
+                        help="same-size images (or tiles) per forward pass (default: 1 on CPU, 8 on GPU)")
+    parser.add_argument("--workers", type=int, default=2,
+                        help="DataLoader processes that decode images (0: in-process)")
     parser.add_argument("--device", default="auto", help="auto | cpu | cuda | cuda:N")
     parser.add_argument("--precision", choices=PRECISION_NAMES, default="32",
                         help="32 (default), bf16 / 16 autocast, or auto: bf16 where the device computes it natively (a "
                              "GPU that supports it, a CPU with AVX512-BF16 / AMX), else 32. bf16 is about 3x faster on "
                              "such CPUs but its outputs were 32 dB PSNR from fp32's on a 256 px photo generator")
-    parser.add_argument("--tile", type=int, metavar="PIXELS", help="run large images in tiles of this size (a multiple of the generator's)")
+    parser.add_argument("--tile", type=int, metavar="PIXELS",
+                        help="run large images in tiles of this size (a multiple of the generator's)")
     parser.add_argument("--tile-overlap", type=int, metavar="PIXELS", help="overlap between tiles (default: tile / 4)")
-    parser.add_argument("--save-moments", action="store_true", help="write NAME_moments.png (PONO mean / std maps) beside each output")
+    parser.add_argument("--save-moments", action="store_true",
+                        help="write NAME_moments.png (PONO mean / std maps) beside each output")
     parser.add_argument("--overwrite", action="store_true", help="redo outputs that already exist")
-    parser.add_argument("--compile", action="store_true", help="torch.compile the generator (pays off on many same-size images)")
+    parser.add_argument("--compile", action="store_true",
+                        help="torch.compile the generator (pays off on many same-size images)")
     parser.add_argument("--train-mode", action="store_true",
                         help="run the generator in training mode, as junyanz's test.py without --eval: batch norm on "
-                             "each batch's statistics (keep --batch-size 1 for its results), dropout on (seeded by --seed)")
+                             "each batch's statistics (keep --batch-size 1 for its results), dropout on "
+                             "(seeded by --seed)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
-    parser.add_argument("--export", nargs=2, metavar=("FORMAT", "PATH"), help=f"write the generator alone ({' | '.join(EXPORT_FORMATS)}) and exit")
+    parser.add_argument("--export", nargs=2, metavar=("FORMAT", "PATH"),
+                        help=f"write the generator alone ({' | '.join(EXPORT_FORMATS)}) and exit")
     return parser
 
 

@@ -53,7 +53,8 @@ def export_metadata(model: Model) -> dict[str, Any]:
         "multiple": model.multiple,
         "min_size": min_input_size(model.generator),
         "input": f"float32 NCHW, {model.config.in_channels} channels, values in [-1, 1] (x * 2 - 1 for x in [0, 1]), "
-        f"H and W multiples of {model.multiple} and at least {min_input_size(model.generator)} (reflect-pad, crop back)",
+        f"H and W multiples of {model.multiple} and at least {min_input_size(model.generator)} "
+        "(reflect-pad, crop back)",
         "output": f"float32 NCHW, {model.config.out_channels} channels, values in [-1, 1] ((y + 1) / 2 for [0, 1])",
         "generator": model.config.to_dict(),
         **({"style": f"float32 (N, {model.generator.style_dim}) style codes (N(0, I) for random styles), or in the "
@@ -68,7 +69,8 @@ def _atomic_target(path: Path) -> Path:
     return path.with_name(f".{path.name}.{os.getpid()}.part")
 
 
-def export_generator(model: Model, export_format: str, path: str | os.PathLike, example_size: int | None = None) -> Path:
+def export_generator(model: Model, export_format: str, path: str | os.PathLike,
+                     example_size: int | None = None) -> Path:
     """Write the generator alone as ONNX or TorchScript (float32, CPU, dynamic batch, height and width).
 
     The file holds the network only: the caller maps images to [-1, 1], pads H and W to a multiple of
@@ -95,7 +97,8 @@ def export_generator(model: Model, export_format: str, path: str | os.PathLike, 
     codes = torch.randn(1, generator.style_dim)
     _write(export_format, generator, (image, codes), ["image", "style"], path, metadata)
     example = torch.rand(1, generator.target.in_channels, size, size) * 2 - 1
-    _write(export_format, ExampleStyled(generator), (image, example), ["image", "style_example"], example_path(path), metadata)
+    _write(export_format, ExampleStyled(generator), (image, example), ["image", "style_example"], example_path(path),
+           metadata)
     return path
 
 
@@ -117,13 +120,15 @@ def _write(export_format: str, network: nn.Module, inputs: tuple[Tensor, ...], n
             temporary.unlink()
 
 
-def _export_onnx(generator: nn.Module, inputs: tuple[Tensor, ...], names: list[str], path: Path, metadata: dict[str, Any]) -> None:
+def _export_onnx(generator: nn.Module, inputs: tuple[Tensor, ...], names: list[str], path: Path,
+                 metadata: dict[str, Any]) -> None:
     try:
         import onnx
         import onnxscript  # noqa: F401  (torch.onnx's exporter needs it)
     except ImportError as error:
         raise InferenceError(
-            f"ONNX export needs the onnx and onnxscript packages ({error.name} is missing): pip install 'pono-gan[export]'"
+            f"ONNX export needs the onnx and onnxscript packages ({error.name} is missing): "
+            "pip install 'pono-gan[export]'"
         ) from None
     import io
     from contextlib import redirect_stdout
@@ -134,7 +139,8 @@ def _export_onnx(generator: nn.Module, inputs: tuple[Tensor, ...], names: list[s
         program = torch.onnx.export(
             generator,
             inputs,
-            dynamic_shapes=tuple({0: dynamic, 2: dynamic, 3: dynamic} if x.dim() == 4 else {0: dynamic} for x in inputs),
+            dynamic_shapes=tuple({0: dynamic, 2: dynamic, 3: dynamic} if x.dim() == 4 else {0: dynamic}
+                                 for x in inputs),
             input_names=names,
             output_names=["translated"],
             external_data=False,

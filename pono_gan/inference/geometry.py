@@ -51,7 +51,8 @@ def pad_to_multiple(x: Tensor, multiple: int, minimum: int = 1) -> tuple[Tensor,
 
 
 def ramp_window(length: int, overlap: int, ramp_start: bool, ramp_end: bool) -> Tensor:
-    """1-D blending weights: 1 inside, a sin^2 ramp (never 0) over ``overlap`` pixels on sides that touch another tile."""
+    """1-D blending weights: 1 inside, a sin^2 ramp (never 0) over ``overlap`` pixels on sides that touch another
+    tile."""
     weights = torch.ones(length)
     count = min(overlap, length)
     if count > 0:

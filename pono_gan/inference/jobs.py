@@ -36,7 +36,8 @@ def _normalize_extension(extension: str) -> str | None:
     extension = extension.lower()
     extension = extension if extension.startswith(".") else "." + extension
     if extension not in IMAGE_EXTENSIONS:
-        raise InferenceError(f"unknown output extension {extension!r}; valid: same, {', '.join(e[1:] for e in IMAGE_EXTENSIONS)}")
+        raise InferenceError(f"unknown output extension {extension!r}; "
+                             f"valid: same, {', '.join(e[1:] for e in IMAGE_EXTENSIONS)}")
     return extension
 
 
@@ -77,7 +78,8 @@ def plan_jobs(
         resolved_input = source.resolve()
         if _inside(resolved_output, resolved_input):
             raise InferenceError(
-                f"output folder {output} is {'the input folder' if resolved_output == resolved_input else 'inside the input folder'} "
+                f"output folder {output} is "
+                f"{'the input folder' if resolved_output == resolved_input else 'inside the input folder'} "
                 f"{source}: a rerun would read its own outputs; choose a folder outside it"
             )
         files = list_images(source, recursive=recursive)

@@ -1,6 +1,7 @@
 """The model a checkpoint holds, the device and precision it runs at, and how a request reports problems.
 
-:func:`load_model` rebuilds the generator from the checkpoint alone; :class:`InferenceError` is a one-line user error."""
+:func:`load_model` rebuilds the generator from the checkpoint alone; :class:`InferenceError` is a one-line user
+error."""
 
 from __future__ import annotations
 
@@ -94,7 +95,8 @@ def load_model(checkpoint: str | os.PathLike, direction: str | None = None, map_
         direction = trained
     elif direction is None:
         kind = "a style model holds the domains" if task == "style" else "an unpaired model holds"
-        raise InferenceError(f"{path}: {kind} {' and '.join(generators)} generators; pass --direction AtoB or --direction BtoA")
+        raise InferenceError(f"{path}: {kind} {' and '.join(generators)} generators; "
+                             "pass --direction AtoB or --direction BtoA")
     if direction is None:
         raise CheckpointError(f"{path}: holds no generator; use a .ckpt written by train.py")
     if task == "style":
@@ -108,7 +110,8 @@ def load_model(checkpoint: str | os.PathLike, direction: str | None = None, map_
     for name, channels in (("input", config.in_channels), ("output", config.out_channels)):
         if channels not in (1, 3):
             raise InferenceError(
-                f"{path}: the generator has {channels} {name} channels; image files need 1 or 3 (use --export and your own I/O)"
+                f"{path}: the generator has {channels} {name} channels; image files need 1 or 3 "
+                "(use --export and your own I/O)"
             )
     return Model(generator, direction, task, config, dict(meta.get("data") or {}), path)
 

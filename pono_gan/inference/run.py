@@ -175,7 +175,8 @@ def translate_jobs(
 
     missing = {job.style for job in todo if job.style is not None} - set(styles or {})
     if missing or (model.styled and any(job.style is None for job in todo)):
-        raise InferenceError(f"{model.path}: a style model needs a style code for every job (missing: {sorted(missing) or 'none given'})")
+        raise InferenceError(f"{model.path}: a style model needs a style code for every job "
+                             f"(missing: {sorted(missing) or 'none given'})")
     jobs_of: dict[Path, list[Job]] = {}
     for job in todo:
         jobs_of.setdefault(job.source, []).append(job)
@@ -189,7 +190,8 @@ def translate_jobs(
         pin_memory=device.type == "cuda",
         prefetch_factor=4 if workers else None,
     )
-    bar = tqdm(total=len(todo), unit="img", desc="translating", disable=not options.progress, dynamic_ncols=True, file=sys.stderr)
+    bar = tqdm(total=len(todo), unit="img", desc="translating", disable=not options.progress, dynamic_ncols=True,
+               file=sys.stderr)
     writer = ThreadPoolExecutor(max_workers=2, thread_name_prefix="pono-gan-writer")
     writes: deque[tuple[Job, Future]] = deque()
     max_writes = max(4, 2 * batch_size)
@@ -230,7 +232,8 @@ def translate_jobs(
             job, (height, width) = entries[0][1], batch.shape[-2:]
             reason = str(error).splitlines()[0] if str(error) else type(error).__name__
             if is_out_of_memory(error):
-                hint = f"a smaller --tile (now {translator.tile})" if translator.tile else "--tile 512 (or smaller) to process it in tiles"
+                hint = (f"a smaller --tile (now {translator.tile})" if translator.tile
+                        else "--tile 512 (or smaller) to process it in tiles")
                 fail(f"{job.source}: out of memory translating {width}x{height} on {device}; rerun with {hint}")
             else:
                 fail(f"{job.source}: translation failed ({type(error).__name__}: {reason})")
@@ -299,8 +302,10 @@ def run_inference(
         styles = style_codes(model, options.style, options.num_styles, options.seed,
                              style_size(model, options.load_size), options.recursive, warn)
     elif options.style is not None or options.num_styles:
-        raise InferenceError(f"{model.path}: --style / --num-styles need a style model (task: style); this is a {model.task} model")
-    jobs = plan_jobs(input_path, output_dir, options.extension, options.recursive, options.save_moments, list(styles or ()))
+        raise InferenceError(f"{model.path}: --style / --num-styles need a style model (task: style); "
+                             f"this is a {model.task} model")
+    jobs = plan_jobs(input_path, output_dir, options.extension, options.recursive, options.save_moments,
+                     list(styles or ()))
     return translate_jobs(model, jobs, options, warn, styles=styles)
 
 
@@ -315,5 +320,6 @@ def moments_panel(moments: Sequence[Moments]) -> Tensor:
     size = tuple(moments[0].mean.shape[-2:])
     maps = moment_maps([Moments(m.mean[:1].float().cpu(), m.std[:1].float().cpu()) for m in moments], size)
     stages = len(moments)
-    ordered = [maps[f"mean/stage{i}"] for i in range(1, stages + 1)] + [maps[f"std/stage{i}"] for i in range(1, stages + 1)]
+    ordered = ([maps[f"mean/stage{i}"] for i in range(1, stages + 1)]
+               + [maps[f"std/stage{i}"] for i in range(1, stages + 1)])
     return make_grid(torch.cat(ordered), nrow=stages, padding=2, pad_value=1.0)

@@ -63,17 +63,20 @@ def style_codes(
     if style is not None:
         path = Path(style)
         if not path.exists():
-            raise InferenceError(f"style not found: {path} (pass an example image of the target domain or a folder of them)")
+            raise InferenceError(f"style not found: {path} "
+                                 "(pass an example image of the target domain or a folder of them)")
         files = list_images(path, recursive=recursive) if path.is_dir() else [path]
         if not files:
-            raise InferenceError(f"no images found in the style folder {path} (looked for {', '.join(IMAGE_EXTENSIONS)})")
+            raise InferenceError(f"no images found in the style folder {path} "
+                                 f"(looked for {', '.join(IMAGE_EXTENSIONS)})")
         device = next(generator.parameters()).device
         minimum = generator.style_min_size
         named: dict[str, Path] = {}
         for file in files:
             name = "-".join(file.relative_to(path).with_suffix("").parts) if path.is_dir() else file.stem
             if name in named:
-                raise InferenceError(f"style examples {named[name]} and {file} would both be named {name!r}; rename one")
+                raise InferenceError(f"style examples {named[name]} and {file} would both be named {name!r}; "
+                                     "rename one")
             named[name] = file
             try:
                 image, _ = load_image_and_alpha(file, model.config.out_channels)
@@ -93,7 +96,8 @@ def style_codes(
     for index in range(num_styles):  # one draw per code: random<k> is the same whatever num_styles is
         name = f"random{index}"
         if name in codes:
-            raise InferenceError(f"a style example is named {name!r}, as a random style; rename it or drop --num-styles")
+            raise InferenceError(f"a style example is named {name!r}, as a random style; "
+                                 "rename it or drop --num-styles")
         codes[name] = generator.random_style(1, seeded).float().cpu()
     if not codes:
         raise InferenceError(f"{model.path}: pass --style IMAGE_OR_DIR or --num-styles N")

@@ -26,7 +26,8 @@ def is_out_of_memory(error: BaseException) -> bool:
         return True
     message = str(error).lower()
     return isinstance(error, RuntimeError) and any(
-        text in message for text in ("out of memory", "can't allocate memory", "cannot allocate memory", "not enough memory")
+        text in message
+        for text in ("out of memory", "can't allocate memory", "cannot allocate memory", "not enough memory")
     )
 
 
@@ -133,7 +134,12 @@ class Translator:
         output, moments = self._run(padded, style)
         output = output[..., top : top + height, left : left + width]
         per_image = [
-            [self._crop_moments(Moments(m.mean[i : i + 1], m.std[i : i + 1]), padded.shape[-1], top, left, height, width) for m in moments]
+            [
+                self._crop_moments(
+                    Moments(m.mean[i : i + 1], m.std[i : i + 1]), padded.shape[-1], top, left, height, width
+                )
+                for m in moments
+            ]
             for i in range(images.shape[0])
         ]
         return output, per_image
@@ -163,7 +169,8 @@ class Translator:
                 output = BlendAccumulator(tiles.shape[1], full_h, full_w)
                 for stage in moments:
                     scale = tile_w // stage.mean.shape[-1]
-                    stages.append((scale, BlendAccumulator(1, full_h // scale, full_w // scale), BlendAccumulator(1, full_h // scale, full_w // scale)))
+                    stages.append((scale, BlendAccumulator(1, full_h // scale, full_w // scale),
+                                   BlendAccumulator(1, full_h // scale, full_w // scale)))
             for index, (y, x) in enumerate(chunk):
                 output.add(tiles[index], y, x, self._window(y, x, tile_h, tile_w, full_h, full_w, 1))
                 for (scale, mean, std), stage in zip(stages, moments):

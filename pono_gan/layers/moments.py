@@ -297,7 +297,8 @@ class DynamicMomentShortcut(nn.Module):
     def __init__(self, num_channels: int, hidden_channels: int = 16) -> None:
         super().__init__()
         if num_channels < 1 or hidden_channels < 1:
-            raise ValueError(f"num_channels and hidden_channels must be positive, got {num_channels}, {hidden_channels}")
+            raise ValueError("num_channels and hidden_channels must be positive, "
+                             f"got {num_channels}, {hidden_channels}")
         self.num_channels = num_channels
         self.trunk = nn.Sequential(nn.Conv2d(2, hidden_channels, 3, padding=1), nn.ReLU(inplace=True))
         self.head = nn.Conv2d(hidden_channels, 2 * num_channels, 1)
@@ -321,7 +322,8 @@ class DynamicMomentShortcut(nn.Module):
     def forward(self, x: Tensor, moments: Moments) -> Tensor:
         _check_4d(x, "x")
         if x.shape[1] != self.num_channels:
-            raise ValueError(f"DynamicMomentShortcut built for {self.num_channels} channels got x of shape {tuple(x.shape)}")
+            raise ValueError(f"DynamicMomentShortcut built for {self.num_channels} channels "
+                             f"got x of shape {tuple(x.shape)}")
         beta, gamma = self.modulation(moments)
         return moment_shortcut(x, beta, gamma)
 

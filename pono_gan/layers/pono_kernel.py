@@ -202,8 +202,10 @@ def forward(x: Tensor, eps: float) -> tuple[Tensor, Tensor, Tensor, Tensor]:
     return y, mean, std, rstd
 
 
-def backward(grad_y: Tensor | None, y: Tensor, rstd: Tensor, grad_mean: Tensor | None, grad_std: Tensor | None) -> Tensor:
-    """The gradient for x from those for ``(normalized, mean, std)`` (each may be None); y, rstd from :func:`forward`."""
+def backward(grad_y: Tensor | None, y: Tensor, rstd: Tensor, grad_mean: Tensor | None,
+             grad_std: Tensor | None) -> Tensor:
+    """The gradient for x from those for ``(normalized, mean, std)`` (each may be None); y, rstd from
+    :func:`forward`."""
     batch, channels, height, width = y.shape
     layout = torch.channels_last if _channels_last(y) else torch.contiguous_format
 

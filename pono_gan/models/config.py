@@ -96,7 +96,8 @@ class GeneratorConfig:
 
 def build_generator(config: GeneratorConfig) -> nn.Module:
     """Build the generator ``config`` describes (weights uninitialized: see :func:`init_weights`); ``norm`` /
-    ``dropout`` None mean instance norm and no dropout (a task resolves them first: :meth:`GeneratorConfig.resolved`)."""
+    ``dropout`` None mean instance norm and no dropout (a task resolves them first:
+    :meth:`GeneratorConfig.resolved`)."""
     config = config.resolved()
     common = dict(
         in_channels=config.in_channels,

@@ -20,12 +20,13 @@ from torch import Tensor, nn
 from pono_gan.errors import ConfigError
 from pono_gan.layers import PONO, SHORTCUT_NAMES, Moments, create_norm, create_shortcut
 
-__all__ = ["ResnetGenerator", "UnetGenerator", "ResnetBlock", "DownStage", "UpStage", "check_image_batch", "check_shortcut",
-           "check_variant", "uses_bias"]
+__all__ = ["ResnetGenerator", "UnetGenerator", "ResnetBlock", "DownStage", "UpStage", "check_image_batch",
+           "check_shortcut", "check_variant", "uses_bias"]
 
 
 def check_image_batch(x: Tensor, in_channels: int, multiple: int, name: str) -> None:
-    """Raise a ValueError naming the problem when ``x`` is not a (B, in_channels, H, W) batch with H, W % multiple == 0."""
+    """Raise a ValueError naming the problem when ``x`` is not a (B, in_channels, H, W) batch with
+    H, W % multiple == 0."""
     if x.dim() != 4 or x.shape[1] != in_channels:
         raise ValueError(f"{name} expects input of shape (B, {in_channels}, H, W), got {tuple(x.shape)}")
     height, width = x.shape[-2:]
@@ -64,7 +65,8 @@ class ResnetBlock(nn.Module):
     """
 
     def __init__(
-        self, num_channels: int, norm: str, dropout: float = 0.0, padding_mode: str = "reflect", bias: bool | None = None
+        self, num_channels: int, norm: str, dropout: float = 0.0, padding_mode: str = "reflect",
+        bias: bool | None = None
     ) -> None:
         super().__init__()
         bias = uses_bias(norm) if bias is None else bias
@@ -316,7 +318,8 @@ class UnetGenerator(_EncoderDecoder):
                 DownStage(
                     nn.Sequential(
                         *([] if i == 0 else [nn.LeakyReLU(0.2, inplace=False)]),
-                        nn.Conv2d(c_in, widths[i], 4, stride=2, padding=1, bias=bias),  # junyanz: per norm, even unnormalized
+                        nn.Conv2d(c_in, widths[i], 4, stride=2, padding=1,
+                                  bias=bias),  # junyanz: per norm, even unnormalized
                     ),
                     create_norm(norm, widths[i]) if has_norm else nn.Identity(),
                     None,
@@ -326,7 +329,11 @@ class UnetGenerator(_EncoderDecoder):
             up_in = widths[i] if i == innermost else 2 * widths[i]
             up_out = out_channels if i == 0 else widths[i - 1]
             if i == 0:
-                body: list[nn.Module] = [nn.ReLU(), nn.ConvTranspose2d(up_in, up_out, 4, stride=2, padding=1), nn.Tanh()]
+                body: list[nn.Module] = [
+                    nn.ReLU(),
+                    nn.ConvTranspose2d(up_in, up_out, 4, stride=2, padding=1),
+                    nn.Tanh(),
+                ]
             else:
                 body = [
                     nn.ReLU(),

@@ -309,7 +309,10 @@ class StyleDecoder(nn.Module):
             self.up = nn.ModuleList(
                 UpStage(
                     create_shortcut(shortcut, c_in, dms_hidden_channels),
-                    nn.Sequential(nn.Upsample(scale_factor=2, mode="nearest"), _conv(c_in, c_out, 5, 1, 2, norm, activation=True)),
+                    nn.Sequential(
+                        nn.Upsample(scale_factor=2, mode="nearest"),
+                        _conv(c_in, c_out, 5, 1, 2, norm, activation=True),
+                    ),
                 )
                 for c_in, c_out in zip(widths[:-1], widths[1:])
             )
@@ -378,12 +381,14 @@ class MunitGenerator(nn.Module):
         super().__init__()
         check_variant(norm, pono, shortcut)
         if num_downsampling < 1 or style_dim < 1:
-            raise ValueError(f"MunitGenerator needs num_downsampling >= 1 and style_dim >= 1, got {num_downsampling}, {style_dim}")
+            raise ValueError(f"MunitGenerator needs num_downsampling >= 1 and style_dim >= 1, "
+                             f"got {num_downsampling}, {style_dim}")
         self.in_channels = in_channels
         self.num_downsampling = num_downsampling
         self.style_dim = style_dim
         self.content_encoder = ContentEncoder(
-            in_channels, base_channels, num_downsampling, num_blocks, norm, pono, layout, pono_unbiased, content_channels
+            in_channels, base_channels, num_downsampling, num_blocks, norm, pono, layout, pono_unbiased,
+            content_channels
         )
         self.style_encoder = StyleEncoder(in_channels, base_channels, style_downsampling, style_dim)
         self.decoder = StyleDecoder(
@@ -411,7 +416,8 @@ class MunitGenerator(nn.Module):
     def encode_style(self, x: Tensor) -> Tensor:
         """The style code (B, style_dim) of ``x`` (any size: the style encoder pools globally)."""
         if x.dim() != 4 or x.shape[1] != self.in_channels:
-            raise ValueError(f"{type(self).__name__} expects style images of shape (B, {self.in_channels}, H, W), got {tuple(x.shape)}")
+            raise ValueError(f"{type(self).__name__} expects style images of shape (B, {self.in_channels}, H, W), "
+                             f"got {tuple(x.shape)}")
         return self.style_encoder(x)
 
     def encode(self, x: Tensor) -> tuple[Tensor, Tensor, list[Moments]]:

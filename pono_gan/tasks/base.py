@@ -134,7 +134,8 @@ class OptimizerConfig:
     def __post_init__(self) -> None:
         require(self, "lr_generator lr_discriminator weight_decay constant_for decay_for", 0)
         if self.lr_generator == self.lr_discriminator == 0:  # one at 0 freezes that group, both leave nothing to train
-            raise ConfigError("lr_generator", 0.0, "with lr_discriminator also 0 nothing trains; set one of them above 0")
+            raise ConfigError("lr_generator", 0.0,
+                              "with lr_discriminator also 0 nothing trains; set one of them above 0")
         for name in ("beta1", "beta2"):
             if not 0 <= getattr(self, name) < 1:
                 raise ConfigError(name, getattr(self, name), "must be in [0, 1)")
@@ -232,11 +233,14 @@ class GANTask(pl.LightningModule):
         if update_order not in UPDATE_ORDERS:
             raise ValueError(f"unknown update_order {update_order!r}; valid: {', '.join(UPDATE_ORDERS)}")
         if update_order == "discriminator_first" and type(self).discriminator_fakes is GANTask.discriminator_fakes:
-            raise ValueError(f"{type(self).__name__} updates in its reference's order only: set update_order simultaneous")
+            raise ValueError(f"{type(self).__name__} updates in its reference's order only: "
+                             "set update_order simultaneous")
         self.update_order = update_order
         self.automatic_optimization = False
-        self.generator_config = self.resolve_generator(_as_dataclass(generator or self.generator_config_class(), self.generator_config_class))
-        self.discriminator_config = _as_dataclass(discriminator or DiscriminatorConfig(), DiscriminatorConfig).resolved()
+        self.generator_config = self.resolve_generator(
+            _as_dataclass(generator or self.generator_config_class(), self.generator_config_class))
+        self.discriminator_config = _as_dataclass(
+            discriminator or DiscriminatorConfig(), DiscriminatorConfig).resolved()
         self.optimizer_config = _as_dataclass(optimizer or OptimizerConfig(), OptimizerConfig)
         self.gan_loss = gan_loss
         self.init_type = init_type
@@ -315,7 +319,8 @@ class GANTask(pl.LightningModule):
         raise NotImplementedError
 
     def adversarial(self, logits, target_is_real: bool, for_discriminator: bool) -> Tensor:
-        return adversarial_loss(logits, target_is_real, self.gan_loss, for_discriminator, self.discriminator_config.scale_loss)
+        return adversarial_loss(logits, target_is_real, self.gan_loss, for_discriminator,
+                                self.discriminator_config.scale_loss)
 
     # ----- discriminator health ------------------------------------------------------------------------------
     def _score(self, logits: Tensor) -> Tensor:
@@ -384,7 +389,8 @@ class GANTask(pl.LightningModule):
         ddp_kwargs = getattr(self.trainer.strategy, "_ddp_kwargs", None)
         if self.update_order == "discriminator_first" and isinstance(ddp_kwargs, dict):
             if not ddp_kwargs.get("find_unused_parameters"):
-                rank_zero_info("update_order discriminator_first: DDP's find_unused_parameters is on (two backward passes a step)")
+                rank_zero_info("update_order discriminator_first: DDP's find_unused_parameters is on "
+                               "(two backward passes a step)")
                 ddp_kwargs["find_unused_parameters"] = True
 
     def configure_optimizers(self):
@@ -441,7 +447,8 @@ class GANTask(pl.LightningModule):
                 optimizer.step()
         batch_size = batch["A"].shape[0]
         self.log_dict({f"train/{k}": v.detach() for k, v in {**logs_g, **logs_d}.items()}, batch_size=batch_size)
-        self.log_dict({"train/loss_G": loss_g.detach(), "train/loss_D": loss_d.detach()}, prog_bar=True, batch_size=batch_size)
+        self.log_dict({"train/loss_G": loss_g.detach(), "train/loss_D": loss_d.detach()}, prog_bar=True,
+                      batch_size=batch_size)
         for group in optimizer.optimizer.param_groups:
             self.log(f"lr/{group['name']}", group["lr"], batch_size=batch_size)
         return loss_g + loss_d

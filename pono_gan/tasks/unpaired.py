@@ -166,15 +166,18 @@ class UnpairedTask(GANTask):
 
     def discriminator_loss(self, batch: dict[str, Any], fakes: dict[str, Tensor]):
         logs: dict[str, Tensor] = {}
-        loss_a = self._discriminator_term("D_A", self.discriminator_a, batch["A"], self.pool_a.query(fakes["fake_A"]), logs)
-        loss_b = self._discriminator_term("D_B", self.discriminator_b, batch["B"], self.pool_b.query(fakes["fake_B"]), logs)
+        loss_a = self._discriminator_term(
+            "D_A", self.discriminator_a, batch["A"], self.pool_a.query(fakes["fake_A"]), logs)
+        loss_b = self._discriminator_term(
+            "D_B", self.discriminator_b, batch["B"], self.pool_b.query(fakes["fake_B"]), logs)
         return loss_a + loss_b, {"D_A": loss_a, "D_B": loss_b, **logs}
 
     def validation_step(self, batch: dict[str, Any], batch_idx: int) -> None:
         real_a, real_b = batch["A"], batch["B"]
         cycle_a = (to_unit_range(self.generator_ba(self.generator_ab(real_a))) - to_unit_range(real_a)).abs().mean()
         cycle_b = (to_unit_range(self.generator_ab(self.generator_ba(real_b))) - to_unit_range(real_b)).abs().mean()
-        self.log_dict({"val/cycle_l1_A": cycle_a, "val/cycle_l1_B": cycle_b}, batch_size=real_a.shape[0], sync_dist=True)
+        self.log_dict({"val/cycle_l1_A": cycle_a, "val/cycle_l1_B": cycle_b}, batch_size=real_a.shape[0],
+                      sync_dist=True)
 
     def log_images(self, batch: dict[str, Any]) -> dict[str, Tensor]:
         real_a, real_b = batch["A"], batch["B"]

@@ -88,8 +88,10 @@ def test_gray2photo_inputs_are_the_luma_of_the_targets(tmp_path):
     from pono_gan.data import build_gray2photo
 
     root = build_gray2photo(tmp_path / "g", size=16, num_train=4, num_test=2)
-    a = np.asarray(Image.open(root / "trainA" / sorted(p.name for p in (root / "trainA").iterdir())[0]), dtype=np.float64)
-    b = np.asarray(Image.open(root / "trainB" / sorted(p.name for p in (root / "trainB").iterdir())[0]), dtype=np.float64)
+    a = np.asarray(Image.open(root / "trainA" / sorted(p.name for p in (root / "trainA").iterdir())[0]),
+                   dtype=np.float64)
+    b = np.asarray(Image.open(root / "trainB" / sorted(p.name for p in (root / "trainB").iterdir())[0]),
+                   dtype=np.float64)
     luma = b @ np.array([0.299, 0.587, 0.114])
     assert np.abs(a[..., 0] - luma).max() <= 1.0 and (a[..., 0] == a[..., 2]).all()
     assert (root / "gray2photo.json").is_file() and len(list((root / "testB").iterdir())) == 2
@@ -105,6 +107,7 @@ def test_build_demo_builds_what_the_demo_trains_on(tmp_path):
     result = run_python("datasets/build_demo.py", "--root", tmp_path / "script")
     assert result.returncode == 0, result.stderr[-2000:]
     build_gray2photo(tmp_path / "demo", **DEMO_DATA)
-    script, demo = (sorted(p.relative_to(tmp_path / name) for p in list_images(tmp_path / name)) for name in ("script", "demo"))
+    script, demo = (sorted(p.relative_to(tmp_path / name) for p in list_images(tmp_path / name))
+                    for name in ("script", "demo"))
     assert script == demo and len(list_images(tmp_path / "demo" / "testA")) == DEMO_DATA["num_test"]
     assert all((tmp_path / "script" / p).read_bytes() == (tmp_path / "demo" / p).read_bytes() for p in demo[::50])

@@ -113,7 +113,8 @@ def test_validation_uses_val_then_test_with_a_limit(tmp_path):
     make_paired(tmp_path, count=2)
     make_paired(tmp_path, split="test", count=5)
     module = data_module(tmp_path, max_val_images=3)
-    with pytest.warns(UserWarning, match="no val split under .*: validation uses the first 3 samples of the test") as said:
+    with pytest.warns(UserWarning,
+                      match="no val split under .*: validation uses the first 3 samples of the test") as said:
         module.setup("fit")
         module.setup("fit")
     assert len([w for w in said if "no val split" in str(w.message)]) == 1  # said once

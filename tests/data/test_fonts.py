@@ -41,7 +41,8 @@ def test_a_benchmark_of_three_fonts_and_a_near_copy(tmp_path):
     for split, chars in splits.items():
         names = sorted(f"u{ord(c):04x}.png" for c in chars)
         assert sorted(p.name for p in (root / f"{split}A").iterdir()) == names
-        assert sorted(p.name for p in (root / f"{split}B").iterdir()) == ["dejavusans-bold", "dejavusansmono", "dejavuserif"]
+        assert (sorted(p.name for p in (root / f"{split}B").iterdir())
+                == ["dejavusans-bold", "dejavusansmono", "dejavuserif"])
         for font in record["fonts"]:
             assert sorted(p.name for p in (root / f"{split}B" / font["id"]).iterdir()) == names
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no staging folder left behind
@@ -85,13 +86,16 @@ def test_one_line_errors_exit_2(tmp_path, capsys):
                                                       "/nowhere/cwkai.ttf", "--chars", "AB")
     assert "only 0 target font(s) are at least 0.05 from the source" in error(
         "--source-font", SANS, "--target-fonts", SERIF, MONO, "--chars", LATIN, "--min-distance", "0.05")
-    assert "two fonts named 'dejavuserif'" in error("--source-font", SANS, "--target-fonts", SERIF, SERIF, "--chars", "AB")
+    assert "two fonts named 'dejavuserif'" in error("--source-font", SANS, "--target-fonts", SERIF, SERIF,
+                                                    "--chars", "AB")
     assert not (tmp_path / "out").exists()
 
 
-@requires(Path(DEFAULT_SOURCE_FONT).is_file() and SANS.is_file(), "the Arphic Song font is not installed", "make test-fonts")
+@requires(Path(DEFAULT_SOURCE_FONT).is_file() and SANS.is_file(), "the Arphic Song font is not installed",
+          "make test-fonts")
 def test_a_font_that_draws_none_of_the_characters_is_named(tmp_path, capsys):
     with pytest.raises(SystemExit) as stop:
-        builders_main(["fonts", "--root", str(tmp_path / "out"), "--target-fonts", str(SANS), str(SERIF), "--chars", "一二三"])
+        builders_main(["fonts", "--root", str(tmp_path / "out"), "--target-fonts", str(SANS), str(SERIF),
+                       "--chars", "一二三"])
     assert stop.value.code == 2
     assert f"the target font {SANS} draws none of the 3 characters" in capsys.readouterr().err

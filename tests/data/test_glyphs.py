@@ -18,7 +18,8 @@ SANS, SERIF = DEJAVU / "DejaVuSans.ttf", DEJAVU / "DejaVuSerif.ttf"
 LATIN = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
 needs_dejavu = requires(SERIF.is_file() and SANS.is_file(), "the DejaVu fonts are not installed", "make fonts")
 needs_arphic = requires(
-    Path(DEFAULT_SOURCE_FONT).is_file() and Path(DEFAULT_TARGET_FONT).is_file(), "the Arphic fonts are not installed", "make fonts"
+    Path(DEFAULT_SOURCE_FONT).is_file() and Path(DEFAULT_TARGET_FONT).is_file(),
+    "the Arphic fonts are not installed", "make fonts"
 )
 
 

@@ -244,13 +244,16 @@ def test_unpair_splits_training_pairs_into_disjoint_domains_and_keeps_test_pairs
     assert len(a) == 5 and len(b) == 4 and not a & b  # no training image has its partner in the other domain
     assert a | b == _names(tmp_path / "paired" / "trainA")  # every training pair gives one side
     for name in a:  # A files are the paired set's A side, B files its B side
-        assert (tmp_path / "unpaired" / "trainA" / f"{name}.png").read_bytes() == (tmp_path / "paired" / "trainA" / f"{name}.png").read_bytes()
+        assert ((tmp_path / "unpaired" / "trainA" / f"{name}.png").read_bytes()
+                == (tmp_path / "paired" / "trainA" / f"{name}.png").read_bytes())
     for name in b:
-        assert (tmp_path / "unpaired" / "trainB" / f"{name}.png").read_bytes() == (tmp_path / "paired" / "trainB" / f"{name}.png").read_bytes()
+        assert ((tmp_path / "unpaired" / "trainB" / f"{name}.png").read_bytes()
+                == (tmp_path / "paired" / "trainB" / f"{name}.png").read_bytes())
     assert _names(tmp_path / "unpaired" / "testA") == _names(tmp_path / "unpaired" / "testB") == {"p0", "p1", "p2"}
     assert not (tmp_path / "unpaired" / "valA").exists()
     unpaired = make_dataset(tmp_path / "unpaired", "unpaired", "train", preprocessing=Preprocessing("none"))
-    paired_test = make_dataset(tmp_path / "unpaired", "paired", "test", preprocessing=Preprocessing("none"), train=False)
+    paired_test = make_dataset(tmp_path / "unpaired", "paired", "test", preprocessing=Preprocessing("none"),
+                               train=False)
     assert len(unpaired) == 5 and len(paired_test) == 3
     again = tools.unpair(tmp_path / "paired", tmp_path / "again", seed=1)  # deterministic for the seed
     assert again == counts and _names(tmp_path / "again" / "trainA") == a

@@ -67,7 +67,8 @@ def test_a_perfect_output_scores_one_and_each_reference_fails_its_accuracy(bench
     assert all(row["nearest_char"] == row["char"] and row["nearest_font"] == row["font"] for row in rows)
     assert all(row["target"].endswith(f"testB/{row['font']}/u{ord(row['char']):04x}.png") for row in rows)
 
-    scores = {label: evaluate_fonts(render, bench, metrics=CHEAP, output=tmp_path / label) for label, render in REFERENCES.items()}
+    scores = {label: evaluate_fonts(render, bench, metrics=CHEAP, output=tmp_path / label)
+              for label, render in REFERENCES.items()}
     copied = scores["example glyph copied"]["metrics"]
     assert copied["content_accuracy"]["mean"] == 0  # the nearest character is the example's own
     source = list(csv.DictReader(open(tmp_path / "source glyph unchanged" / "per_image.csv", encoding="utf-8")))
@@ -130,8 +131,10 @@ def test_moment_alignment_measures_whether_two_encoders_agree(bench, tmp_path):
     assert result.returncode == 0, result.stderr
     lines = result.stdout.strip().splitlines()
     assert lines[0].startswith("dejavusans (A) glyphs: mean maps of encoder A vs B +1.00, +1.00; std maps +1.00, +1.00")
-    assert lines[-1].startswith("AtoB translations vs their inputs: correlation ") and "shared by both domains" in lines[-1]
+    assert (lines[-1].startswith("AtoB translations vs their inputs: correlation ")
+            and "shared by both domains" in lines[-1])
     plain = write_tiny_checkpoint(tmp_path / "in.ckpt", task="style", pono=False, shortcut="none", in_channels=1,
                                   out_channels=1, data={"preprocess": "none"})
     refused = run_python("benchmarks/moment_alignment.py", "--checkpoint", plain, "--data", bench)
-    assert refused.returncode == 2 and "no PONO layers in its content encoders" in refused.stderr.strip().splitlines()[-1]
+    assert (refused.returncode == 2
+            and "no PONO layers in its content encoders" in refused.stderr.strip().splitlines()[-1])

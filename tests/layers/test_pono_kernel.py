@@ -14,7 +14,8 @@ from tests.requirements import requires
 
 HAS_COMPILER = bool(os.environ.get("CC")) or any(shutil.which(name) for name in ("cc", "gcc", "clang"))
 COMPILER_FIX = "install a C compiler with OpenMP (apt-get install gcc) or set CC"
-needs_kernel = requires(pono_kernel.library() is not None, f"the fused PONO kernel is unavailable: {pono_kernel.status()}", COMPILER_FIX)
+needs_kernel = requires(pono_kernel.library() is not None,
+                        f"the fused PONO kernel is unavailable: {pono_kernel.status()}", COMPILER_FIX)
 needs_compiler = requires(HAS_COMPILER, "no C compiler on this machine: pono runs its torch Function", COMPILER_FIX)
 
 
@@ -101,7 +102,8 @@ def test_first_channels_far_from_the_mean(shape, offset_channels, offset):
 
 
 @needs_kernel
-@pytest.mark.parametrize("used", [(0,), (1,), (2,), (1, 2), (0, 2)], ids=["normalized", "mean", "std", "moments", "n+std"])
+@pytest.mark.parametrize("used", [(0,), (1,), (2,), (1, 2), (0, 2)],
+                         ids=["normalized", "mean", "std", "moments", "n+std"])
 @pytest.mark.parametrize("channels_last", [False, True])
 def test_unused_outputs(used, channels_last):
     x = torch.randn(2, 6, 5, 3) * 3
@@ -220,7 +222,8 @@ def test_concurrent_first_builds_share_one_library(tmp_path):
     )
     env = {**os.environ, pono_kernel.CACHE_ENV: str(tmp_path)}
     env.pop(pono_kernel.DISABLE_ENV, None)
-    processes = [subprocess.Popen([sys.executable, "-c", script], env=env, stderr=subprocess.PIPE, text=True) for _ in range(3)]
+    processes = [subprocess.Popen([sys.executable, "-c", script], env=env, stderr=subprocess.PIPE, text=True)
+                 for _ in range(3)]
     for process in processes:
         _, stderr = process.communicate(timeout=300)
         assert process.returncode == 0, stderr

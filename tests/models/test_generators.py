@@ -144,7 +144,8 @@ def test_init_types(init_type):
 
 def test_unet_dropout_levels():
     generator = UnetGenerator(base_channels=4, num_downsampling=8, dropout=0.5)
-    dropout_levels = [i for i, stage in enumerate(generator.up) if any(isinstance(m, torch.nn.Dropout) for m in stage.modules())]
+    dropout_levels = [i for i, stage in enumerate(generator.up)
+                      if any(isinstance(m, torch.nn.Dropout) for m in stage.modules())]
     assert dropout_levels == [4, 5, 6]
 
 
@@ -173,10 +174,12 @@ def test_unset_norm_and_dropout_mean_cyclegans_defaults():
     config = GeneratorConfig(arch="unet")
     assert (config.norm, config.dropout) == (None, None)  # unset: the task decides (pix2pix's unet: batch, 0.5)
     assert (config.resolved().norm, config.resolved().dropout) == ("instance", 0.0)
-    assert config.resolved({"unet": {"norm": "batch", "dropout": 0.5}}) == GeneratorConfig(arch="unet", norm="batch", dropout=0.5)
+    assert (config.resolved({"unet": {"norm": "batch", "dropout": 0.5}})
+            == GeneratorConfig(arch="unet", norm="batch", dropout=0.5))
     explicit = GeneratorConfig(arch="unet", norm="group", dropout=0.0)
     assert explicit.resolved({"unet": {"norm": "batch", "dropout": 0.5}}) == explicit  # what the user set stays
-    assert not any(isinstance(m, torch.nn.BatchNorm2d) for m in build_generator(GeneratorConfig(arch="unet", base_channels=4)).modules())
+    assert not any(isinstance(m, torch.nn.BatchNorm2d)
+                   for m in build_generator(GeneratorConfig(arch="unet", base_channels=4)).modules())
 
 
 def test_decoder_needs_moments():
@@ -196,7 +199,8 @@ def test_pono_sits_right_after_each_strided_conv_and_ms_at_the_mirrored_decoder_
     """PONO takes its moments from the strided conv's output, before the norm; the decoder stage that mirrors
     an encoder stage gets that stage's moments (deepest first) and applies ``h * std + mean`` to its input
     before it upsamples."""
-    config = GeneratorConfig(arch=arch, base_channels=8, num_blocks=1, num_downsampling=3, norm=norm, pono=True, shortcut="ms")
+    config = GeneratorConfig(arch=arch, base_channels=8, num_blocks=1, num_downsampling=3, norm=norm, pono=True,
+                             shortcut="ms")
     generator = build_generator(config).eval()
     conv_outputs, stage_inputs, body_inputs = [], [], []
     for stage in generator.down:

@@ -27,7 +27,8 @@ def test_shapes_and_moments_per_stage(norm, pono, shortcut, num_downsampling):
     assert content.shape == (2, 4 * 2**num_downsampling, 32 >> num_downsampling, 32 >> num_downsampling)
     assert style.shape == (2, 8)
     if pono:
-        assert [tuple(m.mean.shape) for m in moments] == [(2, 1, 32 >> s, 32 >> s) for s in range(1, num_downsampling + 1)]
+        assert ([tuple(m.mean.shape) for m in moments]
+                == [(2, 1, 32 >> s, 32 >> s) for s in range(1, num_downsampling + 1)])
         assert all(m.std.shape == m.mean.shape and (m.std > 0).all() for m in moments)
     else:
         assert moments == []
@@ -276,7 +277,8 @@ def test_official_layout_computes_the_official_forward():
 
 def test_official_layout_variants_and_bad_settings():
     for pono, shortcut in VARIANTS:
-        generator = init_weights(build_munit(official(pono=pono, shortcut=shortcut, base_channels=4, num_blocks=1)), "kaiming")
+        generator = init_weights(build_munit(official(pono=pono, shortcut=shortcut, base_channels=4, num_blocks=1)),
+                                 "kaiming")
         x = images()
         content, style, moments = generator.encode(x)
         assert len(moments) == (3 if pono else 0)

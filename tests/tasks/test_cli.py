@@ -19,11 +19,13 @@ PAIRED = ["--config", "configs/paired/base.yaml", "--config", "configs/paired/po
 
 
 def train_command(data, run_dir, *extra):
-    return [sys.executable, "train.py", "fit", *PAIRED, *TINY, "--data.root", str(data), "--trainer.default_root_dir", str(run_dir), *extra]
+    return [sys.executable, "train.py", "fit", *PAIRED, *TINY, "--data.root", str(data),
+            "--trainer.default_root_dir", str(run_dir), *extra]
 
 
 def run_train(data, run_dir, *extra, env=None, timeout=300):
-    return run_python(*train_command(data, run_dir, *extra)[1:], env={"WANDB_MODE": "offline", **(env or {})}, timeout=timeout)
+    return run_python(*train_command(data, run_dir, *extra)[1:], env={"WANDB_MODE": "offline", **(env or {})},
+                      timeout=timeout)
 
 
 def offline_runs(run_dir):
@@ -42,10 +44,12 @@ def test_wandb_offline_run_holds_metrics_images_and_grouping(tiny_dataset, tmp_p
     run = run_record(records)
     assert run.run_group == "paired" and {"instance+pono-ms", "shortcut-ms", "paired"} <= set(run.tags)
     keys = history_keys(records)
-    for key in ("train/loss_G", "train/loss_D", "lr/generator", "val/psnr", "val/ssim", "val/l1", "trainer/global_step"):
+    for key in ("train/loss_G", "train/loss_D", "lr/generator", "val/psnr", "val/ssim", "val/l1",
+                "trainer/global_step"):
         assert key in keys
     assert {"images/samples/filenames", "images/moments/filenames"} <= keys
-    media = glob.glob(os.path.join(os.path.dirname(run_file), "files", "media", "images", "**", "*.png"), recursive=True)
+    media = glob.glob(os.path.join(os.path.dirname(run_file), "files", "media", "images", "**", "*.png"),
+                      recursive=True)
     assert any("samples" in m for m in media) and any("moments" in m for m in media)
     assert os.path.isfile(tmp_path / "run" / "samples" / "samples_latest.png")
     # the dashboard shows the panels the PNG files hold, pixel for pixel (a float tensor handed to wandb.Image comes out
@@ -107,8 +111,8 @@ def test_a_bad_config_key_exits_2_with_one_line(tiny_dataset, tmp_path):
 def test_user_errors_exit_2_with_one_line(tiny_dataset, tmp_path, capsys, extra, expected):
     """Each fails before a model, a logger or the run folder is made: one line naming the key and value, exit 2."""
     with pytest.raises(SystemExit) as exit_info:
-        main(["fit", *PAIRED, *TINY, "--data.root", str(tiny_dataset), "--trainer.default_root_dir", str(tmp_path / "run"),
-              "--trainer.max_steps", "1", "--trainer.logger", "false", *extra])
+        main(["fit", *PAIRED, *TINY, "--data.root", str(tiny_dataset), "--trainer.default_root_dir",
+              str(tmp_path / "run"), "--trainer.max_steps", "1", "--trainer.logger", "false", *extra])
     assert exit_info.value.code == 2
     lines = [line for line in capsys.readouterr().err.strip().splitlines() if line.strip()]
     assert lines[-1].startswith("error:") and expected in lines[-1], lines
@@ -144,7 +148,8 @@ def test_log_model_offline_keeps_checkpoints_as_files_and_says_so(tmp_path, capl
     with caplog.at_level("INFO"):
         logger = WandbLogger(save_dir=str(tmp_path), name="offline-artifacts", offline=True, log_model=True)
     assert logger._log_model is False
-    assert any("log_model is off" in record.getMessage() and "checkpoints/" in record.getMessage() for record in caplog.records)
+    assert any("log_model is off" in record.getMessage() and "checkpoints/" in record.getMessage()
+               for record in caplog.records)
     online = WandbLogger(save_dir=str(tmp_path), name="online-artifacts", offline=False, log_model="all")
     assert online._log_model == "all"  # online, Lightning uploads each checkpoint with its latest / best aliases
 
@@ -203,7 +208,8 @@ def test_resuming_a_run_kept_where_variant_files_used_to_put_it_says_where_it_is
     (older / "last.ckpt").write_bytes(b"a run of an earlier version")
     configs = [arg if not arg.endswith(".yaml") else str(ROOT / arg) for arg in PAIRED]
     with pytest.raises(SystemExit) as stopped:
-        main(["fit", *configs, *TINY, "--data.root", str(tiny_dataset), "--trainer.logger", "false", "--ckpt_path", "last",
-              "--trainer.max_steps", "1"])
+        main(["fit", *configs, *TINY, "--data.root", str(tiny_dataset), "--trainer.logger", "false", "--ckpt_path",
+              "last", "--trainer.max_steps", "1"])
     assert stopped.value.code == 2
-    assert ("resume it with --trainer.default_root_dir runs/paired/pono_ms" in capsys.readouterr().err.strip().splitlines()[-1])
+    assert ("resume it with --trainer.default_root_dir runs/paired/pono_ms"
+            in capsys.readouterr().err.strip().splitlines()[-1])

@@ -21,13 +21,16 @@ def test_the_verdict_compares_real_and_fake_over_the_last_steps():
     assert set(logs) == {f"D_B_{kind}_score_s{scale}" for kind in ("real", "fake", "constant") for scale in (0, 1)}
     assert logs["D_B_real_score_s1"].item() == pytest.approx(0.7)
     health = task.discriminator_health()
-    assert health["D_B"] == {"real": 0.8, "fake": 0.2, "constant": 0.5, "steps": HEALTH_WINDOW, "tells_real_from_fake": True}
+    assert health["D_B"] == {"real": 0.8, "fake": 0.2, "constant": 0.5, "steps": HEALTH_WINDOW,
+                             "tells_real_from_fake": True}
     assert health["D_A"]["tells_real_from_fake"] is False  # real beats fake by 0.05 < 0.1: at chance
     line = health_line(health)
-    assert line.startswith("discriminators: D_B tells real from fake (real 0.80, fake 0.20, constant 0.50 over the last")
+    assert line.startswith("discriminators: D_B tells real from fake (real 0.80, fake 0.20, constant 0.50 "
+                           "over the last")
     assert "D_A does NOT tell real from fake" in line and line.endswith("gives the generator nothing to learn from")
     task.gan_loss = "vanilla"  # scores are probabilities for the vanilla loss
-    assert task.judge("D", torch.zeros(1, 1, 2, 2), torch.zeros(1, 1, 2, 2))["D_real_score"].item() == pytest.approx(0.5)
+    assert (task.judge("D", torch.zeros(1, 1, 2, 2), torch.zeros(1, 1, 2, 2))["D_real_score"].item()
+            == pytest.approx(0.5))
 
 
 @pytest.mark.parametrize("task, names", [("paired", ["D_real_score", "D_fake_score"]),

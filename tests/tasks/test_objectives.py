@@ -66,7 +66,8 @@ class TestTaskObjectives:
         identity_b = F.l1_loss(g_ab(data["B"]), data["B"])  # G_AB keeps a B image as it is
         assert logs["G_cycle_A"] == pytest.approx(cycle_a.item(), rel=1e-5)
         assert logs["G_identity_B"] == pytest.approx(identity_b.item(), rel=1e-5)
-        assert logs["G_gan_AB"] == pytest.approx(adversarial_loss(task.discriminator_b(fakes["fake_B"]), True).item(), rel=1e-5)
+        assert logs["G_gan_AB"] == pytest.approx(
+            adversarial_loss(task.discriminator_b(fakes["fake_B"]), True).item(), rel=1e-5)
         expected = (logs["G_gan_AB"] + logs["G_gan_BA"] + 3.0 * (logs["G_cycle_A"] + logs["G_cycle_B"])
                     + 3.0 * 0.25 * (logs["G_identity_A"] + logs["G_identity_B"]))
         assert loss == pytest.approx(expected.item(), rel=1e-5)
@@ -89,7 +90,8 @@ class TestTaskObjectives:
         assert len(logs) == 12 and loss == pytest.approx(expected.item(), rel=1e-5)
         g_a = task.generators["A"]
         content, style, moments = g_a.encode(data["A"])
-        assert logs["G_image_A"] == pytest.approx(F.l1_loss(g_a.decode(content, style, moments), data["A"]).item(), rel=1e-5)
+        assert logs["G_image_A"] == pytest.approx(
+            F.l1_loss(g_a.decode(content, style, moments), data["A"]).item(), rel=1e-5)
         loss_d, logs_d = task.discriminator_loss(data, {k: v.detach() for k, v in fakes.items()})
         real = adversarial_loss(task.discriminators["A"](data["A"]), True)
         fake = adversarial_loss(task.discriminators["A"](fakes["fake_A"].detach()), False)
@@ -140,7 +142,8 @@ class TestImagePool:
 @pytest.mark.slow
 @pytest.mark.parametrize("frozen", ["generator", "discriminator"])
 def test_each_group_trains_at_its_own_rate(frozen, tiny_dataset, tmp_path):
-    rates = {"generator": "0" if frozen == "generator" else "2e-4", "discriminator": "0" if frozen == "discriminator" else "2e-4"}
+    rates = {"generator": "0" if frozen == "generator" else "2e-4",
+             "discriminator": "0" if frozen == "discriminator" else "2e-4"}
     cli = tiny_run(["configs/paired/base.yaml", "configs/paired/pono_ms.yaml"], tiny_dataset, tmp_path / "run",
                    "--trainer.max_steps", "2", "--model.init_args.optimizer.lr_generator", rates["generator"],
                    "--model.init_args.optimizer.lr_discriminator", rates["discriminator"], run=False)

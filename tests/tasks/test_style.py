@@ -67,7 +67,8 @@ def test_discriminator_loss_and_log_images():
     with torch.no_grad():
         _, _, fakes = task.generator_loss(data)
         loss, logs = task.discriminator_loss(data, fakes)
-        scores = {f"D_{d}_{kind}_score_s{scale}" for d in "AB" for kind in ("real", "fake", "constant") for scale in (0, 1)}
+        scores = {f"D_{d}_{kind}_score_s{scale}" for d in "AB" for kind in ("real", "fake", "constant")
+                  for scale in (0, 1)}
         assert set(logs) == {"D_A", "D_B"} | scores and torch.isfinite(loss)
         panels = task.log_images(data)
         again = task.log_images(data)
@@ -152,7 +153,8 @@ def test_tiny_training_run_checkpoint_reproduces_outputs(tiny_dataset, tmp_path)
     summary = run_inference(path, images[0].parent, tmp_path / "styled", options)
     outputs = sorted(p.name for p in (tmp_path / "styled").iterdir())
     assert summary.failed == 0 and summary.written == 3 * len(list(images[0].parent.iterdir())) > 0
-    assert f"{images[0].stem}_random1{images[0].suffix}" in outputs and f"{images[0].stem}_random1_moments.png" in outputs
+    assert (f"{images[0].stem}_random1{images[0].suffix}" in outputs
+            and f"{images[0].stem}_random1_moments.png" in outputs)
 
 
 @pytest.mark.slow
@@ -179,14 +181,16 @@ def test_every_style_config_trains(variant, tiny_dataset, tmp_path):
                                "pono_ms_shared": "ms", "pono_ms_std": "ms_std"}.get(variant, "none")
     shared = cli.model.generator_a.content_encoder is cli.model.generator_b.content_encoder
     assert shared == variant.endswith("_shared")
-    assert (config.layout, config.pono_unbiased) == (("official", True) if variant.endswith("official") else ("pono_gan", False))
+    assert (config.layout, config.pono_unbiased) == (("official", True) if variant.endswith("official")
+                                                     else ("pono_gan", False))
     assert config.norm == ("group" if variant == "group" else "instance")
     for generator in cli.model.generators.values():
         assert any(isinstance(m, PONO) for m in generator.modules()) == config.pono
     assert cli.datamodule.hparams.layout == "unpaired"
     discriminator = cli.model.discriminator_config
     assert (discriminator.arch, discriminator.scale_loss, discriminator.init_type) == ("munit", "sum", "normal")
-    assert all(isinstance(scale, MunitPatchDiscriminator) for d in cli.model.discriminators.values() for scale in d.discriminators)
+    assert all(isinstance(scale, MunitPatchDiscriminator)
+               for d in cli.model.discriminators.values() for scale in d.discriminators)
     assert os.path.isfile(tmp_path / "run" / "checkpoints" / "last.ckpt")
     assert os.path.isfile(tmp_path / "run" / "config.yaml")
 
@@ -219,7 +223,8 @@ def test_the_moment_loss_is_the_official_trainers_formula():
         content, _, moments = codes[source]
         fake = task.generators[target].decode(content, task.generators[target].random_style(2), moments)
         content_again, _, moments_again = task.generators[target].encode(fake)
-        official = sum(F.l1_loss(m1.mean, m2.mean) + F.l1_loss(m1.std, m2.std) for m1, m2 in zip(moments_again, moments))
+        official = sum(F.l1_loss(m1.mean, m2.mean) + F.l1_loss(m1.std, m2.std)
+                       for m1, m2 in zip(moments_again, moments))
         assert len(moments) == 2
         torch.testing.assert_close(logs[f"G_moments_{source}"], official)
         torch.testing.assert_close(logs[f"G_content_{source}"], F.l1_loss(content_again, content))

@@ -14,8 +14,9 @@ GRID = [
     for variant in ("instance", "group", "pono_ms", "pono_dms", "pono", "group_pono_ms")
 ]
 #: variant file -> (norm, pono, shortcut)
-VARIANTS = {"instance": ("instance", False, "none"), "group": ("group", False, "none"), "pono_ms": ("instance", True, "ms"),
-            "pono_dms": ("instance", True, "dms"), "pono": ("instance", True, "none"), "group_pono_ms": ("group", True, "ms")}
+VARIANTS = {"instance": ("instance", False, "none"), "group": ("group", False, "none"),
+            "pono_ms": ("instance", True, "ms"), "pono_dms": ("instance", True, "dms"),
+            "pono": ("instance", True, "none"), "group_pono_ms": ("group", True, "ms")}
 
 
 @pytest.mark.slow
@@ -103,7 +104,8 @@ def test_csv_logger_gets_losses_lrs_and_validation_metrics(tiny_dataset, tmp_pat
     metrics_files = glob.glob(str(tmp_path / "run" / "**" / "metrics.csv"), recursive=True)
     assert metrics_files
     header = open(metrics_files[0]).readline()
-    for column in ("train/loss_G", "train/loss_D", "train/G_l1", "lr/generator", "lr/discriminator", "val/psnr", "val/ssim", "val/l1"):
+    for column in ("train/loss_G", "train/loss_D", "train/G_l1", "lr/generator", "lr/discriminator", "val/psnr",
+                   "val/ssim", "val/l1"):
         assert column in header
 
 
@@ -141,8 +143,9 @@ def test_a_resumed_run_follows_its_changed_schedule_and_says_so(tiny_dataset, tm
 @pytest.mark.parametrize("task", ["paired", "unpaired"])
 def test_a_unet_takes_its_references_defaults_where_the_config_leaves_them_unset(task, tiny_dataset, tmp_path):
     # pix2pix's unet_256: batch norm, dropout 0.5; CycleGAN with a unet: instance norm, no dropout (--no_dropout)
-    cli = tiny_run([f"configs/{task}/base.yaml"], tiny_dataset, tmp_path / "run", "--model.init_args.generator.arch", "unet",
-                   "--model.init_args.generator.num_downsampling", "6", run=False)  # dropout at level 4
+    cli = tiny_run([f"configs/{task}/base.yaml"], tiny_dataset, tmp_path / "run",
+                   "--model.init_args.generator.arch", "unet", "--model.init_args.generator.num_downsampling", "6",
+                   run=False)  # dropout at level 4
     expected = ("batch", 0.5) if task == "paired" else ("instance", 0.0)
     assert (cli.model.generator_config.norm, cli.model.generator_config.dropout) == expected
     generator = next(iter(cli.model.generators.values()))
@@ -150,6 +153,7 @@ def test_a_unet_takes_its_references_defaults_where_the_config_leaves_them_unset
     assert any(isinstance(m, torch.nn.Dropout) for m in generator.modules()) == (task == "paired")
     assert cli.model.hparams["generator"]["norm"] == expected[0]  # the checkpoint stores what was built
     explicit = tiny_run([f"configs/{task}/base.yaml", f"configs/{task}/pono_ms.yaml"], tiny_dataset, tmp_path / "run2",
-                        "--model.init_args.generator.arch", "unet", "--model.init_args.generator.num_downsampling", "5", run=False)
+                        "--model.init_args.generator.arch", "unet", "--model.init_args.generator.num_downsampling", "5",
+                        run=False)
     # the variant file sets the norm; the dropout it leaves unset is still the reference's
     assert (explicit.model.generator_config.norm, explicit.model.generator_config.dropout) == ("instance", expected[1])

@@ -152,7 +152,8 @@ def test_style_training_is_munits_dis_update_then_gen_update(tiny_dataset, tmp_p
     cli.trainer.fit(task, cli.datamodule)
     assert cli.trainer.global_step == 1
     # dis_update draws a code per domain, then gen_update draws its own: four draws, no two alike.
-    assert len(spy.codes) == 4 and all(not torch.equal(a, b) for i, a in enumerate(spy.codes) for b in spy.codes[i + 1:])
+    assert (len(spy.codes) == 4
+            and all(not torch.equal(a, b) for i, a in enumerate(spy.codes) for b in spy.codes[i + 1:]))
     # The generator's adversarial term sees the discriminator after its update.
     (seen,) = spy.seen_by_generator
     assert not torch.equal(seen, before)
