@@ -27,20 +27,13 @@ from pono_gan.data.io import (
     save_image,
 )
 from pono_gan.data.transforms import PREPROCESS_NAMES, Geometry, Preprocessing, apply_geometry, resize
+from pono_gan.lazy import lazy_exports
 
-# Imported on first use: the data module pulls in Lightning (seconds at start-up, which infer.py does not need),
-# and `python -m pono_gan.data.builders` must not find builders pre-imported.
+# Imported on first use (pono_gan.lazy): the data module pulls in Lightning (seconds at start-up, which infer.py does
+# not need), and `python -m pono_gan.data.builders` must not find builders pre-imported.
 _LAZY = {"ImageTranslationDataModule": "datamodule", "build_edges2photo": "builders", "build_gray2photo": "builders",
-         "build_pairs": "builders",
-         "canny_edges": "builders", "combine": "tools", "split_sets": "tools"}
-
-
-def __getattr__(name: str):
-    if name in _LAZY:
-        from importlib import import_module
-
-        return getattr(import_module(f"pono_gan.data.{_LAZY[name]}"), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+         "build_pairs": "builders", "canny_edges": "builders", "combine": "tools", "split_sets": "tools"}
+__getattr__, __dir__ = lazy_exports(__name__, _LAZY)
 
 __all__ = [
     "DIRECTIONS",
