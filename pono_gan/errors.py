@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
-__all__ = ["PonoGanError", "ConfigError", "DataError", "MissingPathError", "require"]
+__all__ = ["PonoGanError", "ConfigError", "DataError", "MissingPathError", "deprecated", "require"]
 
 
 class PonoGanError(Exception):
@@ -47,3 +48,21 @@ def require(owner: Any, names: str, minimum: float = 1, *, strict: bool = False)
         value = getattr(owner, name)
         if value is not None and (value <= minimum if strict else value < minimum):
             raise ConfigError(name, value, f"must be {'above' if strict else 'at least'} {minimum}")
+
+
+_NOTED: set[str] = set()
+
+
+def deprecated(old: str, new: str, value: Any) -> None:
+    """Say once per process, in one line on stderr, that setting ``old`` is read as ``new``.
+
+    >>> import contextlib, io
+    >>> with contextlib.redirect_stderr(io.StringIO()) as err:
+    ...     deprecated("x.old", "x.new", 3)
+    ...     deprecated("x.old", "x.new", 3)
+    >>> err.getvalue()
+    'note: x.old is deprecated and read as x.new=3; rename it in your config\\n'
+    """
+    if old not in _NOTED:
+        _NOTED.add(old)
+        print(f"note: {old} is deprecated and read as {new}={value}; rename it in your config", file=sys.stderr)

@@ -18,8 +18,8 @@ Where PONO and the shortcuts sit (the same placement as :class:`pono_gan.models.
   decoder: they are single-channel structure maps, not domain features, which is the point of PONO here.
 * Baselines (``pono=False, shortcut="none"``) are the same modules minus PONO and the shortcuts.
 
-``layout="official"`` builds the official MUNIT + PONO-MS code's generator instead (Boyiliee/PONO,
-``pytorch-MUNIT-PONO-MS/networks_pono.py``, ``AdaInGen_PONOMS``), the layout the paper's MUNIT experiments used:
+``placement="official"`` builds the official MUNIT + PONO-MS code's generator instead (Boyiliee/PONO,
+``pytorch-MUNIT-PONO-MS/networks_pono.py``, ``AdaInGen_PONOMS``), the generator the paper's MUNIT experiments used:
 
 * Content encoder: PONO after the 7x7 stem conv as well (three PONOs with two downsamplings), each block
   ``conv -> PONO -> instance norm with an affine -> ReLU``; every conv has a bias (so do the residual blocks,
@@ -30,7 +30,7 @@ Where PONO and the shortcuts sit (the same placement as :class:`pono_gan.models.
   shortcut -> ReLU`` takes the stem's moments, and the 7x7 conv and tanh close it. The shortcut sits after the
   norm and before the activation. Its layer norm keeps MUNIT's affine where there is no shortcut.
 * PONO's variance: the official code divides by C - 1 (``pono_unbiased=True``, which
-  ``configs/style/pono_ms_official.yaml`` sets), the paper's formula and our default by C. With it, the layout
+  ``configs/style/pono_ms_official.yaml`` sets), the paper's formula and our default by C. With it, this placement
   reproduces ``AdaInGen_PONOMS``'s forward exactly; only its ``stat_convs`` (built, never called) are left out.
 
 Names follow MUNIT's ``gen`` config: ``base_channels`` is its ``dim``, ``num_downsampling`` its ``n_downsample``,
@@ -46,7 +46,7 @@ from typing import Any, Literal, get_args
 import torch
 from torch import Tensor, nn
 
-from pono_gan.errors import require
+from pono_gan.errors import deprecated, require
 from pono_gan.layers import Moments, MunitLayerNorm, create_norm, create_shortcut
 from pono_gan.models.config import GeneratorConfig, check_generator
 from pono_gan.models.generators import (
@@ -69,15 +69,15 @@ __all__ = [
     "StyleTransfer",
     "build_munit",
     "translate",
-    "LAYOUTS",
+    "PLACEMENTS",
 ]
 
 #: The decoder's upsampling norms: MUNIT's own LayerNorm, or GroupNorm(1, C) (older checkpoints).
 DECODER_NORMS: tuple[str, ...] = ("munit_layer", "layer")
 
-Layout = Literal["pono_gan", "official"]
+Placement = Literal["pono_gan", "official"]
 #: Where PONO and the shortcuts sit: pono-gan's placement, or the official MUNIT + PONO-MS code's (module docstring).
-LAYOUTS: tuple[str, ...] = get_args(Layout)
+PLACEMENTS: tuple[str, ...] = get_args(Placement)
 
 
 def _conv(c_in: int, c_out: int, kernel: int, stride: int, padding: int, norm: str, activation: bool) -> nn.Sequential:
@@ -126,13 +126,13 @@ class ContentEncoder(nn.Module):
     """``7x7 conv, norm, ReLU -> num_downsampling x [4x4 conv stride 2, (PONO), norm, ReLU] -> residual blocks``.
 
     Channels double at every downsampling from ``base_channels``. MUNIT uses instance norm throughout. In the
-    ``official`` layout the stem has PONO too, instance norms have an affine and every conv a bias.
+    ``official`` placement the stem has PONO too, instance norms have an affine and every conv a bias.
 
     Shape:
         - input: (B, in_channels, H, W), H and W divisible by ``2**num_downsampling``
         - output: content (B, base_channels * 2**num_downsampling, H / 2**n, W / 2**n) and a list of
           ``num_downsampling`` Moments (each (B, 1, H / 2**i, W / 2**i), i = 1..n, shallowest first; empty without
-          PONO); the ``official`` layout puts the stem's (B, 1, H, W) moments first
+          PONO); the ``official`` placement puts the stem's (B, 1, H, W) moments first
     """
 
     def __init__(
@@ -143,12 +143,12 @@ class ContentEncoder(nn.Module):
         num_blocks: int,
         norm: str,
         pono: bool,
-        layout: Layout = "pono_gan",
+        placement: Placement = "pono_gan",
         pono_unbiased: bool = False,
         content_channels: int = 0,
     ) -> None:
         super().__init__()
-        official = layout == "official"
+        official = placement == "official"
         if official:  # conv -> PONO -> norm -> ReLU from the stem on; the official code's norms have an affine
             norm = "instance_affine" if norm == "instance" else norm
             self.stem: nn.Module = DownStage(
@@ -248,9 +248,9 @@ class StyleDecoder(nn.Module):
         shortcut: ``none | ms | dms | ms_std``, applied to each upsampling stage's input (see the module docstring).
         dms_hidden_channels: hidden width of each Dynamic Moment Shortcut.
         norm: the upsampling convs' norm: ``munit_layer`` (MUNIT's LayerNorm, :class:`pono_gan.layers.MunitLayerNorm`,
-            its convs with a bias) or ``layer`` (``GroupNorm(1, C)``, no conv bias: the layout before
+            its convs with a bias) or ``layer`` (``GroupNorm(1, C)``, no conv bias: the decoder before
             ``munit_layer`` existed, which older checkpoints hold).
-        layout: ``pono_gan`` or ``official`` (conv before upsampling, the shortcut after a layer norm without
+        placement: ``pono_gan`` or ``official`` (conv before upsampling, the shortcut after a layer norm without
             affine, one more full-resolution stage; see the module docstring; needs ``norm="munit_layer"``).
         content_channels: channels of the content code when the content encoder narrows it (a 1x1 conv here
             widens it back to ``in_channels``); 0 when the code has ``in_channels``.
@@ -272,16 +272,16 @@ class StyleDecoder(nn.Module):
         shortcut: str = "none",
         dms_hidden_channels: int = 16,
         norm: str = "munit_layer",
-        layout: Layout = "pono_gan",
+        placement: Placement = "pono_gan",
         content_channels: int = 0,
     ) -> None:
         super().__init__()
         if norm not in DECODER_NORMS:
             raise ValueError(f"unknown decoder norm {norm!r}; valid: {', '.join(DECODER_NORMS)}")
-        if layout not in LAYOUTS:
-            raise ValueError(f"unknown layout {layout!r}; valid: {', '.join(LAYOUTS)}")
-        if layout == "official" and norm != "munit_layer":
-            raise ValueError(f"the official layout uses MUNIT's layer norm (decoder_norm munit_layer), got {norm!r}")
+        if placement not in PLACEMENTS:
+            raise ValueError(f"unknown placement {placement!r}; valid: {', '.join(PLACEMENTS)}")
+        if placement == "official" and norm != "munit_layer":
+            raise ValueError(f"the official placement uses MUNIT's layer norm (decoder_norm munit_layer), got {norm!r}")
         self.widen = nn.Conv2d(content_channels, in_channels, 1) if content_channels else nn.Identity()
         self.blocks = nn.ModuleList(AdaINResnetBlock(in_channels) for _ in range(num_blocks))
         self.params_per_block = AdaINResnetBlock.num_params_per_channel * in_channels
@@ -293,7 +293,7 @@ class StyleDecoder(nn.Module):
             nn.Linear(mlp_dim, self.params_per_block * num_blocks),
         )
         widths = [in_channels // 2**i for i in range(num_upsampling + 1)]
-        if layout == "official":
+        if placement == "official":
             # conv5x5 at the input's resolution, then upsample; then a full-resolution conv3x3 for the stem's moments
             convs = [(c_in, c_out, 5) for c_in, c_out in zip(widths[:-1], widths[1:])] + [(widths[-1], widths[-1], 3)]
             self.up = nn.ModuleList(
@@ -350,7 +350,7 @@ class MunitGenerator(nn.Module):
         style_downsampling: strided convs of the style encoder (4).
         dms_hidden_channels: hidden width of each Dynamic Moment Shortcut.
         decoder_norm: the decoder's upsampling norm (see :class:`StyleDecoder`).
-        layout: ``pono_gan`` (ours) or ``official`` (the official MUNIT + PONO-MS code's; module docstring).
+        placement: ``pono_gan`` (ours) or ``official`` (the official MUNIT + PONO-MS code's; module docstring).
         pono_unbiased: PONO's variance divided by C - 1 (the official PyTorch code) instead of C (the paper).
         content_channels: narrow the content code to this many channels with a 1x1 conv (and widen it back in the
             decoder); 0 keeps MUNIT's code of ``base_channels * 2**num_downsampling`` channels.
@@ -374,7 +374,7 @@ class MunitGenerator(nn.Module):
         style_downsampling: int = 4,
         dms_hidden_channels: int = 16,
         decoder_norm: str = "munit_layer",
-        layout: Layout = "pono_gan",
+        placement: Placement = "pono_gan",
         pono_unbiased: bool = False,
         content_channels: int = 0,
     ) -> None:
@@ -387,13 +387,13 @@ class MunitGenerator(nn.Module):
         self.num_downsampling = num_downsampling
         self.style_dim = style_dim
         self.content_encoder = ContentEncoder(
-            in_channels, base_channels, num_downsampling, num_blocks, norm, pono, layout, pono_unbiased,
+            in_channels, base_channels, num_downsampling, num_blocks, norm, pono, placement, pono_unbiased,
             content_channels
         )
         self.style_encoder = StyleEncoder(in_channels, base_channels, style_downsampling, style_dim)
         self.decoder = StyleDecoder(
             base_channels * 2**num_downsampling, out_channels, num_downsampling, num_blocks, style_dim, mlp_dim,
-            shortcut, dms_hidden_channels, decoder_norm, layout, content_channels,
+            shortcut, dms_hidden_channels, decoder_norm, placement, content_channels,
         )
 
     @property
@@ -520,15 +520,17 @@ class MunitConfig:
         dms_hidden_channels: hidden width of each Dynamic Moment Shortcut.
         decoder_norm: the decoder's upsampling norm: ``munit_layer`` (MUNIT's LayerNorm) or ``layer``
             (``GroupNorm(1, C)``; what checkpoints written before this option hold, so they load as ``layer``).
-        layout: where PONO and the shortcuts sit: ``pono_gan`` (ours: PONO after each downsampling conv, shortcuts
+        placement: where PONO and the shortcuts sit: ``pono_gan`` (ours: PONO after each downsampling conv, shortcuts
             at the upsampling stages' inputs) or ``official`` (the official MUNIT + PONO-MS code's
             ``AdaInGen_PONOMS``: PONO after the stem too, shortcuts after a layer norm without affine, a
             full-resolution stage; see :mod:`pono_gan.models.munit`).
         pono_unbiased: PONO's variance divided by C - 1, as the official PyTorch code does (the paper and the
-            default divide by C); ``configs/style/pono_ms_official.yaml`` sets it with the official layout.
+            default divide by C); ``configs/style/pono_ms_official.yaml`` sets it with the official placement.
         content_channels: narrow the content code to this many channels (a 1x1 conv after the content encoder's
             blocks, another before the decoder's): a code too small to carry the source's strokes whole. 0 (the
             default) keeps MUNIT's ``base_channels * 2**num_downsampling`` channels. Not MUNIT's.
+        layout: the old name of ``placement`` (it meant where PONO sits, not the data's layout): still read, with a
+            one-line note, and moved to ``placement``.
     """
 
     arch: Literal["munit"] = "munit"
@@ -545,16 +547,22 @@ class MunitConfig:
     style_downsampling: int = 4
     dms_hidden_channels: int = 16
     decoder_norm: Literal["munit_layer", "layer"] = "munit_layer"
-    layout: Layout = "pono_gan"
+    placement: Placement = "pono_gan"
     pono_unbiased: bool = False
     content_channels: int = 0
+    layout: Placement | None = None
 
     def __post_init__(self) -> None:
         check_generator(self, "in_channels out_channels base_channels num_downsampling num_blocks style_dim mlp_dim")
         require(self, "content_channels", 0)
+        if self.layout is not None:
+            deprecated("generator.layout", "generator.placement", self.layout)
+            self.placement, self.layout = self.layout, None
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        values = asdict(self)
+        del values["layout"]
+        return values
 
     def resolved(self, defaults: dict[str, dict[str, Any]] | None = None) -> MunitConfig:
         """Itself: every setting has a value (the :class:`GeneratorConfig` interface tasks call)."""
@@ -562,8 +570,12 @@ class MunitConfig:
 
     @classmethod
     def from_dict(cls, values: dict[str, Any]) -> MunitConfig:
-        """The config stored in a checkpoint; one written before ``decoder_norm`` existed used ``layer``."""
-        return GeneratorConfig.from_dict.__func__(cls, {"decoder_norm": "layer", **values})  # type: ignore[attr-defined]
+        """The config stored in a checkpoint; one written before ``decoder_norm`` existed used ``layer``, one
+        written before ``placement`` had the name ``layout``."""
+        values = {"decoder_norm": "layer", **values}
+        if "layout" in values:
+            values.setdefault("placement", values.pop("layout"))
+        return GeneratorConfig.from_dict.__func__(cls, values)  # type: ignore[attr-defined]
 
 
 def build_munit(config: MunitConfig) -> MunitGenerator:

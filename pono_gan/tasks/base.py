@@ -194,7 +194,7 @@ def variant_name(config: GeneratorConfig) -> str:
     if not config.pono:
         return config.norm
     name = f"{config.norm}+pono" + ("" if config.shortcut == "none" else f"-{config.shortcut}")
-    return name + ("-official" if getattr(config, "layout", None) == "official" else "")
+    return name + ("-official" if getattr(config, "placement", None) == "official" else "")
 
 
 #: a discriminator "tells real from fake" when its mean score on real images beats its mean score on the fakes it

@@ -198,9 +198,9 @@ def test_a_config_from_before_decoder_norm_loads_as_layer():
     assert MunitConfig.from_dict(MunitConfig().to_dict()).decoder_norm == "munit_layer"
 
 
-# ----- the official MUNIT + PONO-MS layout (Boyiliee/PONO, pytorch-MUNIT-PONO-MS/networks_pono.py) ------------------
+# ----- the official MUNIT + PONO-MS placement (Boyiliee/PONO, pytorch-MUNIT-PONO-MS/networks_pono.py) --------------
 def official(**overrides):
-    return MunitConfig(**{"pono": True, "shortcut": "ms", "layout": "official", "pono_unbiased": True, **overrides})
+    return MunitConfig(**{"pono": True, "shortcut": "ms", "placement": "official", "pono_unbiased": True, **overrides})
 
 
 def official_forward(generator, x, style, eps=1e-5):
@@ -240,7 +240,7 @@ def official_forward(generator, x, style, eps=1e-5):
     return torch.tanh(conv(decoder.head[0], h))
 
 
-def test_official_layout_has_the_published_structure():
+def test_official_placement_has_the_published_structure():
     generator = build_munit(official())  # MUNIT's defaults: dim 64, 2 downsamplings, 4 residual blocks, style 8
     # AdaInGen_PONOMS has 15,142,923 parameters, of which its stat_convs (built, never called in decode) hold 75,200
     assert sum(p.numel() for p in generator.parameters()) == 15_142_923 - 75_200
@@ -259,7 +259,7 @@ def test_official_layout_has_the_published_structure():
     assert content.shape == (2, 256, 16, 16)
 
 
-def test_official_layout_computes_the_official_forward():
+def test_official_placement_computes_the_official_forward():
     torch.manual_seed(0)
     generator = build_munit(official(base_channels=8, num_blocks=2, mlp_dim=16)).double()
     with torch.no_grad():
@@ -275,7 +275,7 @@ def test_official_layout_computes_the_official_forward():
         assert (biased(x, style) - expected).abs().max() > 1e-6
 
 
-def test_official_layout_variants_and_bad_settings():
+def test_official_placement_variants_and_bad_settings():
     for pono, shortcut in VARIANTS:
         generator = init_weights(build_munit(official(pono=pono, shortcut=shortcut, base_channels=4, num_blocks=1)),
                                  "kaiming")
@@ -285,16 +285,34 @@ def test_official_layout_variants_and_bad_settings():
         assert generator.decode(content, style, moments).shape == x.shape
         norms = [m for m in generator.decoder.modules() if isinstance(m, MunitLayerNorm)]
         assert all((n.weight is None) == (shortcut != "none") for n in norms)  # the official code's affine = not ms
-    with pytest.raises(ValueError, match="official layout uses MUNIT's layer norm"):
+    with pytest.raises(ValueError, match="official placement uses MUNIT's layer norm"):
         build_munit(official(decoder_norm="layer"))
     assert MunitConfig.from_dict(official().to_dict()) == official()
-    assert MunitConfig.from_dict(small().to_dict()).layout == "pono_gan"  # older checkpoints: ours
+    assert MunitConfig.from_dict(small().to_dict()).placement == "pono_gan"  # older checkpoints: ours
 
 
-@pytest.mark.parametrize("layout", ["pono_gan", "official"])
-def test_content_channels_narrow_the_code_and_the_decoder_widens_it_back(layout):
-    wide = build_munit(small(pono=True, shortcut="ms", layout=layout))
-    narrow = init_weights(build_munit(small(pono=True, shortcut="ms", layout=layout, content_channels=2)), "kaiming")
+def test_the_old_layout_key_is_read_as_placement_with_one_note(capsys, monkeypatch):
+    import pono_gan.errors
+
+    monkeypatch.setattr(pono_gan.errors, "_NOTED", set())
+    # a checkpoint written before the rename stores "layout": read silently
+    stored = {key: value for key, value in official().to_dict().items() if key != "placement"}
+    assert MunitConfig.from_dict({**stored, "layout": "official"}) == official()
+    assert capsys.readouterr().err == ""
+    # a config file or flag that still says layout: read, with one line, once
+    assert official(placement="pono_gan", layout="official") == official()
+    assert small(layout="official").placement == "official"
+    err = capsys.readouterr().err
+    assert err == ("note: generator.layout is deprecated and read as generator.placement=official; "
+                   "rename it in your config\n")
+    assert "layout" not in official().to_dict()
+
+
+@pytest.mark.parametrize("placement", ["pono_gan", "official"])
+def test_content_channels_narrow_the_code_and_the_decoder_widens_it_back(placement):
+    wide = build_munit(small(pono=True, shortcut="ms", placement=placement))
+    narrow = init_weights(build_munit(small(pono=True, shortcut="ms", placement=placement, content_channels=2)),
+                          "kaiming")
     x = images()
     content, style, moments = narrow.encode(x)
     assert content.shape == (2, 2, 8, 8)  # 2 channels instead of 4 * 2**2

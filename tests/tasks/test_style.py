@@ -181,7 +181,7 @@ def test_every_style_config_trains(variant, tiny_dataset, tmp_path):
                                "pono_ms_shared": "ms", "pono_ms_std": "ms_std"}.get(variant, "none")
     shared = cli.model.generator_a.content_encoder is cli.model.generator_b.content_encoder
     assert shared == variant.endswith("_shared")
-    assert (config.layout, config.pono_unbiased) == (("official", True) if variant.endswith("official")
+    assert (config.placement, config.pono_unbiased) == (("official", True) if variant.endswith("official")
                                                      else ("pono_gan", False))
     assert config.norm == ("group" if variant == "group" else "instance")
     for generator in cli.model.generators.values():
