@@ -44,8 +44,9 @@ from pono_gan.data.datamodule import ImageTranslationDataModule
 from pono_gan.errors import ConfigError, PonoGanError
 from pono_gan.hardware import auto_bf16, cpu_has_native
 from pono_gan.models import GeneratorConfig
+from pono_gan.models.variants import variant_name
 from pono_gan.packaged import with_packaged_configs
-from pono_gan.tasks import DiscriminatorConfig, GANTask, OptimizerConfig, variant_name
+from pono_gan.tasks import DiscriminatorConfig, GANTask, OptimizerConfig
 
 __all__ = ["PonoCLI", "check_config", "checkpoint_dir", "main", "run_folder"]
 
@@ -200,7 +201,7 @@ class PonoCLI(LightningCLI):
         parser.add_argument("--variant", type=str | None, default=None,
                             help="the variant's name in the run folder and the W&B name when trainer.default_root_dir "
                                  "is not given (runs/<task>/<data set>/<variant>); each configs/<task>/ variant file "
-                                 "sets it; default: the generator's norm and PONO, e.g. instance+pono-ms")
+                                 "sets it; default: the generator's norm and PONO, e.g. pono_ms or group_pono_ms")
         parser.add_lightning_class_args(ImageLogger, "images")
         parser.set_defaults(
             {

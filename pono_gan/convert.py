@@ -154,7 +154,7 @@ def convert(tool: str, path: str | Path, netG: str, out: str | Path, *, norm: st
 
     from pono_gan.checkpoint import FORMAT_VERSION, KEY
     from pono_gan.models import build_generator
-    from pono_gan.tasks.base import variant_name
+    from pono_gan.models.variants import variant_name
 
     if tool not in TOOLS:
         raise ConvertError(f"unknown tool {tool!r}; valid: {', '.join(TOOLS)}")

@@ -101,9 +101,10 @@ def study_precision(name: str) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
-    from pono_gan.ablate.report import default_contrasts, precision_line, render, study_figures, variant_label
+    from pono_gan.ablate.report import default_contrasts, precision_line, render, study_figures
     from pono_gan.ablate.runner import Plan, Run, run_plan, score_references
     from pono_gan.errors import PonoGanError
+    from pono_gan.models.variants import variant_label
 
     if any(flag.split("=")[0] == "--trainer.precision" for flag in args.overrides):
         print("ablate: error: --trainer.precision after -- would differ from what the report says; use ablate's "

@@ -12,10 +12,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from pono_gan.models.variants import variant_label
 from pono_gan.stats import Comparison, mean_std, welch_interval
 
-__all__ = ["GATE_METRICS", "LABELS", "VARIANT_LABELS", "QUESTIONS", "Results", "baseline_learned",
-           "discriminators_alive", "gates_section", "health_label", "passes_gates", "variant_label", "results_tables",
+__all__ = ["GATE_METRICS", "LABELS", "QUESTIONS", "Results", "baseline_learned",
+           "discriminators_alive", "gates_section", "health_label", "passes_gates", "results_tables",
            "best_baseline", "comparison_rows", "comparison_section", "contrast_rows", "default_contrasts",
            "contrast_section", "budget_section", "sample_budget", "cost_line", "study_figures", "render",
            "precision_line"]
@@ -28,15 +29,6 @@ LABELS = {
     "l1_random": ("L1, random styles", False), "diversity_l1": ("diversity (pairwise L1)", True),
     "content_accuracy": ("content accuracy", True), "style_accuracy": ("style accuracy", True),
 }
-#: the variant files' display names (another file shows its stem)
-VARIANT_LABELS = {
-    "instance": "IN", "group": "GN", "pono_ms": "PONO-MS", "pono_dms": "PONO-DMS", "pono": "PONO (no shortcut)",
-    "group_pono_ms": "GN + PONO-MS", "pono_ms_official": "PONO-MS (official layout)",
-    "pono_ms_no_moment_loss": "PONO-MS (no moment loss)", "pono_ms_std": "PONO-MS (std only)",
-    "pono_ms_shared": "PONO-MS (shared content encoder)", "instance_shared": "IN (shared content encoder)",
-}
-
-
 #: the questions the paper's claims raise, as (variant, reference, question); each is asked where both ran
 QUESTIONS = (
     ("pono_ms", "pono", "Is it the re-injection of the moments, not the normalization alone?"),
@@ -48,10 +40,6 @@ QUESTIONS = (
     ("pono_ms_shared", "instance_shared", "With one content encoder for both domains, does PONO-MS beat IN?"),
     ("instance_shared", "instance", "Does sharing the content encoder change the IN baseline?"),
 )
-
-
-def variant_label(variant: str) -> str:
-    return VARIANT_LABELS.get(variant, variant)
 
 
 def _digits(metric: str) -> int:

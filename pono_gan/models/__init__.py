@@ -19,6 +19,7 @@ from pono_gan.models.munit import (
     build_munit,
     translate,
 )
+from pono_gan.models.variants import VARIANT_LABELS, variant_label, variant_name
 
 __all__ = [
     "GeneratorConfig",
@@ -41,4 +42,7 @@ __all__ = [
     "StyleTransfer",
     "build_munit",
     "translate",
+    "VARIANT_LABELS",
+    "variant_label",
+    "variant_name",
 ]

@@ -1,6 +1,6 @@
 """Lightning tasks: a shared GAN base, paired (pix2pix), unpaired (CycleGAN) and style (MUNIT)."""
 
-from pono_gan.tasks.base import DiscriminatorConfig, GANTask, LinearDecay, OptimizerConfig, variant_name
+from pono_gan.tasks.base import DiscriminatorConfig, GANTask, LinearDecay, OptimizerConfig
 from pono_gan.tasks.paired import PairedTask
 from pono_gan.tasks.style import StyleTask
 from pono_gan.tasks.unpaired import ImagePool, UnpairedTask
@@ -10,7 +10,6 @@ __all__ = [
     "GANTask",
     "LinearDecay",
     "OptimizerConfig",
-    "variant_name",
     "PairedTask",
     "ImagePool",
     "UnpairedTask",

@@ -44,6 +44,7 @@ from pono_gan.models import (
     layers_for_field_of_view,
     receptive_field,
 )
+from pono_gan.models.variants import variant_name
 from pono_gan.tasks.randomness import TrainingRandomness
 
 __all__ = ["DiscriminatorConfig", "OptimizerConfig", "GANTask", "LinearDecay", "UPDATE_ORDERS"]
@@ -186,15 +187,6 @@ def health_line(health: dict[str, dict[str, Any]]) -> str:
     alive = all(entry["tells_real_from_fake"] for entry in health.values())
     advice = "" if alive else ": a discriminator at chance gives the generator nothing to learn from"
     return "discriminators: " + "; ".join(parts) + advice
-
-
-def variant_name(config: GeneratorConfig) -> str:
-    """``group``, ``group+pono``, ``group+pono-ms``, ``instance+pono-dms``, ``instance+pono-ms-official`` (a style
-    model in the official code's layout): what W&B groups and tags use."""
-    if not config.pono:
-        return config.norm
-    name = f"{config.norm}+pono" + ("" if config.shortcut == "none" else f"-{config.shortcut}")
-    return name + ("-official" if getattr(config, "placement", None) == "official" else "")
 
 
 #: a discriminator "tells real from fake" when its mean score on real images beats its mean score on the fakes it

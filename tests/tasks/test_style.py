@@ -123,7 +123,7 @@ def test_tiny_training_run_checkpoint_reproduces_outputs(tiny_dataset, tmp_path)
     checkpoint = read_checkpoint(path)  # weights_only=True: plain data only
     meta = checkpoint["pono_gan"]
     assert meta["task"] == "style" and meta["direction"] is None and set(meta["generators"]) == {"A", "B"}
-    assert meta["variant"] == "instance+pono-dms" and meta["data"]["channels"] == [3, 3]
+    assert meta["variant"] == "pono_dms" and meta["data"]["channels"] == [3, 3]
     assert meta["generators"]["A"]["config"]["arch"] == "munit"
     assert meta["generators"]["A"]["prefix"] == "generator_a."
 
@@ -164,7 +164,7 @@ def test_wandb_logger_is_grouped_and_tagged_for_the_style_task(tiny_dataset, tmp
     logger = cli.config["trainer"]["logger"]
     logger = logger[0] if isinstance(logger, list) else logger
     assert logger.init_args.group == "style"
-    assert {"style", "munit", "instance", "shortcut-ms", "instance+pono-ms"} <= set(logger.init_args.tags)
+    assert {"style", "munit", "instance", "shortcut-ms", "pono_ms"} <= set(logger.init_args.tags)
 
 
 @pytest.mark.slow
