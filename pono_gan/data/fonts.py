@@ -144,6 +144,7 @@ def build_fonts(
     max_chars: int | None = None,
     min_distance: float = 0.065,
     overwrite: bool = False,
+    train_fonts: Sequence[str] | None = None,
 ) -> Path:
     """Build the font benchmark under ``root`` (see the module docstring); returns ``root``.
 
@@ -161,6 +162,10 @@ def build_fonts(
         max_chars: keep at most this many characters (a seeded subset of those every font draws).
         min_distance: drop a target font nearer than this to the source or to a target font kept before it.
         overwrite: replace a different set already in ``root``.
+        train_fonts: the ids of the kept target fonts that domain B holds in training and validation (default: all
+            of them); the test split keeps every kept font, as the candidates of style accuracy, and evaluation
+            renders the training fonts alone (``fonts.json``'s ``train_fonts``). One font makes a two-domain task
+            (Song -> Kai) scored by the same protocol.
 
     Raises:
         MissingPathError: a font file is missing (the message names the Debian package for the default fonts).
@@ -184,6 +189,7 @@ def build_fonts(
         "builder": "fonts", "version": _FORMAT_VERSION, "size": size, "scale": scale, "val": val, "test": test,
         "seed": seed, "max_chars": max_chars, "min_distance": min_distance, "source": source,
         "candidates": described, "chars": charset_name if chars is None else hashlib.sha256(text.encode()).hexdigest(),
+        **({"train_fonts": list(train_fonts)} if train_fonts else {}),
     }
     if already_built(root, MANIFEST, settings, overwrite):
         return root
@@ -203,6 +209,10 @@ def build_fonts(
     if len(kept) < 2:
         raise DataError(f"only {len(kept)} target font(s) are at least {min_distance} from the source and each other; "
                         "pass more distinct --target-fonts, or a lower --min-distance")
+    unknown = [font for font in train_fonts or () if font not in kept]
+    if unknown:
+        raise DataError(f"--train-fonts {unknown[0]}: not a kept target font; valid: {', '.join(kept)}")
+    trained = list(train_fonts) if train_fonts else kept
     shared = [c for c in dict.fromkeys(text) if c in source_bitmaps and all(c in candidates[name] for name in kept)]
     if max_chars is not None and len(shared) > max_chars:
         chosen = np.random.default_rng([seed, 1]).choice(len(shared), max_chars, replace=False)
@@ -215,10 +225,11 @@ def build_fonts(
     def fill(staging: Path) -> None:
         for split, members in splits.items():
             write_glyphs(staging / f"{split}A", source_bitmaps, members)
-            for name in kept:
+            for name in kept if split == "test" else trained:
                 write_glyphs(staging / f"{split}B" / name, candidates[name], members)
         record = settings | {
             "fonts": [font for font in described if font["id"] in kept],
+            "train_fonts": trained,
             "dropped_fonts": dropped_fonts,
             "distances": distances,
             "counts": {split: len(members) for split, members in splits.items()},
@@ -240,18 +251,26 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--min-distance", type=float, default=0.065,
                         help="drop a target font nearer than this (mean L1 in [0, 1]) to the source or a kept font "
                              "(default: %(default)s)")
+    parser.add_argument("--train-fonts", nargs="+", metavar="ID",
+                        help="the kept target fonts (ids, e.g. gkai00mp) that B holds in training; the test split "
+                             "keeps all of them as style accuracy's candidates (default: all)")
     add_rendering_arguments(parser)
 
 
 def main(args: argparse.Namespace) -> Path:
     """Run the ``fonts`` builder from parsed arguments and print what it made."""
     root = build_fonts(args.root, args.source_font, args.target_fonts, args.chars, args.charset, args.size, args.scale,
-                       args.val, args.test, args.seed, args.max_chars, args.min_distance, args.overwrite)
+                       args.val, args.test, args.seed, args.max_chars, args.min_distance, args.overwrite,
+                       args.train_fonts)
     record = json.loads((root / MANIFEST).read_text())
     counts, fonts = record["counts"], record["fonts"]
     for name, why in record["dropped_fonts"].items():
         print(f"dropped {name}: a near-copy of {why['nearest']} (font distance {why['distance']:.3f} < "
               f"--min-distance {record['min_distance']})")
+    trained = record.get("train_fonts", [f["id"] for f in fonts])
+    b = f"{len(fonts)} fonts ({', '.join(f['id'] for f in fonts)})"
+    if len(trained) < len(fonts):
+        b += f", {', '.join(trained)} alone in train and val"
     print(f"ready: {root}: {counts['train']} train, {counts['val']} val, {counts['test']} test characters; A: "
-          f"{record['source']['name']}; B: {len(fonts)} fonts ({', '.join(f['id'] for f in fonts)}); layout 'unpaired'")
+          f"{record['source']['name']}; B: {b}; layout 'unpaired'")
     return root

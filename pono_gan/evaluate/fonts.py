@@ -88,13 +88,16 @@ class Triple:
 
 @dataclass(frozen=True)
 class Benchmark:
-    """A built font benchmark: its root, image size, source font id, target font ids and each split's characters."""
+    """A built font benchmark: its root, image size, source font id, target font ids, each split's characters and
+    the target fonts trained on (``targets``: all of ``fonts`` unless it was built with ``--train-fonts``), which
+    the protocol renders; style accuracy picks among all of ``fonts`` and the source."""
 
     root: Path
     size: int
     source: str
     fonts: tuple[str, ...]
     splits: dict[str, str]
+    targets: tuple[str, ...] = ()
 
     @classmethod
     def load(cls, root: str | Path) -> Benchmark:
@@ -104,7 +107,8 @@ class Benchmark:
                                    f"pono_gan.data.builders fonts --root {root}`")
         record = json.loads((root / MANIFEST).read_text())
         fonts = tuple(font["id"] for font in record["fonts"])
-        return cls(root, record["size"], record["source"]["id"], fonts, record["splits"])
+        targets = tuple(record.get("train_fonts") or fonts)
+        return cls(root, record["size"], record["source"]["id"], fonts, record["splits"], targets)
 
     def content_path(self, split: str, char: str) -> Path:
         return self.root / f"{split}A" / glyph_name(char)
@@ -305,7 +309,7 @@ def evaluate_fonts(
     chars = bench.splits[split][:limit]
     glyphs = bench.glyphs(split, chars)
     blurred = torch.stack([_blurred(font, bench.size) for font in glyphs])  # (1 + K, N, H * W)
-    triples = sample_triples(chars, bench.fonts, seed)
+    triples = sample_triples(chars, bench.targets, seed)
     index = {char: i for i, char in enumerate(chars)}
     per_image = [name for name in chosen if name in ("l1", "psnr", "ssim", "content_accuracy", "style_accuracy")]
     torch_device = resolve_device(device)
@@ -313,7 +317,8 @@ def evaluate_fonts(
     rows: list[dict[str, Any]] = []
     outputs_by_font: dict[str, Tensor] = {}
     names = (bench.source, *bench.fonts)
-    for k, font in enumerate(bench.fonts, start=1):
+    for font in bench.targets:
+        k = bench.fonts.index(font) + 1  # its row in glyphs: the source first
         mine = [t for t in triples if t.font == font]
         rendered, scores, nearest_char, nearest_font = _render_font(render, glyphs, blurred, k, mine, index, batch_size)
         for j, triple in enumerate(mine):
@@ -329,13 +334,14 @@ def evaluate_fonts(
             outputs_by_font[font] = rendered
     summary: dict[str, Any] = {
         **(about or {}), "data": str(root), "layout": "fonts", "split": split, "count": len(rows),
-        "protocol": {"characters": len(chars), "fonts": list(bench.fonts), "source": bench.source, "seed": seed,
+        "protocol": {"characters": len(chars), "fonts": list(bench.targets), "candidates": list(bench.fonts),
+                     "source": bench.source, "seed": seed,
                      "example": "another test character drawn in the target font, at random (seeded)",
                      "distance": f"mean absolute difference after a Gaussian blur of sigma {bench.size / 32:g} px"},
         "metrics": {name: _mean_std([row[name] for row in rows]) for name in per_image},
         "distribution_metrics": {}, "skipped": skipped, "per_font": {},
     }
-    for font in bench.fonts:
+    for font in bench.targets:
         mine = [row for row in rows if row["font"] == font]
         summary["per_font"][font] = {name: _mean_std([row[name] for row in mine])["mean"] for name in per_image}
     if "diversity_l1" in chosen:
@@ -343,7 +349,7 @@ def evaluate_fonts(
         summary["metrics"]["diversity_l1"] = _mean_std(diversity)
         summary["styles"] = {"random_per_character": num_styles, "seed": seed}
     if extractors:
-        targets = {font: glyphs[k] for k, font in enumerate(bench.fonts, start=1)}
+        targets = {font: glyphs[bench.fonts.index(font) + 1] for font in bench.targets}
         manifest = bench.root / MANIFEST
         key = ("fonts", str(manifest.resolve()), manifest.stat().st_mtime_ns, split, chars)
         overall, per_font = _set_metrics(chosen, extractors, outputs_by_font, targets, batch_size, key)
@@ -361,9 +367,9 @@ def figure_samples(root: str | Path, count: int = 8, split: str = "test") -> tup
     evenly over its list (so over the fonts), for a sample grid."""
     bench = Benchmark.load(root)
     chars = bench.splits[split]
-    triples = sample_triples(chars, bench.fonts)
+    triples = sample_triples(chars, bench.targets)
     per_font = len(chars)  # the triples are font by font: row i shows font i mod K and a character of its own
-    chosen = [triples[(i % len(bench.fonts)) * per_font + i * per_font // count]
+    chosen = [triples[(i % len(bench.targets)) * per_font + i * per_font // count]
               for i in range(min(count, len(triples)))]
     load = [[bench.content_path(split, t.char), bench.glyph_path(split, t.font, t.example),
              bench.glyph_path(split, t.font, t.char)] for t in chosen]

@@ -138,3 +138,24 @@ def test_moment_alignment_measures_whether_two_encoders_agree(bench, tmp_path):
     refused = run_python("benchmarks/moment_alignment.py", "--checkpoint", plain, "--data", bench)
     assert (refused.returncode == 2
             and "no PONO layers in its content encoders" in refused.stderr.strip().splitlines()[-1])
+
+
+@needs_dejavu
+def test_a_benchmark_trained_on_one_font_renders_that_font_and_picks_among_all(tmp_path):
+    root = latin_benchmark(tmp_path / "serif", tmp_path / "twin.ttf", train_fonts=["dejavuserif"])
+    # domain B holds the one font in training and validation; the test split keeps every font as a candidate
+    assert [p.name for p in (root / "trainB").iterdir()] == [p.name for p in (root / "valB").iterdir()] == [
+        "dejavuserif"]
+    assert sorted(p.name for p in (root / "testB").iterdir()) == ["dejavusans-bold", "dejavusansmono", "dejavuserif"]
+    bench = Benchmark.load(root)
+    assert bench.targets == ("dejavuserif",) and len(bench.fonts) == 3
+    perfect = evaluate_fonts(oracle(root), root, metrics=CHEAP, output=tmp_path / "perfect")
+    assert perfect["count"] == 19 and set(perfect["per_font"]) == {"dejavuserif"}
+    assert perfect["metrics"]["style_accuracy"]["mean"] == 1.0
+    assert perfect["protocol"]["candidates"] == ["dejavuserif", "dejavusansmono", "dejavusans-bold"]
+    # the candidates are all fonts: the other fonts' drawings of the character are nearer than a blank page's
+    wrong_font = Benchmark.load(root).glyphs("test", bench.splits["test"])[2]  # mono, in every row
+    mono = evaluate_fonts(lambda contents, examples: wrong_font[:len(contents)], root, metrics=CHEAP)
+    assert mono["metrics"]["style_accuracy"]["mean"] < 0.2
+    with pytest.raises(DataError, match="--train-fonts nope: not a kept target font; valid: dejavuserif"):
+        latin_benchmark(tmp_path / "bad", tmp_path / "twin.ttf", train_fonts=["nope"])
