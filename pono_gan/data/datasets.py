@@ -251,8 +251,9 @@ class _TranslationDataset(Dataset):
         self.channels = (int(channels[0]), int(channels[1]))
         self.train = train
         self.limit = limit
-        #: header sizes (H, W) of the input and target images, filled by :func:`make_dataset`; they let the
-        #: data module tell whether the outputs of a non-cropping preset can be batched.
+        #: header sizes (H, W) of the files that decide the input and target outputs' sizes, filled by
+        #: :func:`make_dataset`; they let the data module tell whether the outputs of a non-cropping preset can be
+        #: batched. In the paired layout B is resized to A's frame, so "B" holds A's sizes and files.
         self.image_sizes: dict[str, list[tuple[int, int]]] = {"A": [], "B": []}
         self.image_paths: dict[str, list[Path]] = {"A": [], "B": []}  #: the files of ``image_sizes``
         self._unreadable: set[Path] = set()  # per process: every DataLoader worker learns on its own
@@ -559,7 +560,8 @@ def make_dataset(
         kept = kept[:limit]
         _check_sizes(preprocessing, [pair[0] for pair, _, _ in kept], [sa for _, sa, _ in kept])
         dataset = PairedImageDataset([pair for pair, _, _ in kept], preprocessing, channels, train)
-        # B is resized to A's frame, so A's sizes are the output sizes of both.
+        # B is resized to A's frame, so A's files decide the output sizes of both: "B" lists A's files on purpose
+        # (size_conflict names the file whose size it reports; the B files are dataset.pairs[i][1]).
         dataset.image_sizes = {"A": [sa for _, sa, _ in kept], "B": [sa for _, sa, _ in kept]}
         dataset.image_paths = {"A": [pair[0] for pair, _, _ in kept], "B": [pair[0] for pair, _, _ in kept]}
         mismatched = [(pair, sa, sb) for pair, sa, sb in kept if sa != sb]
