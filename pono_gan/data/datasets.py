@@ -529,68 +529,79 @@ def make_dataset(
     """
     if direction not in DIRECTIONS:
         raise DataError(f"unknown direction {direction!r}; valid directions: {', '.join(DIRECTIONS)}")
-    root = Path(root)
-    folders = require_split(root, layout, split)
+    folders = require_split(Path(root), layout, split)
     swap = direction == "BtoA"
-    dataset: AlignedImageDataset | PairedImageDataset | UnpairedImageDataset
-
     if layout == "aligned":
-        paths = images_in(folders[0])
-        sizes, bad = _readable_sizes(paths)
-        _warn_unreadable(bad, len(paths), str(folders[0]))
-        kept = [(path, (size[0], size[1] // 2)) for path, size in zip(paths, sizes) if size is not None]
-        if not kept:
-            raise DataError(f"no readable images in {folders[0]}; re-export them ({_README})")
-        kept = kept[:limit]
-        _check_sizes(preprocessing, [path for path, _ in kept], [size for _, size in kept])
-        dataset = AlignedImageDataset([path for path, _ in kept], preprocessing, channels, train, swap)
-        dataset.image_sizes = {"A": [size for _, size in kept], "B": [size for _, size in kept]}
-        dataset.image_paths = {"A": [path for path, _ in kept], "B": [path for path, _ in kept]}
+        return _aligned_dataset(folders[0], preprocessing, channels, train, limit, swap)
+    if layout == "paired":
+        return _paired_dataset(folders, preprocessing, channels, train, limit, swap)
+    return _unpaired_dataset(folders, preprocessing, channels, train, limit, swap)
 
-    elif layout == "paired":
-        pairs = find_pairs(*folders)
-        sizes_a, bad_a = _readable_sizes([a for a, _ in pairs])
-        sizes_b, bad_b = _readable_sizes([b for _, b in pairs])
-        _warn_unreadable(bad_a + bad_b, 2 * len(pairs), f"{folders[0]} and {folders[1]} (their pairs are left out)")
-        kept = [(pair, sa, sb) for pair, sa, sb in zip(pairs, sizes_a, sizes_b) if sa is not None and sb is not None]
-        if not kept:
-            raise DataError(f"no readable pairs in {folders[0]} and {folders[1]}; re-export them ({_README})")
-        if swap:
-            kept = [((b, a), sb, sa) for (a, b), sa, sb in kept]
-        kept = kept[:limit]
-        _check_sizes(preprocessing, [pair[0] for pair, _, _ in kept], [sa for _, sa, _ in kept])
-        dataset = PairedImageDataset([pair for pair, _, _ in kept], preprocessing, channels, train)
-        # B is resized to A's frame, so A's files decide the output sizes of both: "B" lists A's files on purpose
-        # (size_conflict names the file whose size it reports; the B files are dataset.pairs[i][1]).
-        dataset.image_sizes = {"A": [sa for _, sa, _ in kept], "B": [sa for _, sa, _ in kept]}
-        dataset.image_paths = {"A": [pair[0] for pair, _, _ in kept], "B": [pair[0] for pair, _, _ in kept]}
-        mismatched = [(pair, sa, sb) for pair, sa, sb in kept if sa != sb]
-        if mismatched:
-            (a, b), sa, sb = mismatched[0]
-            warnings.warn(
-                f"{len(mismatched)} pairs differ in size (first: {a} {sa[1]}x{sa[0]}, {b} {sb[1]}x{sb[0]}); "
-                "each target is resized to its input's size",
-                UserWarning,
-                stacklevel=2,
-            )
 
-    else:
-        domains = []
-        for folder in folders:
-            paths = images_in(folder)
-            sizes, bad = _readable_sizes(paths)
-            _warn_unreadable(bad, len(paths), str(folder))
-            kept = [(path, size) for path, size in zip(paths, sizes) if size is not None]
-            if not kept:
-                raise DataError(f"no readable images in {folder}; re-export them ({_README})")
-            _check_sizes(preprocessing, [path for path, _ in kept], [size for _, size in kept])
-            domains.append(kept)
-        if swap:
-            domains.reverse()
-        # the first ``limit`` samples pair A[i % len(A)] with B[i % len(B)] in evaluation
-        dataset = UnpairedImageDataset(
-            [path for path, _ in domains[0]], [path for path, _ in domains[1]], preprocessing, channels, train, limit
+def _readable(folder: Path) -> list[tuple[Path, tuple[int, int]]]:
+    """The images of ``folder`` whose header reads, with their sizes; the others left out with one warning."""
+    paths = images_in(folder)
+    sizes, bad = _readable_sizes(paths)
+    _warn_unreadable(bad, len(paths), str(folder))
+    kept = [(path, size) for path, size in zip(paths, sizes) if size is not None]
+    if not kept:
+        raise DataError(f"no readable images in {folder}; re-export them ({_README})")
+    return kept
+
+
+def _aligned_dataset(folder: Path, preprocessing: Preprocessing, channels: tuple[int, int], train: bool,
+                     limit: int | None, swap: bool) -> AlignedImageDataset:
+    kept = [(path, (size[0], size[1] // 2)) for path, size in _readable(folder)][:limit]  # each half's size
+    paths, sizes = [path for path, _ in kept], [size for _, size in kept]
+    _check_sizes(preprocessing, paths, sizes)
+    dataset = AlignedImageDataset(paths, preprocessing, channels, train, swap)
+    dataset.image_sizes, dataset.image_paths = {"A": sizes, "B": sizes}, {"A": paths, "B": paths}
+    return dataset
+
+
+def _paired_dataset(folders: tuple[Path, ...], preprocessing: Preprocessing, channels: tuple[int, int], train: bool,
+                    limit: int | None, swap: bool) -> PairedImageDataset:
+    pairs = find_pairs(*folders)
+    sizes_a, bad_a = _readable_sizes([a for a, _ in pairs])
+    sizes_b, bad_b = _readable_sizes([b for _, b in pairs])
+    _warn_unreadable(bad_a + bad_b, 2 * len(pairs), f"{folders[0]} and {folders[1]} (their pairs are left out)")
+    kept = [(pair, sa, sb) for pair, sa, sb in zip(pairs, sizes_a, sizes_b) if sa is not None and sb is not None]
+    if not kept:
+        raise DataError(f"no readable pairs in {folders[0]} and {folders[1]}; re-export them ({_README})")
+    if swap:
+        kept = [((b, a), sb, sa) for (a, b), sa, sb in kept]
+    kept = kept[:limit]
+    inputs, sizes = [pair[0] for pair, _, _ in kept], [sa for _, sa, _ in kept]
+    _check_sizes(preprocessing, inputs, sizes)
+    dataset = PairedImageDataset([pair for pair, _, _ in kept], preprocessing, channels, train)
+    # B is resized to A's frame, so A's files decide the output sizes of both: "B" lists A's files on purpose
+    # (size_conflict names the file whose size it reports; the B files are dataset.pairs[i][1]).
+    dataset.image_sizes, dataset.image_paths = {"A": sizes, "B": sizes}, {"A": inputs, "B": inputs}
+    mismatched = [(pair, sa, sb) for pair, sa, sb in kept if sa != sb]
+    if mismatched:
+        (a, b), sa, sb = mismatched[0]
+        warnings.warn(
+            f"{len(mismatched)} pairs differ in size (first: {a} {sa[1]}x{sa[0]}, {b} {sb[1]}x{sb[0]}); "
+            "each target is resized to its input's size",
+            UserWarning,
+            stacklevel=3,
         )
-        dataset.image_sizes = {"A": [size for _, size in domains[0]], "B": [size for _, size in domains[1]]}
-        dataset.image_paths = {"A": [path for path, _ in domains[0]], "B": [path for path, _ in domains[1]]}
+    return dataset
+
+
+def _unpaired_dataset(folders: tuple[Path, ...], preprocessing: Preprocessing, channels: tuple[int, int],
+                      train: bool, limit: int | None, swap: bool) -> UnpairedImageDataset:
+    domains = []
+    for folder in folders:
+        kept = _readable(folder)
+        _check_sizes(preprocessing, [path for path, _ in kept], [size for _, size in kept])
+        domains.append(kept)
+    if swap:
+        domains.reverse()
+    # the first ``limit`` samples pair A[i % len(A)] with B[i % len(B)] in evaluation
+    dataset = UnpairedImageDataset(
+        [path for path, _ in domains[0]], [path for path, _ in domains[1]], preprocessing, channels, train, limit
+    )
+    dataset.image_sizes = {"A": [size for _, size in domains[0]], "B": [size for _, size in domains[1]]}
+    dataset.image_paths = {"A": [path for path, _ in domains[0]], "B": [path for path, _ in domains[1]]}
     return dataset
