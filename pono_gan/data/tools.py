@@ -347,7 +347,7 @@ def unpair(
 # --------------------------------------------------------------------------------------------------------- CLI
 
 
-def main(argv: Sequence[str] | None = None) -> object:
+def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m pono_gan.data.tools", description=__doc__.split("\n\n")[0],
                                      epilog="Examples: see datasets/README.md.")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -394,32 +394,37 @@ def main(argv: Sequence[str] | None = None) -> object:
 
     for sub in commands.choices.values():
         sub.add_argument("--quiet", action="store_true", help="no progress bar")
-    args = parser.parse_args(argv)
-    progress = not args.quiet
-    try:
-        if args.command == "combine":
-            written = combine(args.a, args.b, args.out, resize_b=args.resize, skip_unmatched=args.skip_unmatched,
-                              ext=args.ext, overwrite=args.overwrite, progress=progress)
-            print(f"combined {len(written)} pairs into {args.out} (aligned A | B images; a data root reads them "
-                  "from ROOT/train/, val/, test/)")
-            return written
-        if args.command == "split":
-            written = split(args.input, args.out_a, args.out_b, ext=args.ext, overwrite=args.overwrite,
-                            progress=progress)
-            print(f"split {len(written)} images into {args.out_a} (left halves) and {args.out_b} (right halves)")
-            return written
-        if args.command == "unpair":
-            counts = unpair(args.input, args.out, seed=args.seed, link=args.link, overwrite=args.overwrite,
-                            progress=progress)
-            print(f"{args.out}: " + ", ".join(f"{name} {count}" for name, count in counts.items())
-                  + " (train A and B from disjoint halves; val and test stay paired); train with layout 'unpaired', "
-                    "score with evaluate --layout paired")
-            return counts
-        counts = split_sets(args.out, folder=args.input, folder_a=args.a, folder_b=args.b, layout=args.layout,
-                            val=args.val, test=args.test, seed=args.seed, side=args.side, link=args.link,
-                            overwrite=args.overwrite, progress=progress)
-    except PonoGanError as error:
-        parser.exit(2, f"tools: error: {error}\n")
+    return parser
+
+
+def _combine(args: argparse.Namespace) -> list[Path]:
+    written = combine(args.a, args.b, args.out, resize_b=args.resize, skip_unmatched=args.skip_unmatched,
+                      ext=args.ext, overwrite=args.overwrite, progress=not args.quiet)
+    print(f"combined {len(written)} pairs into {args.out} (aligned A | B images; a data root reads them "
+          "from ROOT/train/, val/, test/)")
+    return written
+
+
+def _split(args: argparse.Namespace) -> list[Path]:
+    written = split(args.input, args.out_a, args.out_b, ext=args.ext, overwrite=args.overwrite,
+                    progress=not args.quiet)
+    print(f"split {len(written)} images into {args.out_a} (left halves) and {args.out_b} (right halves)")
+    return written
+
+
+def _unpair(args: argparse.Namespace) -> dict[str, int]:
+    counts = unpair(args.input, args.out, seed=args.seed, link=args.link, overwrite=args.overwrite,
+                    progress=not args.quiet)
+    print(f"{args.out}: " + ", ".join(f"{name} {count}" for name, count in counts.items())
+          + " (train A and B from disjoint halves; val and test stay paired); train with layout 'unpaired', "
+            "score with evaluate --layout paired")
+    return counts
+
+
+def _split_sets(args: argparse.Namespace) -> dict[str, int]:
+    counts = split_sets(args.out, folder=args.input, folder_a=args.a, folder_b=args.b, layout=args.layout,
+                        val=args.val, test=args.test, seed=args.seed, side=args.side, link=args.link,
+                        overwrite=args.overwrite, progress=not args.quiet)
     layout = args.layout or ("aligned" if args.input else "paired")
     summary = ", ".join(f"{name} {count}" for name, count in counts.items())
     if layout == "single":
@@ -429,6 +434,16 @@ def main(argv: Sequence[str] | None = None) -> object:
         print(f"{args.out}: {summary} (layout {layout!r}); train with:")
         print(data_config(args.out, layout))
     return counts
+
+
+def main(argv: Sequence[str] | None = None) -> object:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    command = {"combine": _combine, "split": _split, "unpair": _unpair, "split-sets": _split_sets}[args.command]
+    try:
+        return command(args)
+    except PonoGanError as error:
+        parser.exit(2, f"tools: error: {error}\n")
 
 
 if __name__ == "__main__":
