@@ -47,7 +47,7 @@ def _without_style(metrics: list[str] | None) -> list[str] | None:
     return plain
 
 
-def main(argv: list[str] | None = None) -> dict[str, Any]:
+def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m pono_gan.evaluate", description=package_doc,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--checkpoint", required=True, help="a .ckpt written by train.py")
@@ -81,49 +81,69 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--wandb-rows", type=_positive, default=64,
                         help="images in the W&B table (default: %(default)s)")
     parser.add_argument("--wandb-project", default="pono-gan", help="W&B project (default: %(default)s)")
-    args = parser.parse_args(argv)
-    # torch, the models and the metrics load only now, so --help and flag errors answer at once
-    from pono_gan.errors import DataError, PonoGanError
-    from pono_gan.evaluate.core import describe, evaluate
-    from pono_gan.inference import InferenceError, load_model
+    return parser
 
-    try:
-        model = load_model(args.checkpoint, args.direction)
-        trained = model.data
-        root = args.data or trained.get("root")
-        if root is None:
-            raise DataError(f"{args.checkpoint}: does not record its data root; pass --data")
-        layout = args.layout or _default_layout(model, root, trained)
-        output = (Path(args.output) if args.output
-                  else Path(args.checkpoint).resolve().parent.parent / f"eval_{args.split}")
-        metrics = [name for value in args.metrics for name in value.split(",") if name] if args.metrics else None
-        gallery: list | None = [] if args.wandb else None
-        summary = evaluate(model, root, layout, args.split, output, args.device, args.limit, metrics=metrics,
-                           inception_weights=args.inception_weights, batch_size=args.batch_size,
-                           num_styles=args.num_styles, train_mode=args.train_mode, gallery=gallery,
-                           gallery_size=args.wandb_rows)
-        if args.references and layout == "fonts":
-            from pono_gan.evaluate.fonts import REFERENCES, evaluate_fonts
 
-            summary["references"] = {
-                label: evaluate_fonts(render, root, args.split, output / "references" / _slug(label), args.limit,
+def _references(args: argparse.Namespace, model, root, layout: str, output: Path,
+                metrics: list[str] | None) -> dict[str, dict[str, Any]]:
+    """Doing nothing scored on the same images: the font benchmark's three references, or elsewhere the input
+    unchanged and a constant image, by label."""
+    from pono_gan.evaluate.core import evaluate
+
+    if layout == "fonts":
+        from pono_gan.evaluate.fonts import REFERENCES, evaluate_fonts
+
+        return {label: evaluate_fonts(render, root, args.split, output / "references" / _slug(label), args.limit,
                                       _without_style(metrics), args.inception_weights, args.batch_size,
                                       device=args.device)
                 for label, render in REFERENCES.items()}
-        elif args.references:
-            from pono_gan.evaluate.references import REFERENCES, reference_models
+    from pono_gan.evaluate.references import REFERENCES, reference_models
 
-            plain = _without_style(metrics)
-            summary["references"] = {
-                label: evaluate(reference, root, layout, args.split, output / "references" / REFERENCES[label],
-                                args.device, args.limit, metrics=plain, inception_weights=args.inception_weights,
-                                batch_size=args.batch_size)
-                for label, reference in reference_models(model, root, layout, args.split).items()}
-        if gallery is not None:
-            from pono_gan.evaluate.wandb_table import log_evaluation
+    plain = _without_style(metrics)
+    return {label: evaluate(reference, root, layout, args.split, output / "references" / REFERENCES[label],
+                            args.device, args.limit, metrics=plain, inception_weights=args.inception_weights,
+                            batch_size=args.batch_size)
+            for label, reference in reference_models(model, root, layout, args.split).items()}
 
-            run_id = log_evaluation(model, summary, gallery, args.split, args.wandb_project)
-            print(f"evaluate: logged the table to W&B run {run_id}", file=sys.stderr)
+
+def _run(args: argparse.Namespace) -> tuple[dict[str, Any], str, str, Path]:
+    """Evaluate as ``args`` say: ``(summary, data root, layout, output folder)``."""
+    from pono_gan.errors import DataError
+    from pono_gan.evaluate.core import evaluate
+    from pono_gan.inference import load_model
+
+    model = load_model(args.checkpoint, args.direction)
+    trained = model.data
+    root = args.data or trained.get("root")
+    if root is None:
+        raise DataError(f"{args.checkpoint}: does not record its data root; pass --data")
+    layout = args.layout or _default_layout(model, root, trained)
+    output = Path(args.output) if args.output else Path(args.checkpoint).resolve().parent.parent / f"eval_{args.split}"
+    metrics = [name for value in args.metrics for name in value.split(",") if name] if args.metrics else None
+    gallery: list | None = [] if args.wandb else None
+    summary = evaluate(model, root, layout, args.split, output, args.device, args.limit, metrics=metrics,
+                       inception_weights=args.inception_weights, batch_size=args.batch_size,
+                       num_styles=args.num_styles, train_mode=args.train_mode, gallery=gallery,
+                       gallery_size=args.wandb_rows)
+    if args.references:
+        summary["references"] = _references(args, model, root, layout, output, metrics)
+    if gallery is not None:
+        from pono_gan.evaluate.wandb_table import log_evaluation
+
+        run_id = log_evaluation(model, summary, gallery, args.split, args.wandb_project)
+        print(f"evaluate: logged the table to W&B run {run_id}", file=sys.stderr)
+    return summary, root, layout, output
+
+
+def main(argv: list[str] | None = None) -> dict[str, Any]:
+    args = _parser().parse_args(argv)
+    # torch, the models and the metrics load only now, so --help and flag errors answer at once
+    from pono_gan.errors import PonoGanError
+    from pono_gan.evaluate.core import describe
+    from pono_gan.inference import InferenceError
+
+    try:
+        summary, root, layout, output = _run(args)
     except (PonoGanError, InferenceError) as error:
         print(f"evaluate: error: {error}", file=sys.stderr)
         sys.exit(2)  # as train.py and infer.py: 2 is a usage / input error
