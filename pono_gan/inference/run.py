@@ -135,10 +135,25 @@ def translate_jobs(
         InferenceError: bad options (tile size, precision, device, load size, moments without PONO), a style job
             without its code.
     """
-    from tqdm import tqdm
-
     options = options or InferenceOptions()
     start = time.perf_counter()
+    translator, load_size, batch_size = _translator(model, options, translator, warn)
+    remove_stale_temporaries(jobs)
+    todo = list(jobs) if options.overwrite else [job for job in jobs if not job.done()]
+    summary = Summary(skipped=len(jobs) - len(todo))
+    if todo:
+        _check_styles(model, todo, styles)
+        _Execution(translator, batch_size, styles or {}, options, warn, summary, len(todo)).run(todo, model, load_size)
+    summary.seconds = time.perf_counter() - start
+    return summary
+
+
+def _translator(model: Model, options: InferenceOptions, translator: Translator | None,
+                warn: Callable[[str], None]) -> tuple[Translator, int | None, int]:
+    """The translator ``options`` ask for (or the one given), the load size and the batch size, after checking
+    the options."""
+    from tqdm import tqdm
+
     device = translator.device if translator is not None else resolve_device(options.device)
     precision, chosen = resolve_precision(options.precision, device)
     if precision not in PRECISIONS:
@@ -151,127 +166,145 @@ def translate_jobs(
     if batch_size < 1:
         raise InferenceError(f"--batch-size {batch_size}: must be at least 1")
     if translator is None:
-        translator = Translator(
-            model.generator,
-            device,
-            precision,
-            options.tile,
-            options.tile_overlap,
-            batch_size,
-            with_moments=options.save_moments,
-            compile=options.compile,
-            train_mode=options.train_mode,
-            seed=options.seed,
-        )
+        translator = Translator(model.generator, device, precision, options.tile, options.tile_overlap, batch_size,
+                                with_moments=options.save_moments, compile=options.compile,
+                                train_mode=options.train_mode, seed=options.seed)
     if chosen and options.progress:  # once the options have passed the translator's checks
         tqdm.write(chosen, file=sys.stderr)
-    summary = Summary()
-    remove_stale_temporaries(jobs)
-    todo = list(jobs) if options.overwrite else [job for job in jobs if not job.done()]
-    summary.skipped = len(jobs) - len(todo)
-    if not todo:
-        summary.seconds = time.perf_counter() - start
-        return summary
+    return translator, load_size, batch_size
 
-    missing = {job.style for job in todo if job.style is not None} - set(styles or {})
-    if missing or (model.styled and any(job.style is None for job in todo)):
+
+def _check_styles(model: Model, jobs: Sequence[Job], styles: Mapping[str, Tensor] | None) -> None:
+    missing = {job.style for job in jobs if job.style is not None} - set(styles or {})
+    if missing or (model.styled and any(job.style is None for job in jobs)):
         raise InferenceError(f"{model.path}: a style model needs a style code for every job "
                              f"(missing: {sorted(missing) or 'none given'})")
-    jobs_of: dict[Path, list[Job]] = {}
-    for job in todo:
-        jobs_of.setdefault(job.source, []).append(job)
-    sources = list(jobs_of)
-    workers = max(0, options.workers) if len(sources) > 1 else 0
-    loader = DataLoader(
-        _Decode(sources, model.config.in_channels, load_size),
-        batch_size=None,
-        shuffle=False,
-        num_workers=workers,
-        pin_memory=device.type == "cuda",
-        prefetch_factor=4 if workers else None,
-    )
-    bar = tqdm(total=len(todo), unit="img", desc="translating", disable=not options.progress, dynamic_ncols=True,
-               file=sys.stderr)
-    writer = ThreadPoolExecutor(max_workers=2, thread_name_prefix="pono-gan-writer")
-    writes: deque[tuple[Job, Future]] = deque()
-    max_writes = max(4, 2 * batch_size)
 
-    def fail(message: str) -> None:
-        summary.failed += 1
-        summary.failures.append(message)
-        warn(message)
 
-    def finish_writes(limit: int) -> None:
-        while len(writes) > limit:
-            job, future = writes.popleft()
-            try:
-                future.result()
-                summary.written += 1
-            except Exception as error:
-                reason = str(error).splitlines()[0] if str(error) else type(error).__name__
-                fail(f"{job.target}: cannot be written ({reason})")
+#: (decoded item, job): one output to make
+_Entry = tuple[dict[str, Any], Job]
 
-    def save(job: Job, image: Tensor, alpha: Tensor | None, moments: list[Moments]) -> None:
-        if job.moments is not None:
-            save_image(moments_panel(moments), job.moments)
-        save_image(image, job.target, alpha if options.keep_alpha else None)
 
-    def process(entries: list[tuple[dict[str, Any], Job]]) -> None:
-        """Translate same-size images that share a style; ``entries`` are (decoded item, job) pairs."""
+class _Execution:
+    """One :func:`translate_jobs` call at work: inputs decoded in workers are gathered into batches of one size and
+    one style, translated, and written by two writer threads; ``summary`` counts what happened."""
+
+    def __init__(self, translator: Translator, batch_size: int, styles: Mapping[str, Tensor],
+                 options: InferenceOptions, warn: Callable[[str], None], summary: Summary, total: int) -> None:
+        from tqdm import tqdm
+
+        self.translator, self.styles, self.options, self.warn, self.summary = translator, styles, options, warn, summary
+        self.batch_size = batch_size
+        self.bar = tqdm(total=total, unit="img", desc="translating", disable=not options.progress,
+                        dynamic_ncols=True, file=sys.stderr)
+        self.writer = ThreadPoolExecutor(max_workers=2, thread_name_prefix="pono-gan-writer")
+        self.writes: deque[tuple[Job, Future]] = deque()
+        self.max_writes = max(4, 2 * self.batch_size)
+        self.buckets: OrderedDict[tuple[Any, ...], list[_Entry]] = OrderedDict()
+
+    def run(self, jobs: Sequence[Job], model: Model, load_size: int | None) -> None:
+        """Decode every source once and make each of its jobs' outputs."""
+        jobs_of: dict[Path, list[Job]] = {}
+        for job in jobs:
+            jobs_of.setdefault(job.source, []).append(job)
+        sources = list(jobs_of)
+        workers = max(0, self.options.workers) if len(sources) > 1 else 0
+        device = self.translator.device
+        loader = DataLoader(_Decode(sources, model.config.in_channels, load_size), batch_size=None, shuffle=False,
+                            num_workers=workers, pin_memory=device.type == "cuda",
+                            prefetch_factor=4 if workers else None)
+        try:
+            for item in loader:
+                self.add(item, jobs_of[sources[item["index"]]])
+            while self.buckets:
+                self.translate(self.buckets.popitem(last=False)[1])
+            self.finish_writes(0)
+        finally:
+            self.writer.shutdown(wait=True)
+            self.bar.close()
+
+    def add(self, item: dict[str, Any], jobs: list[Job]) -> None:
+        """One decoded input: a failure counts for each of its jobs; else each job joins the batch of its size and
+        style, which runs when full (or, to bound memory, the oldest partial one)."""
+        if item["error"] is not None:
+            self.fail(item["error"])  # one line per input; every output of it counts as failed
+            self.summary.failed += len(jobs) - 1
+            self.bar.update(len(jobs))
+            return
+        for job in jobs:
+            if self.translator.tile is not None:
+                self.translate([(item, job)])
+                continue
+            key = (*item["image"].shape, job.style)
+            self.buckets.setdefault(key, []).append((item, job))
+            if len(self.buckets[key]) >= self.batch_size:
+                self.translate(self.buckets.pop(key))
+            elif sum(map(len, self.buckets.values())) > 2 * self.batch_size:
+                self.translate(self.buckets.popitem(last=False)[1])
+
+    def translate(self, entries: list[_Entry]) -> None:
+        """Translate same-size images that share a style; a failed batch is retried one image at a time, so only
+        the image that cannot run fails."""
+        error = self._try(entries)
+        if error is None:
+            return
+        if len(entries) > 1:
+            for entry in entries:
+                error = self._try([entry])
+                if error is not None:
+                    self._failed(entry, error)
+        else:
+            self._failed(entries[0], error)
+
+    def _try(self, entries: list[_Entry]) -> Exception | None:
+        """Translate ``entries`` and queue their writes; the exception where it failed."""
         batch = torch.stack([item["image"] for item, _ in entries])
         style = entries[0][1].style
         try:
-            outputs, moments = translator(batch, None if style is None else styles[style])
+            outputs, moments = self.translator(batch, None if style is None else self.styles[style])
         except Exception as error:
-            if device.type == "cuda":
+            if self.translator.device.type == "cuda":
                 torch.cuda.empty_cache()
-            if len(entries) > 1:  # retry one by one: only the image that cannot run fails
-                for entry in entries:
-                    process([entry])
-                return
-            job, (height, width) = entries[0][1], batch.shape[-2:]
-            reason = str(error).splitlines()[0] if str(error) else type(error).__name__
-            if is_out_of_memory(error):
-                hint = (f"a smaller --tile (now {translator.tile})" if translator.tile
-                        else "--tile 512 (or smaller) to process it in tiles")
-                fail(f"{job.source}: out of memory translating {width}x{height} on {device}; rerun with {hint}")
-            else:
-                fail(f"{job.source}: translation failed ({type(error).__name__}: {reason})")
-            bar.update(1)
-            return
+            return error
         for index, (item, job) in enumerate(entries):
             output = resize_to(outputs[index], tuple(item["size"]))
-            writes.append((job, writer.submit(save, job, output, item["alpha"], moments[index])))
-        bar.update(len(entries))
-        finish_writes(max_writes)
+            self.writes.append((job, self.writer.submit(self._save, job, output, item["alpha"], moments[index])))
+        self.bar.update(len(entries))
+        self.finish_writes(self.max_writes)
+        return None
 
-    buckets: OrderedDict[tuple[Any, ...], list[tuple[dict[str, Any], Job]]] = OrderedDict()
-    try:
-        for item in loader:
-            source_jobs = jobs_of[sources[item["index"]]]
-            if item["error"] is not None:
-                fail(item["error"])  # one line per input; every output of it counts as failed
-                summary.failed += len(source_jobs) - 1
-                bar.update(len(source_jobs))
-                continue
-            for job in source_jobs:
-                if translator.tile is not None:
-                    process([(item, job)])
-                    continue
-                key = (*item["image"].shape, job.style)
-                buckets.setdefault(key, []).append((item, job))
-                if len(buckets[key]) >= batch_size:
-                    process(buckets.pop(key))
-                elif sum(map(len, buckets.values())) > 2 * batch_size:
-                    process(buckets.popitem(last=False)[1])  # bound memory: run the oldest partial batch
-        while buckets:
-            process(buckets.popitem(last=False)[1])
-        finish_writes(0)
-    finally:
-        writer.shutdown(wait=True)
-        bar.close()
-    summary.seconds = time.perf_counter() - start
-    return summary
+    def _failed(self, entry: _Entry, error: Exception) -> None:
+        job, (height, width) = entry[1], entry[0]["image"].shape[-2:]
+        reason = str(error).splitlines()[0] if str(error) else type(error).__name__
+        if is_out_of_memory(error):
+            tile = self.translator.tile
+            hint = f"a smaller --tile (now {tile})" if tile else "--tile 512 (or smaller) to process it in tiles"
+            self.fail(f"{job.source}: out of memory translating {width}x{height} on {self.translator.device}; "
+                      f"rerun with {hint}")
+        else:
+            self.fail(f"{job.source}: translation failed ({type(error).__name__}: {reason})")
+        self.bar.update(1)
+
+    def _save(self, job: Job, image: Tensor, alpha: Tensor | None, moments: list[Moments]) -> None:
+        if job.moments is not None:
+            save_image(moments_panel(moments), job.moments)
+        save_image(image, job.target, alpha if self.options.keep_alpha else None)
+
+    def finish_writes(self, limit: int) -> None:
+        """Wait for the oldest writes until at most ``limit`` are pending; count each as written or failed."""
+        while len(self.writes) > limit:
+            job, future = self.writes.popleft()
+            try:
+                future.result()
+                self.summary.written += 1
+            except Exception as error:
+                reason = str(error).splitlines()[0] if str(error) else type(error).__name__
+                self.fail(f"{job.target}: cannot be written ({reason})")
+
+    def fail(self, message: str) -> None:
+        self.summary.failed += 1
+        self.summary.failures.append(message)
+        self.warn(message)
 
 
 def run_inference(
