@@ -32,7 +32,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from pono_gan.ablate.cli import study_precision  # noqa: E402
-from pono_gan.ablate.report import precision_line, render, study_figures  # noqa: E402
+from pono_gan.ablate.report import Page, precision_line, render, study_figures  # noqa: E402
 from pono_gan.ablate.runner import Plan, Run, run_plan, score_references  # noqa: E402
 from pono_gan.data.fonts import build_fonts  # noqa: E402
 from pono_gan.data.glyphs import build_glyphs  # noqa: E402
@@ -103,6 +103,7 @@ class Preset:
     data: str = "glyphs"  # the data it builds: "glyphs" (Song -> Kai pairs) or "fonts" (the font benchmark)
     layout: str = "paired"  # the evaluation layout
     steps: int = 600  # the main grid's budget in iterations
+    train_fonts: tuple[str, ...] = ()  # a font benchmark's fonts of B in training (--train-fonts; () for all)
 
 
 PRESETS = {
@@ -190,11 +191,21 @@ def absolute(path: str | Path) -> Path:
     return Path(path) if Path(path).is_absolute() else ROOT / path
 
 
+def default_data(preset: Preset) -> str:
+    """Where the preset's data is built unless --data says otherwise."""
+    if preset.data != "fonts":
+        return "data/song2kai"
+    return "data/fonts" + "".join(f"_{font}" for font in preset.train_fonts)
+
+
 def prepare_data(preset: Preset, data: str | None = None) -> Path:
     """Build the preset's data where it is missing (the glyph pairs or the font benchmark; for the unpaired study
     also their unpaired split) and return the root its runs train on."""
-    built = absolute(data or ("data/fonts" if preset.data == "fonts" else "data/song2kai"))
-    (build_fonts if preset.data == "fonts" else build_glyphs)(built, size=64)
+    built = absolute(data or default_data(preset))
+    if preset.data == "fonts":
+        build_fonts(built, size=64, train_fonts=preset.train_fonts or None)
+    else:
+        build_glyphs(built, size=64)
     if not preset.unpaired:
         return built
     unpaired = built.with_name(built.name + "_unpaired")
@@ -256,8 +267,9 @@ def main(argv: list[str] | None = None) -> int:
                  "number by number.\n\n"
                  + preset.paper)
         setup = preset.setup + "\n" + precision_line(plan)
-        text = render(plan, records, preset.metrics, preset.baselines, preset.title, command, setup, figures,
-                      f"results/{docs.stem}/", time.perf_counter() - start, notes, references=score_references(plan))
+        page = Page(preset.metrics, preset.baselines, preset.title, command, setup, figures, f"results/{docs.stem}/",
+                    time.perf_counter() - start, notes, references=score_references(plan))
+        text = render(plan, records, page)
         docs.parent.mkdir(parents=True, exist_ok=True)
         docs.write_text(text)
         log_study(records, preset.metrics, plan.group, runs_folder)

@@ -11,6 +11,7 @@ import pytest
 
 from pono_gan.ablate.cli import default_layout, main, study_precision, variant_file
 from pono_gan.ablate.report import (
+    Page,
     Results,
     budget_section,
     comparison_rows,
@@ -67,13 +68,13 @@ def test_the_gap_across_budgets_and_the_whole_report(tmp_path):
     results = Results.by_budget(RECORDS, ["instance", "group", "pono_ms"])
     gap = budget_section(results, ["l1"], ["instance", "group"])
     assert "100 iterations | 300 iterations" in gap and "| L1 | PONO-MS | IN | -0.0500 [" in gap
-    text = render(plan(tmp_path), RECORDS, ["l1", "psnr"], ["instance", "group"], "A title",
-                  "python -m pono_gan.ablate", "the setup", (None, None), "images/", 120.0)
+    text = render(plan(tmp_path), RECORDS, Page(["l1", "psnr"], ["instance", "group"], "A title",
+                  "python -m pono_gan.ablate", "the setup", (None, None), "images/", 120.0))
     assert text.startswith("# A title")
     assert "21 runs, 3,300 training iterations in all, 21.0 CPU minutes of training (run time x threads)" in text
     measured = [{**r, "cpu_seconds": 30.0} for r in RECORDS]  # what the runner records now
-    assert "10.5 CPU minutes of training (user + system time" in render(plan(tmp_path), measured, ["l1"], ["instance"],
-                                                                         "t", "c", "s", (None, None), "")
+    assert "10.5 CPU minutes of training (user + system time" in render(
+        plan(tmp_path), measured, Page(["l1"], ["instance"], "t", "c", "s"))
     assert "## Results at 100 iterations" in text and "## Results at 300 iterations" in text
     assert "| PONO-MS | 5 | **0.1540 +- 0.0055** |" in text  # 5 seeds, best mean in bold
     assert "## Does the gap change with training?" in text
@@ -107,8 +108,8 @@ def test_variants_are_ranked_only_where_a_baseline_learned(tmp_path):
     records = [{**r, "discriminators": dead if (r["variant"], r["steps"], r["seed"]) == ("instance", 300, 0) else alive}
                for r in RECORDS]
     references = {"input unchanged": {"l1": 0.215}, "blank page": {"l1": 0.25}}
-    text = render(plan(tmp_path), records, ["l1"], ["instance", "group"], "t", "c", "s", (None, None), "",
-                  references=references)
+    text = render(plan(tmp_path), records, Page(["l1"], ["instance", "group"], "t", "c", "s", (None, None), "",
+                  references=references))
     assert "## Learning gates" in text and "it beats every reference above on L1" in text
     assert "| IN | 100 | 0 | tell real from fake | yes | **yes** |" in text  # L1 0.20 < 0.215
     assert "| GN | 100 | 1 | tell real from fake | no | no |" in text  # L1 0.23
@@ -119,8 +120,8 @@ def test_variants_are_ranked_only_where_a_baseline_learned(tmp_path):
             and "Differences against" not in at_300)
     assert "15 of 21 runs passed." in text  # GN (5 seeds) and one IN run fail
     # a study without references is not gated
-    assert "Learning gates" not in render(plan(tmp_path), RECORDS, ["l1"], ["instance"], "t", "c", "s",
-                                          (None, None), "")
+    assert "Learning gates" not in render(plan(tmp_path), RECORDS, Page(["l1"], ["instance"], "t", "c", "s",
+                                          (None, None), ""))
 
 
 def test_the_papers_questions_are_asked_where_both_variants_ran(tmp_path):
@@ -138,10 +139,10 @@ def test_the_papers_questions_are_asked_where_both_variants_ran(tmp_path):
     assert "| L1 | GN + PONO-MS | GN | +0.0027 | [-0.0087, +0.0140] | within noise |" in text
     assert "Of these 2 comparisons, 1 favour the variant beyond noise, 0 favour the reference" in text
     assert contrast_section(results[1], ["l1"], default_contrasts(variants)) == ""  # neither pair ran at 300
-    report = render(plan(tmp_path, variants), records, ["l1"], ["instance", "group"], "t", "c", "s", (None, None), "")
+    report = render(plan(tmp_path, variants), records, Page(["l1"], ["instance", "group"], "t", "c", "s"))
     assert report.count("### Specific comparisons") == 1 and "### Specific comparisons (100 iterations)" in report
-    assert "Specific" not in render(plan(tmp_path, variants), records, ["l1"], ["instance", "group"], "t", "c", "s",
-                                    (None, None), "", contrasts=[])
+    assert "Specific" not in render(plan(tmp_path, variants), records,
+                                    Page(["l1"], ["instance", "group"], "t", "c", "s", contrasts=[]))
     # the sample grid shows the budget most variants ran, not the longest one
     assert sample_budget(records) == 100 and sample_budget([r for r in records if r["variant"] == "instance"]) == 300
 
@@ -149,10 +150,10 @@ def test_the_papers_questions_are_asked_where_both_variants_ran(tmp_path):
 def test_a_report_of_a_study_under_way_says_it_is_partial(tmp_path):
     study = plan(tmp_path)
     study.runs = [Run(v, s, 100) for v in ("instance", "group", "pono_ms") for s in range(6)]  # 18 planned, 15 done
-    text = render(study, [r for r in RECORDS if r["steps"] == 100], ["l1"], ["instance"], "t", "c --report-only", "s",
-                  (None, None), "")
+    text = render(study, [r for r in RECORDS if r["steps"] == 100],
+                  Page(["l1"], ["instance"], "t", "c --report-only", "s"))
     assert "**Partial: 15 of the 18 planned runs had finished**" in text
-    assert "Partial" not in render(plan(tmp_path), RECORDS, ["l1"], ["instance"], "t", "c", "s", (None, None), "")
+    assert "Partial" not in render(plan(tmp_path), RECORDS, Page(["l1"], ["instance"], "t", "c", "s"))
 
 
 def test_too_few_seeds_give_no_interval(tmp_path):

@@ -101,7 +101,7 @@ def study_precision(name: str) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
-    from pono_gan.ablate.report import default_contrasts, precision_line, render, study_figures
+    from pono_gan.ablate.report import Page, default_contrasts, precision_line, render, study_figures
     from pono_gan.ablate.runner import Plan, Run, run_plan, score_references
     from pono_gan.errors import PonoGanError
     from pono_gan.models.variants import variant_label
@@ -141,10 +141,10 @@ def main(argv: list[str] | None = None) -> int:
                  "- **Statistics:** each cell is the mean over seeds +- the standard deviation across seeds; "
                  "differences are variant minus the best baseline with Welch's 95% t interval over seeds, "
                  "beyond noise only where it excludes zero.")
-        text = render(plan, records, args.metrics or DEFAULT_METRICS, args.baselines,
-                      args.title or f"Ablation: {args.task} on {data.name}", command, setup, figures,
-                      f"{report.stem}_images/", time.perf_counter() - start, contrasts=list(dict.fromkeys(contrasts)),
-                      references=score_references(plan))
+        page = Page(args.metrics or DEFAULT_METRICS, args.baselines, args.title or f"Ablation: {args.task} on "
+                    f"{data.name}", command, setup, figures, f"{report.stem}_images/", time.perf_counter() - start,
+                    contrasts=list(dict.fromkeys(contrasts)), references=score_references(plan))
+        text = render(plan, records, page)
         report.parent.mkdir(parents=True, exist_ok=True)
         report.write_text(text)
         from pono_gan.evaluate.wandb_table import log_study

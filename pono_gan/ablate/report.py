@@ -18,7 +18,7 @@ from pono_gan.stats import Comparison, mean_std, welch_interval
 __all__ = ["GATE_METRICS", "LABELS", "QUESTIONS", "Results", "baseline_learned",
            "discriminators_alive", "gates_section", "health_label", "passes_gates", "results_tables",
            "best_baseline", "comparison_rows", "comparison_section", "contrast_rows", "default_contrasts",
-           "contrast_section", "budget_section", "sample_budget", "cost_line", "study_figures", "render",
+           "contrast_section", "budget_section", "sample_budget", "cost_line", "study_figures", "Page", "render",
            "precision_line"]
 
 #: metric -> (label, higher is better)
@@ -469,63 +469,107 @@ def gates_section(records: Sequence[dict], references: dict[str, dict[str, float
     return "\n".join(lines)
 
 
-def render(plan, records: Sequence[dict], metrics: Sequence[str], baselines: Sequence[str], title: str, command: str,
-           setup: str, figures: tuple[str | None, str | None], figure_prefix: str, wall_seconds: float | None = None,
-           notes: str = "", contrasts: Sequence[tuple[str, str]] | None = None,
-           references: dict[str, dict[str, float]] | None = None) -> str:
-    """The whole report as markdown (a study with fewer records than planned runs says so at the top).
-    ``contrasts``: ``(variant, reference)`` pairs compared besides the baselines (None: :func:`default_contrasts`);
-    ``references``: the trivial references' scores, by label (:func:`pono_gan.ablate.runner.score_references`)."""
+@dataclass
+class Page:
+    """What a report says besides its records.
+
+    Args:
+        metrics: the metrics to report, in order.
+        baselines: the variants the others are compared with (the best of them per metric).
+        title: the page's heading.
+        command: the command that reproduces the study.
+        setup: the setup section's markdown.
+        figures: the sample grid's and the moment maps' file names (None where there is none).
+        figure_prefix: the figures' folder, relative to the page.
+        wall_seconds: the study's wall time, for the cost line.
+        notes: markdown put before "Reproduce".
+        contrasts: ``(variant, reference)`` pairs compared besides the baselines (None: :func:`default_contrasts`).
+        references: the trivial references' scores, by label (:func:`pono_gan.ablate.runner.score_references`).
+    """
+
+    metrics: Sequence[str]
+    baselines: Sequence[str]
+    title: str = "Ablation"
+    command: str = ""
+    setup: str = ""
+    figures: tuple[str | None, str | None] = (None, None)
+    figure_prefix: str = ""
+    wall_seconds: float | None = None
+    notes: str = ""
+    contrasts: Sequence[tuple[str, str]] | None = None
+    references: dict[str, dict[str, float]] | None = None
+
+
+def render(plan, records: Sequence[dict], page: Page) -> str:
+    """The whole report as markdown (a study with fewer records than planned runs says so at the top)."""
     variants = list(plan.variant_files)
-    contrasts = default_contrasts(variants) if contrasts is None else contrasts
     all_results = Results.by_budget(records, variants)
-    partial = ""
-    if len(records) < len(plan.runs):
-        partial = (f" **Partial: {len(records)} of the {len(plan.runs)} planned runs had finished**; the command "
-                   "without `--report-only` trains the rest and rewrites this page.")
-    parts = [f"# {title}", "",
-             f"Measured by `{command}` on {time.strftime('%Y-%m-%d')}: {cost_line(records, wall_seconds)}.{partial} "
-             f"Variants: {', '.join(variant_label(v) for v in variants)}; baselines: "
-             f"{', '.join(variant_label(b) for b in baselines if b in variants) or 'none'}.",
-             "", "## Setup", "", setup, ""]
-    trivial = references_section(references or {}, all_results, metrics)
+    parts = _header(plan, records, page, variants)
+    trivial = references_section(page.references or {}, all_results, page.metrics)
     gate_metrics = GATE_METRICS.get(getattr(plan, "layout", ""), ())
     if trivial:
         parts += ["## What doing nothing scores", "", trivial, ""]
-        parts += ["## Learning gates", "", gates_section(records, references or {}, gate_metrics), ""]
+        parts += ["## Learning gates", "", gates_section(records, page.references or {}, gate_metrics), ""]
+    contrasts = default_contrasts(variants) if page.contrasts is None else page.contrasts
     for results in all_results:
-        table, per_seed = results_tables(results, metrics)
-        parts += [f"## Results at {results.steps} iterations", "", *table, ""]
-        learned = baseline_learned(results, baselines, references, gate_metrics) if references else "unchecked"
-        if learned is None:
-            parts += [f"**Not learned at this budget.** No baseline ({', '.join(variant_label(b) for b in baselines)}) "
-                      f"passed the learning gates at {results.steps} iterations, so the variants are not ranked: a "
-                      "difference between models that learned nothing says nothing about the method.", ""]
-        else:
-            parts += [f"### Differences against the best baseline ({results.steps} iterations)", "",
-                      comparison_section(results, metrics, baselines), ""]
-            specific = contrast_section(results, metrics, contrasts)
-            if specific:
-                parts += [f"### Specific comparisons ({results.steps} iterations)", "", specific, ""]
-        parts += [f"Per seed ({results.steps} iterations):", "", *per_seed, ""]
-    budgets = budget_section(all_results, metrics, baselines)
+        parts += _budget_section(results, page, gate_metrics, contrasts)
+    budgets = budget_section(all_results, page.metrics, page.baselines)
     if budgets:
         parts += ["## Does the gap change with training?", "",
                   "Difference against the same baseline (variant minus baseline, 95% interval) at each budget:", "",
                   budgets, ""]
-    samples, moments = figures
-    if samples:
-        parts += ["## Samples", "", f"![samples]({figure_prefix}{samples})", "",
-                  "Test inputs, their targets where the layout has them, then each variant's output "
-                  f"({sample_budget(records)} iterations, the first seed).", ""]
-    if moments:
-        parts += [f"![PONO moments]({figure_prefix}{moments})", "",
-                  "The PONO mean and std maps of each encoder stage (min-max scaled per map): what the Moment "
-                  "Shortcuts carry to the decoder.", ""]
-    if notes:
-        parts += [notes, ""]
-    parts += ["## Reproduce", "", "```bash", command, "```", "",
+    parts += _figures_section(page, records)
+    if page.notes:
+        parts += [page.notes, ""]
+    parts += ["## Reproduce", "", "```bash", page.command, "```", "",
               f"Runs go to `{plan.runs_folder}/VARIANT/stepsN/seedS/` (checkpoints, the W&B offline run of group "
               f"`{plan.group}`, `eval_test/per_image.csv` and `summary.json`). A killed study resumes where it "
               "stopped.", ""]
     return "\n".join(parts)
+
+
+def _header(plan, records: Sequence[dict], page: Page, variants: Sequence[str]) -> list[str]:
+    partial = ""
+    if len(records) < len(plan.runs):
+        partial = (f" **Partial: {len(records)} of the {len(plan.runs)} planned runs had finished**; the command "
+                   "without `--report-only` trains the rest and rewrites this page.")
+    baselines = ", ".join(variant_label(b) for b in page.baselines if b in variants) or "none"
+    return [f"# {page.title}", "",
+            f"Measured by `{page.command}` on {time.strftime('%Y-%m-%d')}: {cost_line(records, page.wall_seconds)}."
+            f"{partial} Variants: {', '.join(variant_label(v) for v in variants)}; baselines: {baselines}.",
+            "", "## Setup", "", page.setup, ""]
+
+
+def _budget_section(results: Results, page: Page, gate_metrics: Sequence[str],
+                    contrasts: Sequence[tuple[str, str]]) -> list[str]:
+    """One budget's table, its comparisons where a baseline learned (else why not), and the per-seed rows."""
+    table, per_seed = results_tables(results, page.metrics)
+    parts = [f"## Results at {results.steps} iterations", "", *table, ""]
+    learned = (baseline_learned(results, page.baselines, page.references, gate_metrics) if page.references
+               else "unchecked")
+    if learned is None:
+        parts += [f"**Not learned at this budget.** No baseline "
+                  f"({', '.join(variant_label(b) for b in page.baselines)}) passed the learning gates at "
+                  f"{results.steps} iterations, so the variants are not ranked: a difference between models that "
+                  "learned nothing says nothing about the method.", ""]
+    else:
+        parts += [f"### Differences against the best baseline ({results.steps} iterations)", "",
+                  comparison_section(results, page.metrics, page.baselines), ""]
+        specific = contrast_section(results, page.metrics, contrasts)
+        if specific:
+            parts += [f"### Specific comparisons ({results.steps} iterations)", "", specific, ""]
+    return parts + [f"Per seed ({results.steps} iterations):", "", *per_seed, ""]
+
+
+def _figures_section(page: Page, records: Sequence[dict]) -> list[str]:
+    samples, moments = page.figures
+    parts = []
+    if samples:
+        parts += ["## Samples", "", f"![samples]({page.figure_prefix}{samples})", "",
+                  "Test inputs, their targets where the layout has them, then each variant's output "
+                  f"({sample_budget(records)} iterations, the first seed).", ""]
+    if moments:
+        parts += [f"![PONO moments]({page.figure_prefix}{moments})", "",
+                  "The PONO mean and std maps of each encoder stage (min-max scaled per map): what the Moment "
+                  "Shortcuts carry to the decoder.", ""]
+    return parts
