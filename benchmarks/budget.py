@@ -27,7 +27,7 @@ from pono_gan.ablate.report import GATE_METRICS, LABELS, health_label, passes_ga
 from pono_gan.ablate.runner import reference_scores, summary_values  # noqa: E402
 from pono_gan.checkpoint import read_checkpoint  # noqa: E402
 from pono_gan.errors import PonoGanError  # noqa: E402
-from pono_gan.evaluate import evaluate  # noqa: E402
+from pono_gan.evaluate import Scoring, evaluate  # noqa: E402
 from pono_gan.evaluate.fonts import is_benchmark  # noqa: E402
 from pono_gan.inference import load_model  # noqa: E402
 
@@ -57,7 +57,8 @@ def main(argv: list[str] | None = None) -> int:
         for checkpoint in checkpoints:
             start = time.perf_counter()
             model = load_model(checkpoint, args.direction)
-            values = summary_values(evaluate(model, data, layout, "test", limit=args.limit, workers=0, metrics=metrics))
+            values = summary_values(evaluate(model, data, layout, "test",
+                                             scoring=Scoring(limit=args.limit, workers=0, metrics=metrics)))
             saved = read_checkpoint(checkpoint)
             record = {"values": values, "discriminators": saved["pono_gan"].get("discriminators")}
             steps = int(saved["global_step"])

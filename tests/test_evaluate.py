@@ -6,7 +6,7 @@ import pytest
 
 from pono_gan.data import load_image
 from pono_gan.errors import DataError
-from pono_gan.evaluate import evaluate, main, select_metrics
+from pono_gan.evaluate import Scoring, evaluate, main, select_metrics
 from pono_gan.features import INCEPTION_FILE, INCEPTION_URL
 from pono_gan.inference import load_model
 from pono_gan.metrics import paired_metrics
@@ -28,7 +28,8 @@ def trained_checkpoint(tiny_dataset, tmp_path_factory):
 @pytest.mark.slow
 def test_evaluate_writes_per_image_csv_and_summary(trained_checkpoint, tiny_dataset, tmp_path):
     model = load_model(trained_checkpoint)
-    summary = evaluate(model, tiny_dataset, "paired", "test", tmp_path / "eval", device="cpu", workers=0)
+    summary = evaluate(model, tiny_dataset, "paired", "test", tmp_path / "eval",
+                       scoring=Scoring(device="cpu", workers=0))
     rows = list(csv.DictReader(open(tmp_path / "eval" / "per_image.csv")))
     assert len(rows) == summary["count"] == 2
     assert json.loads((tmp_path / "eval" / "summary.json").read_text()) == summary
@@ -72,8 +73,8 @@ def fresh_checkpoint(tmp_path_factory):
 
 
 def test_metrics_choose_what_runs(fresh_checkpoint, tiny_dataset, tmp_path):
-    summary = evaluate(load_model(fresh_checkpoint), tiny_dataset, output=tmp_path, device="cpu", workers=0,
-                       metrics=["psnr", "fd_effnet_lite0"])
+    summary = evaluate(load_model(fresh_checkpoint), tiny_dataset, output=tmp_path,
+                       scoring=Scoring(device="cpu", workers=0, metrics=["psnr", "fd_effnet_lite0"]))
     assert list(summary["metrics"]) == ["psnr"] and list(summary["distribution_metrics"]) == ["fd_effnet_lite0"]
     assert summary["skipped"] == {}
     assert (tmp_path / "per_image.csv").read_text().splitlines()[0] == "input,target,psnr"
@@ -91,14 +92,15 @@ def test_metrics_choose_what_runs(fresh_checkpoint, tiny_dataset, tmp_path):
 def test_unpaired_layout_compares_every_output_with_every_target(fresh_checkpoint, tmp_path):
     make_unpaired(tmp_path / "data", "test", count_a=3, count_b=5, size=(32, 32))
     model = load_model(fresh_checkpoint)
-    summary = evaluate(model, tmp_path / "data", "unpaired", output=tmp_path / "eval", device="cpu", workers=0)
+    summary = evaluate(model, tmp_path / "data", "unpaired", output=tmp_path / "eval",
+                       scoring=Scoring(device="cpu", workers=0))
     assert summary["metrics"] == {} and summary["count"] == 3 and not (tmp_path / "eval" / "per_image.csv").exists()
     fd = summary["distribution_metrics"]["fd_effnet_lite0"]
     assert (fd["n_outputs"], fd["n_targets"]) == (3, 5)
     assert summary["distribution_metrics"]["kid_effnet_lite0"]["subset_size"] == 3
     with pytest.raises(DataError,
                        match="l1 need ground-truth pairs; the unpaired layout has only the distribution metrics"):
-        evaluate(model, tmp_path / "data", "unpaired", device="cpu", workers=0, metrics=["l1", "fid"])
+        evaluate(model, tmp_path / "data", "unpaired", scoring=Scoring(device="cpu", workers=0, metrics=["l1", "fid"]))
 
 
 def test_the_targets_features_are_reused_on_the_same_split_and_recomputed_when_a_file_changes(
@@ -110,7 +112,8 @@ def test_the_targets_features_are_reused_on_the_same_split_and_recomputed_when_a
     model = load_model(fresh_checkpoint)
 
     def score():
-        summary = evaluate(model, tmp_path / "data", "unpaired", device="cpu", workers=0, metrics=["fd_effnet_lite0"])
+        summary = evaluate(model, tmp_path / "data", "unpaired",
+                           scoring=Scoring(device="cpu", workers=0, metrics=["fd_effnet_lite0"]))
         return summary["distribution_metrics"]["fd_effnet_lite0"]["value"]
 
     def keys():
@@ -133,8 +136,8 @@ def test_the_targets_features_are_reused_on_the_same_split_and_recomputed_when_a
 
 
 def test_a_single_pair_skips_the_distribution_metrics_with_a_reason(fresh_checkpoint, tiny_dataset):
-    summary = evaluate(load_model(fresh_checkpoint), tiny_dataset, device="cpu", workers=0, limit=1,
-                       metrics=["l1", "kid_effnet_lite0"])
+    summary = evaluate(load_model(fresh_checkpoint), tiny_dataset,
+                       scoring=Scoring(device="cpu", workers=0, limit=1, metrics=["l1", "kid_effnet_lite0"]))
     assert summary["skipped"] == {"kid_effnet_lite0": "needs at least 2 outputs and 2 targets, got 1 and 1"}
     assert summary["distribution_metrics"] == {} and summary["count"] == 1
 
@@ -235,7 +238,8 @@ def test_trivial_references_score_the_input_itself_and_the_targets_median_colour
         write(tmp_path / "testA" / f"p{index}.png", image)  # the input already is the target
         write(tmp_path / "testB" / f"p{index}.png", image)
     references = reference_models(load_model(fresh_checkpoint), tmp_path, "paired")
-    scores = {label: evaluate(model, tmp_path, device="cpu", workers=0, metrics=["l1", "psnr"])["metrics"]
+    scores = {label: evaluate(model, tmp_path,
+                              scoring=Scoring(device="cpu", workers=0, metrics=["l1", "psnr"]))["metrics"]
               for label, model in references.items()}
     unchanged, constant = scores["input unchanged"], scores["constant image (the targets' median colour)"]
     assert unchanged["l1"]["mean"] == 0 and unchanged["psnr"]["mean"] == 100  # PSNR's cap

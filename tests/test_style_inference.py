@@ -16,7 +16,7 @@ import pono_gan.inference.style as inference_style
 from pono_gan.checkpoint import munit_from_checkpoint, read_checkpoint
 from pono_gan.data.io import load_image
 from pono_gan.errors import DataError
-from pono_gan.evaluate import evaluate, select_metrics
+from pono_gan.evaluate import Scoring, evaluate, select_metrics
 from pono_gan.inference import (
     InferenceError,
     InferenceOptions,
@@ -202,8 +202,9 @@ def test_evaluate_scores_content_preservation_and_diversity(style_checkpoint, tm
         photo(root / "testA" / f"{index}.png", (16, 16), index)
         photo(root / "testB" / f"{index}.png", (16, 16), 10 + index)
     model = load_model(style_checkpoint, "AtoB")
-    summary = evaluate(model, root, "paired", "test", tmp_path / "eval", device="cpu", workers=0,
-                       metrics=["l1", "ssim", "l1_random", "diversity_l1"], num_styles=3)
+    summary = evaluate(model, root, "paired", "test", tmp_path / "eval",
+                       scoring=Scoring(device="cpu", workers=0, num_styles=3,
+                                       metrics=["l1", "ssim", "l1_random", "diversity_l1"]))
     assert set(summary["metrics"]) == {"l1", "ssim", "l1_random", "diversity_l1"}
     assert summary["metrics"]["diversity_l1"]["mean"] > 0 and summary["styles"]["random_per_input"] == 3
     rows = list(csv.DictReader(open(tmp_path / "eval" / "per_image.csv")))
@@ -215,7 +216,8 @@ def test_evaluate_scores_content_preservation_and_diversity(style_checkpoint, tm
     assert float(rows[0]["l1"]) == pytest.approx((output - target).abs().mean().item(), abs=1e-6)
     assert json.loads((tmp_path / "eval" / "summary.json").read_text())["styles"]["seed"] == 0
     # the same numbers on a rerun (seeded random styles)
-    again = evaluate(model, root, "paired", "test", None, device="cpu", workers=0, metrics=["diversity_l1"])
+    again = evaluate(model, root, "paired", "test", None,
+                     scoring=Scoring(device="cpu", workers=0, metrics=["diversity_l1"]))
     assert again["metrics"]["diversity_l1"]["mean"] == pytest.approx(summary["metrics"]["diversity_l1"]["mean"])
 
 

@@ -189,7 +189,7 @@ def train_run(plan: Plan, run: Run, log: Callable[[str], None] = print) -> dict:
 def score_run(plan: Plan, run: Run) -> dict:
     """The run's test-split summary from ``pono_gan.evaluate`` (cached in ``eval_test`` until the checkpoint
     changes)."""
-    from pono_gan.evaluate import evaluate
+    from pono_gan.evaluate import Scoring, evaluate
     from pono_gan.inference import load_model
 
     folder = run.folder(plan.runs_folder)
@@ -201,7 +201,8 @@ def score_run(plan: Plan, run: Run) -> dict:
                 plan.metrics is None or set(plan.metrics) <= set(summary_values(summary))):
             return summary
     model = load_model(checkpoint, plan.direction)
-    return evaluate(model, plan.data, plan.layout, "test", folder / "eval_test", workers=0, metrics=plan.metrics)
+    return evaluate(model, plan.data, plan.layout, "test", folder / "eval_test",
+                    scoring=Scoring(workers=0, metrics=plan.metrics))
 
 
 def score_references(plan: Plan) -> dict[str, dict[str, float]]:
@@ -220,7 +221,7 @@ def reference_scores(data: Path, layout: str, metrics: Sequence[str] | None, che
     it learned something. On a font benchmark the source glyph, the example copied and a blank page
     (:data:`pono_gan.evaluate.fonts.REFERENCES`); elsewhere the input unchanged and a constant image
     (:mod:`pono_gan.evaluate.references`, with ``checkpoint``'s channels and direction)."""
-    from pono_gan.evaluate import evaluate
+    from pono_gan.evaluate import Scoring, evaluate
     from pono_gan.evaluate.fonts import REFERENCES as FONT_REFERENCES
     from pono_gan.evaluate.fonts import evaluate_fonts
     from pono_gan.evaluate.names import STYLE_METRICS
@@ -229,10 +230,11 @@ def reference_scores(data: Path, layout: str, metrics: Sequence[str] | None, che
 
     metrics = None if metrics is None else [m for m in metrics if m not in STYLE_METRICS]
     if layout == "fonts":
-        return {label: summary_values(evaluate_fonts(render, data, limit=limit, metrics=metrics))
+        return {label: summary_values(evaluate_fonts(render, data, scoring=Scoring(limit=limit, metrics=metrics)))
                 for label, render in FONT_REFERENCES.items()}
     model = load_model(checkpoint, direction)
-    return {label: summary_values(evaluate(reference, data, layout, "test", limit=limit, workers=0, metrics=metrics))
+    return {label: summary_values(evaluate(reference, data, layout, "test",
+                                           scoring=Scoring(limit=limit, workers=0, metrics=metrics)))
             for label, reference in reference_models(model, data, layout).items()}
 
 

@@ -43,6 +43,7 @@ _HOMES = {
     "LAYOUTS": "names",
     "METRICS": "names",
     "PER_IMAGE_METRICS": "names",
+    "Scoring": "core",
     "describe": "core",
     "evaluate": "core",
     "main": "cli",

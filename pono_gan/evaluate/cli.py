@@ -84,6 +84,14 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _scoring(args: argparse.Namespace, metrics: list[str] | None):
+    """The flags' :class:`pono_gan.evaluate.core.Scoring` with ``metrics``."""
+    from pono_gan.evaluate.core import Scoring
+
+    return Scoring(metrics, args.limit, args.device, args.batch_size, args.num_styles, args.inception_weights,
+                   args.train_mode)
+
+
 def _references(args: argparse.Namespace, model, root, layout: str, output: Path,
                 metrics: list[str] | None) -> dict[str, dict[str, Any]]:
     """Doing nothing scored on the same images: the font benchmark's three references, or elsewhere the input
@@ -93,16 +101,13 @@ def _references(args: argparse.Namespace, model, root, layout: str, output: Path
     if layout == "fonts":
         from pono_gan.evaluate.fonts import REFERENCES, evaluate_fonts
 
-        return {label: evaluate_fonts(render, root, args.split, output / "references" / _slug(label), args.limit,
-                                      _without_style(metrics), args.inception_weights, args.batch_size,
-                                      device=args.device)
+        plain = _scoring(args, _without_style(metrics))
+        return {label: evaluate_fonts(render, root, args.split, output / "references" / _slug(label), plain)
                 for label, render in REFERENCES.items()}
     from pono_gan.evaluate.references import REFERENCES, reference_models
 
-    plain = _without_style(metrics)
-    return {label: evaluate(reference, root, layout, args.split, output / "references" / REFERENCES[label],
-                            args.device, args.limit, metrics=plain, inception_weights=args.inception_weights,
-                            batch_size=args.batch_size)
+    plain = _scoring(args, _without_style(metrics))
+    return {label: evaluate(reference, root, layout, args.split, output / "references" / REFERENCES[label], plain)
             for label, reference in reference_models(model, root, layout, args.split).items()}
 
 
@@ -121,10 +126,7 @@ def _run(args: argparse.Namespace) -> tuple[dict[str, Any], str, str, Path]:
     output = Path(args.output) if args.output else Path(args.checkpoint).resolve().parent.parent / f"eval_{args.split}"
     metrics = [name for value in args.metrics for name in value.split(",") if name] if args.metrics else None
     gallery: list | None = [] if args.wandb else None
-    summary = evaluate(model, root, layout, args.split, output, args.device, args.limit, metrics=metrics,
-                       inception_weights=args.inception_weights, batch_size=args.batch_size,
-                       num_styles=args.num_styles, train_mode=args.train_mode, gallery=gallery,
-                       gallery_size=args.wandb_rows)
+    summary = evaluate(model, root, layout, args.split, output, _scoring(args, metrics), gallery, args.wandb_rows)
     if args.references:
         summary["references"] = _references(args, model, root, layout, output, metrics)
     if gallery is not None:

@@ -8,6 +8,7 @@ import csv
 import json
 import threading
 from collections.abc import Sequence
+from dataclasses import dataclass
 from itertools import islice
 from pathlib import Path
 from typing import Any
@@ -41,7 +42,7 @@ from pono_gan.metrics import l1_per_image, paired_metrics, pairwise_l1
 from pono_gan.viz import to_unit_range
 
 __all__ = [
-    "describe", "distribution_metric", "evaluate", "known_targets", "make_extractors", "remember_targets",
+    "Scoring", "describe", "distribution_metric", "evaluate", "known_targets", "make_extractors", "remember_targets",
     "select_metrics",
 ]
 
@@ -117,32 +118,46 @@ def select_metrics(
     return chosen, skipped, weights
 
 
+@dataclass(frozen=True)
+class Scoring:
+    """How :func:`evaluate` and :func:`pono_gan.evaluate.fonts.evaluate_fonts` score (the command line's flags).
+
+    Args:
+        metrics: names from :data:`METRICS`; None: all that can run (see :func:`select_metrics`).
+        limit: score only the first N samples (characters on a font benchmark).
+        device: where the model and the feature networks run (``auto``, ``cpu``, ``cuda``).
+        batch_size: images per feature-extractor batch.
+        num_styles: style models: random styles per input for ``l1_random`` and ``diversity_l1`` (at least 2).
+        inception_weights: the FID / KID Inception weights file (default: found by
+            :func:`pono_gan.features.find_inception_weights`).
+        train_mode: translate with the generator in training mode (see :class:`pono_gan.inference.Translator`).
+        workers: DataLoader workers that decode the images.
+    """
+
+    metrics: Sequence[str] | None = None
+    limit: int | None = None
+    device: str = "auto"
+    batch_size: int = 32
+    num_styles: int = 3
+    inception_weights: str | Path | None = None
+    train_mode: bool = False
+    workers: int = 2
+
+
 def evaluate(
     model: Model,
     root: str | Path,
     layout: str = "paired",
     split: str = "test",
     output: str | Path | None = None,
-    device: str = "auto",
-    limit: int | None = None,
-    workers: int = 2,
-    metrics: Sequence[str] | None = None,
-    inception_weights: str | Path | None = None,
-    batch_size: int = 32,
-    num_styles: int = 3,
-    train_mode: bool = False,
+    scoring: Scoring | None = None,
     gallery: list[dict[str, Any]] | None = None,
     gallery_size: int = 64,
 ) -> dict[str, Any]:
-    """Score ``model`` on ``root``'s ``split``; returns the summary (also written under ``output`` when given).
+    """Score ``model`` on ``root``'s ``split`` as ``scoring`` says; returns the summary (also written under
+    ``output`` when given).
 
     Args:
-        metrics: names from :data:`METRICS`; None: all that can run (see :func:`select_metrics`).
-        num_styles: style models: random styles per input for ``l1_random`` and ``diversity_l1`` (at least 2).
-        inception_weights: the FID / KID Inception weights file (default: found by
-            :func:`pono_gan.features.find_inception_weights`).
-        batch_size: images per feature-extractor batch.
-        train_mode: translate with the generator in training mode (see :class:`pono_gan.inference.Translator`).
         gallery: a list that receives, for the first ``gallery_size`` inputs, ``{"row": per-image row,
             "input", "output", "target": (1, C, H, W) in [0, 1], "moments": the PONO moments}`` (what the W&B
             table shows; :mod:`pono_gan.evaluate.wandb_table`).
@@ -151,81 +166,131 @@ def evaluate(
         DataError / MissingPathError: unknown layout or metric, missing folders, unmatched pairs, FID / KID asked
             for without their weights.
     """
+    scoring = scoring or Scoring()
     if layout not in LAYOUTS:
         raise DataError(f"unknown layout {layout!r}; valid: {', '.join(LAYOUTS)}")
     if layout == "fonts":
-        if gallery is not None:
-            raise DataError("the W&B table (--wandb) is not made for the font benchmark yet; "
-                            "per_image.csv holds its rows")
-        from pono_gan.evaluate.fonts import evaluate_fonts, model_renderers
-
-        render, render_random = model_renderers(model, device, train_mode)
-        return evaluate_fonts(render, root, split, output, limit, metrics, inception_weights, batch_size, render_random,
-                              num_styles, device=device,
-                              about={"checkpoint": str(model.path), "direction": model.direction})
-    chosen, skipped, weights = select_metrics(metrics, layout, inception_weights, model.styled)
+        return _evaluate_on_fonts(model, root, split, output, scoring, gallery)
+    chosen, skipped, weights = select_metrics(scoring.metrics, layout, scoring.inception_weights, model.styled)
     random_metrics = [name for name in chosen if name in STYLE_METRICS]
-    if random_metrics and num_styles < 2:
-        raise DataError(f"--num-styles {num_styles}: {', '.join(random_metrics)} need at least 2 random styles "
-                        "per input")
+    if random_metrics and scoring.num_styles < 2:
+        raise DataError(f"--num-styles {scoring.num_styles}: {', '.join(random_metrics)} need at least 2 random "
+                        "styles per input")
     config = model.config
     dataset = make_dataset(
         root, layout, split, preprocessing=Preprocessing("none", size_multiple=1), direction=model.direction,
-        channels=(config.in_channels, config.out_channels), train=False, limit=limit,
+        channels=(config.in_channels, config.out_channels), train=False, limit=scoring.limit,
     )
-    torch_device = resolve_device(device)
-    translator = Translator(model.generator, torch_device, train_mode=train_mode,
-                            with_moments=gallery is not None and model.has_pono)
+    device = resolve_device(scoring.device)
+    extractors = make_extractors(chosen, weights, device)
     per_image = [name for name in chosen if name in PER_IMAGE_METRICS + STYLE_METRICS]
-    extractors = make_extractors(chosen, weights, torch_device)
-    banks = {(backbone, side): FeatureBank(extractor, batch_size) for backbone, extractor in extractors.items()
-             for side in ("outputs", "targets")}
-    # unpaired: sample i holds A[i % n_A] and B[i % n_B]; use each image once
-    n_inputs, n_targets = (len(dataset.image_paths[key]) for key in ("A", "B"))
-    target_keys = {backbone: _targets_key(dataset, layout, model.direction, config.out_channels, backbone, extractor,
-                                          torch_device) for backbone, extractor in extractors.items()}
-    known = {backbone: known_targets(key) for backbone, key in target_keys.items()}
-    rows = []
-    with torch.inference_mode():
-        loader = DataLoader(dataset, batch_size=None, num_workers=workers if len(dataset) > 1 else 0)
-        # a style model renders input i in the style of target i + 1 (a first pass encodes the targets' styles)
-        styles = [(sample["B_path"], model.generator.encode_style(sample["B"][None].to(torch_device)))
-                  for sample in islice(loader, n_targets)] if model.styled else []
-        seed = torch.Generator().manual_seed(0)
-        for index, sample in enumerate(loader):
-            target = to_unit_range(sample["B"][None])
-            if index < n_inputs:
-                source = to_unit_range(sample["A"][None])
-                style_path, style = styles[(index + 1) % len(styles)] if styles else (None, None)
-                prediction, moments = translator(source, style)
-                if per_image:
-                    scores = paired_metrics(prediction, target) if layout != "unpaired" else {}
-                    if random_metrics:
-                        codes = model.generator.random_style(num_styles, seed)
-                        outputs = [translator(source, code[None])[0] for code in codes]
-                        scores["diversity_l1"] = pairwise_l1(outputs)
-                        if "l1_random" in chosen:
-                            scores["l1_random"] = torch.stack([l1_per_image(o, target) for o in outputs]).mean(0)
-                    rows.append({"input": sample["A_path"], "target": sample["B_path"],
-                                 **({"style": style_path} if styles else {}),
-                                 **{k: scores[k].item() for k in per_image}})
-                if gallery is not None and index < gallery_size:
-                    gallery.append({"row": rows[-1] if per_image else {"input": sample["A_path"]}, "input": source,
-                                    "output": prediction, "target": target, "moments": moments[0]})
-            for backbone in extractors:
-                if index < n_inputs:
-                    banks[backbone, "outputs"].add(prediction)
-                if index < n_targets and known[backbone] is None:
-                    banks[backbone, "targets"].add(target)
+    passes = _Passes(model, dataset, layout, device, scoring, per_image, random_metrics)
+    rows, features = passes.score(extractors, gallery, gallery_size)
+    summary = _summary(model, root, layout, split, scoring, rows, per_image, skipped, random_metrics)
+    summary["count"] = min(len(dataset), passes.n_inputs)
+    for name in chosen:
+        if name in DISTRIBUTION_METRICS:
+            result = distribution_metric(name, features, extractors)
+            summary["skipped" if isinstance(result, str) else "distribution_metrics"][name] = result
+    if output is not None:
+        _write(Path(output), summary, rows, per_image)
+    return summary
+
+
+def _evaluate_on_fonts(model: Model, root: str | Path, split: str, output: str | Path | None, scoring: Scoring,
+                       gallery: list | None) -> dict[str, Any]:
+    if gallery is not None:
+        raise DataError("the W&B table (--wandb) is not made for the font benchmark yet; per_image.csv holds its rows")
+    from pono_gan.evaluate.fonts import evaluate_fonts, model_renderers
+
+    render, render_random = model_renderers(model, scoring.device, scoring.train_mode)
+    return evaluate_fonts(render, root, split, output, scoring, render_random,
+                          about={"checkpoint": str(model.path), "direction": model.direction})
+
+
+class _Passes:
+    """The passes over a data set that :func:`evaluate` makes: each input translated (a style model in the style of
+    the next target, and in random styles for the style metrics), scored against its target, and fed with the
+    targets to the feature networks."""
+
+    def __init__(self, model: Model, dataset, layout: str, device: torch.device, scoring: Scoring,
+                 per_image: Sequence[str], random_metrics: Sequence[str]) -> None:
+        self.model, self.dataset, self.layout, self.device, self.scoring = model, dataset, layout, device, scoring
+        self.per_image, self.random_metrics = per_image, random_metrics
+        # unpaired: sample i holds A[i % n_A] and B[i % n_B]; use each image once
+        self.n_inputs, self.n_targets = (len(dataset.image_paths[key]) for key in ("A", "B"))
+
+    def score(self, extractors: dict, gallery: list | None,
+              gallery_size: int) -> tuple[list[dict[str, Any]], dict[tuple[str, str], torch.Tensor]]:
+        """The per-image rows and the features of the outputs and the targets, by (backbone, side)."""
+        model, scoring = self.model, self.scoring
+        translator = Translator(model.generator, self.device, train_mode=scoring.train_mode,
+                                with_moments=gallery is not None and model.has_pono)
+        banks = {(backbone, side): FeatureBank(extractor, scoring.batch_size)
+                 for backbone, extractor in extractors.items() for side in ("outputs", "targets")}
+        target_keys = {backbone: _targets_key(self.dataset, self.layout, model.direction, model.config.out_channels,
+                                              backbone, extractor, self.device)
+                       for backbone, extractor in extractors.items()}
+        known = {backbone: known_targets(key) for backbone, key in target_keys.items()}
+        rows: list[dict[str, Any]] = []
+        with torch.inference_mode():
+            loader = DataLoader(self.dataset, batch_size=None,
+                                num_workers=scoring.workers if len(self.dataset) > 1 else 0)
+            # a style model renders input i in the style of target i + 1 (a first pass encodes the targets' styles)
+            styles = [(sample["B_path"], model.generator.encode_style(sample["B"][None].to(self.device)))
+                      for sample in islice(loader, self.n_targets)] if model.styled else []
+            seed = torch.Generator().manual_seed(0)
+            for index, sample in enumerate(loader):
+                target = to_unit_range(sample["B"][None])
+                if index < self.n_inputs:
+                    source = to_unit_range(sample["A"][None])
+                    style_path, style = styles[(index + 1) % len(styles)] if styles else (None, None)
+                    prediction, moments = translator(source, style)
+                    if self.per_image:
+                        rows.append(self._row(sample, translator, source, prediction, target, style_path, seed))
+                    if gallery is not None and index < gallery_size:
+                        gallery.append({"row": rows[-1] if self.per_image else {"input": sample["A_path"]},
+                                        "input": source, "output": prediction, "target": target,
+                                        "moments": moments[0]})
+                for backbone in extractors:
+                    if index < self.n_inputs:
+                        banks[backbone, "outputs"].add(prediction)
+                    if index < self.n_targets and known[backbone] is None:
+                        banks[backbone, "targets"].add(target)
+        features = {key: bank.features() for key, bank in banks.items()}
+        for backbone, key in target_keys.items():
+            if known[backbone] is not None:
+                features[backbone, "targets"] = known[backbone]
+            else:
+                remember_targets(key, features[backbone, "targets"])
+        return rows, features
+
+    def _row(self, sample: dict, translator: Translator, source: torch.Tensor, prediction: torch.Tensor,
+             target: torch.Tensor, style_path: str | None, seed: torch.Generator) -> dict[str, Any]:
+        """One input's per-image scores (and, for the style metrics, its renderings in random styles)."""
+        scores = paired_metrics(prediction, target) if self.layout != "unpaired" else {}
+        if self.random_metrics:
+            codes = self.model.generator.random_style(self.scoring.num_styles, seed)
+            outputs = [translator(source, code[None])[0] for code in codes]
+            scores["diversity_l1"] = pairwise_l1(outputs)
+            if "l1_random" in self.per_image:
+                scores["l1_random"] = torch.stack([l1_per_image(o, target) for o in outputs]).mean(0)
+        return {"input": sample["A_path"], "target": sample["B_path"],
+                **({"style": style_path} if style_path is not None else {}),
+                **{k: scores[k].item() for k in self.per_image}}
+
+
+def _summary(model: Model, root: str | Path, layout: str, split: str, scoring: Scoring, rows: list[dict[str, Any]],
+             per_image: Sequence[str], skipped: dict[str, str], random_metrics: Sequence[str]) -> dict[str, Any]:
     values = torch.tensor([[row[k] for k in per_image] for row in rows], dtype=torch.float64)
-    summary = {
+    summary: dict[str, Any] = {
         "checkpoint": str(model.path),
         "direction": model.direction,
         "data": str(root),
         "layout": layout,
         "split": split,
-        "count": min(len(dataset), n_inputs),
-        "generator_mode": "train" if train_mode else "eval",
+        "count": len(rows),
+        "generator_mode": "train" if scoring.train_mode else "eval",
         "metrics": {
             name: {"mean": values[:, i].mean().item(), "std": values[:, i].std(unbiased=False).item()}
             for i, name in enumerate(per_image)
@@ -235,19 +300,7 @@ def evaluate(
     }
     if model.styled:
         summary["styles"] = {"example": "the next target image (sorted, wrapping around)",
-                             "random_per_input": num_styles if random_metrics else 0, "seed": 0}
-    features = {key: bank.features() for key, bank in banks.items()}
-    for backbone, key in target_keys.items():
-        if known[backbone] is not None:
-            features[backbone, "targets"] = known[backbone]
-            continue
-        remember_targets(key, features[backbone, "targets"])
-    for name in chosen:
-        if name in DISTRIBUTION_METRICS:
-            result = distribution_metric(name, features, extractors)
-            summary["skipped" if isinstance(result, str) else "distribution_metrics"][name] = result
-    if output is not None:
-        _write(Path(output), summary, rows, per_image)
+                             "random_per_input": scoring.num_styles if random_metrics else 0, "seed": 0}
     return summary
 
 

@@ -33,7 +33,7 @@ import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import kornia
 import numpy as np
@@ -46,6 +46,9 @@ from pono_gan.data.io import load_image
 from pono_gan.errors import DataError, MissingPathError
 from pono_gan.evaluate.names import DISTRIBUTION_METRICS
 from pono_gan.metrics import paired_metrics, pairwise_l1
+
+if TYPE_CHECKING:
+    from pono_gan.evaluate.core import Scoring
 
 __all__ = [
     "REFERENCES",
@@ -270,68 +273,40 @@ def evaluate_fonts(
     root: str | Path,
     split: str = "test",
     output: str | Path | None = None,
-    limit: int | None = None,
-    metrics: Sequence[str] | None = None,
-    inception_weights: str | Path | None = None,
-    batch_size: int = 32,
+    scoring: Scoring | None = None,
     render_random: RenderRandom | None = None,
-    num_styles: int = 3,
     seed: int = 0,
-    device: str = "auto",
     about: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """Score ``render`` on the font benchmark at ``root`` (see the module docstring); returns the summary, also
-    written with ``per_image.csv`` under ``output`` when given.
+    """Score ``render`` on the font benchmark at ``root`` (see the module docstring) as ``scoring`` says (its
+    ``limit`` counts characters, each scored in every font); returns the summary, also written with
+    ``per_image.csv`` under ``output`` when given.
 
     Args:
         render: the renderer (:func:`model_renderers`, or one of :data:`REFERENCES`).
-        limit: score only the first N characters of the split (in every font).
-        metrics: names from :data:`pono_gan.evaluate.names.METRICS` (None: all that can run here).
         render_random: renders in random styles, for ``diversity_l1`` (None: no diversity).
-        num_styles: random styles per character for ``diversity_l1``.
         seed: the seed of the examples and the random styles.
-        device: where the feature networks run.
         about: entries put first in the summary (the checkpoint, the direction).
 
     Raises:
         DataError / MissingPathError: not a font benchmark, an unknown split, fewer than 2 characters, a metric that
             cannot run here.
     """
-    from pono_gan.evaluate.core import make_extractors, select_metrics
+    from pono_gan.evaluate.core import Scoring, make_extractors, select_metrics
     from pono_gan.inference import resolve_device
 
+    scoring = scoring or Scoring()
     bench = Benchmark.load(root)
     if split not in bench.splits:
         raise DataError(f"split {split!r} not in {bench.root / MANIFEST}; valid: {', '.join(bench.splits)}")
-    chosen, skipped, weights = select_metrics(metrics, "fonts", inception_weights, render_random is not None)
-    if "diversity_l1" in chosen and num_styles < 2:
-        raise DataError(f"--num-styles {num_styles}: diversity_l1 needs at least 2 random styles per input")
-    chars = bench.splits[split][:limit]
+    chosen, skipped, weights = select_metrics(scoring.metrics, "fonts", scoring.inception_weights,
+                                              render_random is not None)
+    if "diversity_l1" in chosen and scoring.num_styles < 2:
+        raise DataError(f"--num-styles {scoring.num_styles}: diversity_l1 needs at least 2 random styles per input")
+    chars = bench.splits[split][:scoring.limit]
     glyphs = bench.glyphs(split, chars)
-    blurred = torch.stack([_blurred(font, bench.size) for font in glyphs])  # (1 + K, N, H * W)
-    triples = sample_triples(chars, bench.targets, seed)
-    index = {char: i for i, char in enumerate(chars)}
     per_image = [name for name in chosen if name in ("l1", "psnr", "ssim", "content_accuracy", "style_accuracy")]
-    torch_device = resolve_device(device)
-    extractors = make_extractors(chosen, weights, torch_device)
-    rows: list[dict[str, Any]] = []
-    outputs_by_font: dict[str, Tensor] = {}
-    names = (bench.source, *bench.fonts)
-    for font in bench.targets:
-        k = bench.fonts.index(font) + 1  # its row in glyphs: the source first
-        mine = [t for t in triples if t.font == font]
-        rendered, scores, nearest_char, nearest_font = _render_font(render, glyphs, blurred, k, mine, index, batch_size)
-        for j, triple in enumerate(mine):
-            rows.append({
-                "input": str(bench.content_path(split, triple.char)),
-                "example": str(bench.glyph_path(split, font, triple.example)),
-                "target": str(bench.glyph_path(split, font, triple.char)),
-                "font": font, "char": triple.char, "example_char": triple.example,
-                **{name: scores[name][j].item() for name in per_image},
-                "nearest_char": chars[int(nearest_char[j])], "nearest_font": names[int(nearest_font[j])],
-            })
-        if extractors:
-            outputs_by_font[font] = rendered
+    rows, outputs_by_font = _render_all(render, bench, split, chars, glyphs, per_image, seed, scoring.batch_size)
     summary: dict[str, Any] = {
         **(about or {}), "data": str(root), "layout": "fonts", "split": split, "count": len(rows),
         "protocol": {"characters": len(chars), "fonts": list(bench.targets), "candidates": list(bench.fonts),
@@ -345,14 +320,15 @@ def evaluate_fonts(
         mine = [row for row in rows if row["font"] == font]
         summary["per_font"][font] = {name: _mean_std([row[name] for row in mine])["mean"] for name in per_image}
     if "diversity_l1" in chosen:
-        diversity = _diversity(render_random, glyphs[0], num_styles, seed, batch_size)
+        diversity = _diversity(render_random, glyphs[0], scoring.num_styles, seed, scoring.batch_size)
         summary["metrics"]["diversity_l1"] = _mean_std(diversity)
-        summary["styles"] = {"random_per_character": num_styles, "seed": seed}
+        summary["styles"] = {"random_per_character": scoring.num_styles, "seed": seed}
+    extractors = make_extractors(chosen, weights, resolve_device(scoring.device))
     if extractors:
         targets = {font: glyphs[bench.fonts.index(font) + 1] for font in bench.targets}
         manifest = bench.root / MANIFEST
         key = ("fonts", str(manifest.resolve()), manifest.stat().st_mtime_ns, split, chars)
-        overall, per_font = _set_metrics(chosen, extractors, outputs_by_font, targets, batch_size, key)
+        overall, per_font = _set_metrics(chosen, extractors, outputs_by_font, targets, scoring.batch_size, key)
         for name, entry in overall.items():
             summary["skipped" if isinstance(entry, str) else "distribution_metrics"][name] = entry
         for font, values in per_font.items():
@@ -360,6 +336,33 @@ def evaluate_fonts(
     if output is not None:
         _write(Path(output), summary, rows)
     return summary
+
+
+def _render_all(render: Render, bench: Benchmark, split: str, chars: str, glyphs: Tensor, per_image: Sequence[str],
+                seed: int, batch_size: int) -> tuple[list[dict[str, Any]], dict[str, Tensor]]:
+    """Every (character, trained font) rendering of the protocol: its ``per_image.csv`` rows, and the outputs by
+    font."""
+    blurred = torch.stack([_blurred(font, bench.size) for font in glyphs])  # (1 + K, N, H * W)
+    triples = sample_triples(chars, bench.targets, seed)
+    index = {char: i for i, char in enumerate(chars)}
+    names = (bench.source, *bench.fonts)
+    rows: list[dict[str, Any]] = []
+    outputs_by_font: dict[str, Tensor] = {}
+    for font in bench.targets:
+        k = bench.fonts.index(font) + 1  # its row in glyphs: the source first
+        mine = [t for t in triples if t.font == font]
+        rendered, scores, nearest_char, nearest_font = _render_font(render, glyphs, blurred, k, mine, index, batch_size)
+        for j, triple in enumerate(mine):
+            rows.append({
+                "input": str(bench.content_path(split, triple.char)),
+                "example": str(bench.glyph_path(split, font, triple.example)),
+                "target": str(bench.glyph_path(split, font, triple.char)),
+                "font": font, "char": triple.char, "example_char": triple.example,
+                **{name: scores[name][j].item() for name in per_image},
+                "nearest_char": chars[int(nearest_char[j])], "nearest_font": names[int(nearest_font[j])],
+            })
+        outputs_by_font[font] = rendered
+    return rows, outputs_by_font
 
 
 def figure_samples(root: str | Path, count: int = 8, split: str = "test") -> tuple[Tensor, Tensor, Tensor]:

@@ -8,6 +8,7 @@ import pytest
 import torch
 
 from pono_gan.errors import DataError, MissingPathError
+from pono_gan.evaluate import Scoring
 from pono_gan.evaluate.fonts import REFERENCES, Benchmark, evaluate_fonts, glyph_distances, sample_triples
 from tests.data.test_fonts import latin_benchmark, needs_dejavu
 from tests.helpers import run_python, write_tiny_checkpoint
@@ -56,7 +57,7 @@ def test_triples_pair_every_character_and_font_with_another_character():
 
 @needs_dejavu
 def test_a_perfect_output_scores_one_and_each_reference_fails_its_accuracy(bench, tmp_path):
-    perfect = evaluate_fonts(oracle(bench), bench, output=tmp_path / "perfect", metrics=CHEAP)
+    perfect = evaluate_fonts(oracle(bench), bench, output=tmp_path / "perfect", scoring=Scoring(metrics=CHEAP))
     assert perfect["count"] == 19 * 3 and perfect["layout"] == "fonts"
     values = {name: entry["mean"] for name, entry in perfect["metrics"].items()}
     assert values["content_accuracy"] == values["style_accuracy"] == 1.0 and values["l1"] == 0
@@ -67,7 +68,7 @@ def test_a_perfect_output_scores_one_and_each_reference_fails_its_accuracy(bench
     assert all(row["nearest_char"] == row["char"] and row["nearest_font"] == row["font"] for row in rows)
     assert all(row["target"].endswith(f"testB/{row['font']}/u{ord(row['char']):04x}.png") for row in rows)
 
-    scores = {label: evaluate_fonts(render, bench, metrics=CHEAP, output=tmp_path / label)
+    scores = {label: evaluate_fonts(render, bench, output=tmp_path / label, scoring=Scoring(metrics=CHEAP))
               for label, render in REFERENCES.items()}
     copied = scores["example glyph copied"]["metrics"]
     assert copied["content_accuracy"]["mean"] == 0  # the nearest character is the example's own
@@ -110,7 +111,7 @@ def test_protocol_errors(bench, tmp_path):
     with pytest.raises(MissingPathError, match="not a font benchmark; build one with"):
         evaluate_fonts(REFERENCES["blank page"], tmp_path)
     with pytest.raises(DataError, match="l1_random random styles have no truth on the font benchmark"):
-        evaluate_fonts(REFERENCES["blank page"], bench, metrics=["l1_random"])
+        evaluate_fonts(REFERENCES["blank page"], bench, scoring=Scoring(metrics=["l1_random"]))
     with pytest.raises(DataError, match="split 'nope'"):
         evaluate_fonts(REFERENCES["blank page"], bench, split="nope")
 
@@ -149,13 +150,13 @@ def test_a_benchmark_trained_on_one_font_renders_that_font_and_picks_among_all(t
     assert sorted(p.name for p in (root / "testB").iterdir()) == ["dejavusans-bold", "dejavusansmono", "dejavuserif"]
     bench = Benchmark.load(root)
     assert bench.targets == ("dejavuserif",) and len(bench.fonts) == 3
-    perfect = evaluate_fonts(oracle(root), root, metrics=CHEAP, output=tmp_path / "perfect")
+    perfect = evaluate_fonts(oracle(root), root, output=tmp_path / "perfect", scoring=Scoring(metrics=CHEAP))
     assert perfect["count"] == 19 and set(perfect["per_font"]) == {"dejavuserif"}
     assert perfect["metrics"]["style_accuracy"]["mean"] == 1.0
     assert perfect["protocol"]["candidates"] == ["dejavuserif", "dejavusansmono", "dejavusans-bold"]
     # the candidates are all fonts: the other fonts' drawings of the character are nearer than a blank page's
     wrong_font = Benchmark.load(root).glyphs("test", bench.splits["test"])[2]  # mono, in every row
-    mono = evaluate_fonts(lambda contents, examples: wrong_font[:len(contents)], root, metrics=CHEAP)
+    mono = evaluate_fonts(lambda contents, examples: wrong_font[:len(contents)], root, scoring=Scoring(metrics=CHEAP))
     assert mono["metrics"]["style_accuracy"]["mean"] < 0.2
     with pytest.raises(DataError, match="--train-fonts nope: not a kept target font; valid: dejavuserif"):
         latin_benchmark(tmp_path / "bad", tmp_path / "twin.ttf", train_fonts=["nope"])
