@@ -35,7 +35,7 @@ from pono_gan.ablate.cli import study_precision  # noqa: E402
 from pono_gan.ablate.report import Page, precision_line, render, study_figures  # noqa: E402
 from pono_gan.ablate.runner import Plan, Run, run_plan, score_references  # noqa: E402
 from pono_gan.data.fonts import build_fonts  # noqa: E402
-from pono_gan.data.glyphs import build_glyphs  # noqa: E402
+from pono_gan.data.glyphs import Drawing, build_glyphs  # noqa: E402
 from pono_gan.data.tools import unpair  # noqa: E402
 from pono_gan.errors import PonoGanError  # noqa: E402
 from pono_gan.evaluate.wandb_table import log_study  # noqa: E402
@@ -203,9 +203,9 @@ def prepare_data(preset: Preset, data: str | None = None) -> Path:
     also their unpaired split) and return the root its runs train on."""
     built = absolute(data or default_data(preset))
     if preset.data == "fonts":
-        build_fonts(built, size=64, train_fonts=preset.train_fonts or None)
+        build_fonts(built, train_fonts=preset.train_fonts or None, drawing=Drawing(size=64))
     else:
-        build_glyphs(built, size=64)
+        build_glyphs(built, drawing=Drawing(size=64))
     if not preset.unpaired:
         return built
     unpaired = built.with_name(built.name + "_unpaired")

@@ -54,7 +54,8 @@ def test_a_missing_font_exits_2_with_one_line(ablation, monkeypatch, tmp_path, c
     from pono_gan.data.glyphs import build_glyphs
 
     missing = tmp_path / "no-such-font.ttf"
-    monkeypatch.setattr(ablation, "build_glyphs", lambda root, size: build_glyphs(root, size=size, source_font=missing))
+    monkeypatch.setattr(ablation, "build_glyphs", lambda root, drawing: build_glyphs(root, source_font=missing,
+                                                                                     drawing=drawing))
     with pytest.raises(SystemExit) as caught:
         ablation.main(["--task", "unpaired", "--data", str(tmp_path / "glyphs"), "--runs", str(tmp_path / "runs"),
                        "--docs", str(tmp_path / "r.md")])

@@ -42,11 +42,12 @@ def test_a_difference_beyond_noise_fails_the_check(check):
 @pytest.mark.slow
 @needs_dejavu
 def test_the_check_trains_both_precisions_and_writes_the_table(check, tmp_path, monkeypatch):
-    from pono_gan.data.glyphs import build_glyphs
+    from pono_gan.data.glyphs import Drawing, Split, build_glyphs
 
     latin = "".join(chr(c) for c in range(ord("A"), ord("Z") + 1)) + "abcdefghijklmn"
     monkeypatch.setattr(sys.modules["ablation"], "build_glyphs",
-                        lambda root, size: build_glyphs(root, SANS, SERIF, chars=latin, size=32, val=0.1, test=0.2))
+                        lambda root, drawing: build_glyphs(root, SANS, SERIF, drawing=Drawing(chars=latin, size=32),
+                                                               split=Split(val=0.1, test=0.2)))
     assert check.main(["--tasks", "paired", "--variants", "instance", "--seeds", "0", "1", "--steps", "2", "--anyway",
                        "--data", str(tmp_path / "glyphs"), "--runs", str(tmp_path / "runs"),
                        "--report", str(tmp_path / "check.md")]) == 0

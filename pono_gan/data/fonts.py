@@ -39,7 +39,6 @@ Debian packages that ``make fonts`` installs. Command line::
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import logging
 import os
@@ -50,9 +49,11 @@ import numpy as np
 
 from pono_gan.data.glyphs import (
     DEFAULT_SOURCE_FONT,
+    Drawing,
+    Split,
     add_rendering_arguments,
     already_built,
-    charset,
+    drawing_and_split,
     file_sha256,
     open_font,
     render_glyphs,
@@ -134,13 +135,8 @@ def build_fonts(
     root: str | os.PathLike,
     source_font: str | os.PathLike = DEFAULT_SOURCE_FONT,
     target_fonts: Sequence[str | os.PathLike] = DEFAULT_TARGET_FONTS,
-    chars: str | None = None,
-    charset_name: str = "gb2312-1",
-    size: int = 64,
-    scale: float = 0.8,
-    val: float = 0.05,
-    test: float = 0.1,
-    seed: int = 0,
+    drawing: Drawing | None = None,
+    split: Split | None = None,
     max_chars: int | None = None,
     min_distance: float = 0.065,
     overwrite: bool = False,
@@ -152,13 +148,9 @@ def build_fonts(
         root: the folder to create.
         source_font: the font of domain A.
         target_fonts: the candidate fonts of domain B (near-copies are dropped, the first of two kept).
-        chars: the characters to draw; None takes the named ``charset_name``.
-        charset_name: ``gb2312-1`` (default), ``gb2312-2`` or ``gb2312``.
-        size: the image side in pixels.
-        scale: the font size as a fraction of ``size``.
-        val: the fraction of kept characters for validation.
-        test: the fraction for test.
-        seed: the seed of the character subset and of the split.
+        drawing: the characters and the image size (None: :class:`Drawing`'s defaults).
+        split: the fractions of kept characters for validation and test, and the seed of the split (and of the
+            ``max_chars`` subset).
         max_chars: keep at most this many characters (a seeded subset of those every font draws).
         min_distance: drop a target font nearer than this to the source or to a target font kept before it.
         overwrite: replace a different set already in ``root``.
@@ -172,39 +164,20 @@ def build_fonts(
         DataError: a font that draws none of the characters, two fonts with one id, fewer than 2 distinct target
             fonts or fewer than 3 shared characters, bad fractions, or ``root`` holding another set.
     """
-    root = Path(root)
-    if size < 8 or scale <= 0:
-        raise DataError(f"need size >= 8 and scale > 0, got size={size}, scale={scale}")
+    root, drawing, split = Path(root), drawing or Drawing(), split or Split()
     if max_chars is not None and max_chars < 3:
         raise DataError(f"--max-chars {max_chars}: need at least 3 characters")
-    text = charset(charset_name) if chars is None else chars
-    source = _describe(source_font)
-    described = [_describe(path) for path in target_fonts]
-    ids = [font["id"] for font in described]
-    repeated = sorted({i for i in ids if ids.count(i) > 1} | ({source["id"]} & set(ids)))
-    if repeated:
-        raise DataError(f"two fonts named {repeated[0]!r} (the id is the file's stem); "
-                        "pass each font once, or rename one")
+    text = drawing.text()
+    source, described = _describe_fonts(source_font, target_fonts)
     settings = {
-        "builder": "fonts", "version": _FORMAT_VERSION, "size": size, "scale": scale, "val": val, "test": test,
-        "seed": seed, "max_chars": max_chars, "min_distance": min_distance, "source": source,
-        "candidates": described, "chars": charset_name if chars is None else hashlib.sha256(text.encode()).hexdigest(),
+        "builder": "fonts", "version": _FORMAT_VERSION, "size": drawing.size, "scale": drawing.scale,
+        "val": split.val, "test": split.test, "seed": split.seed, "max_chars": max_chars,
+        "min_distance": min_distance, "source": source, "candidates": described, "chars": drawing.settings()["chars"],
         **({"train_fonts": list(train_fonts)} if train_fonts else {}),
     }
     if already_built(root, MANIFEST, settings, overwrite):
         return root
-
-    source_bitmaps, _ = render_glyphs(source_font, text, size, scale)
-    if not source_bitmaps:
-        raise DataError(f"the source font {source_font} draws none of the {len(set(text))} characters; pass another "
-                        "--source-font, or characters it has (--chars / --charset)")
-    candidates = {}
-    for path, font in zip(target_fonts, described):
-        bitmaps, _ = render_glyphs(path, text, size, scale)
-        if not bitmaps:
-            raise DataError(f"the target font {path} draws none of the {len(set(text))} characters; leave it out of "
-                            "--target-fonts, or pass characters it has (--chars / --charset)")
-        candidates[font["id"]] = bitmaps
+    source_bitmaps, candidates = _draw_all(source_font, target_fonts, described, text, drawing)
     kept, dropped_fonts, distances = _select(source_bitmaps, candidates, min_distance)
     if len(kept) < 2:
         raise DataError(f"only {len(kept)} target font(s) are at least {min_distance} from the source and each other; "
@@ -213,32 +186,69 @@ def build_fonts(
     if unknown:
         raise DataError(f"--train-fonts {unknown[0]}: not a kept target font; valid: {', '.join(kept)}")
     trained = list(train_fonts) if train_fonts else kept
-    shared = [c for c in dict.fromkeys(text) if c in source_bitmaps and all(c in candidates[name] for name in kept)]
-    if max_chars is not None and len(shared) > max_chars:
-        chosen = np.random.default_rng([seed, 1]).choice(len(shared), max_chars, replace=False)
-        shared = [shared[i] for i in sorted(chosen)]
-    if len(shared) < 3:
-        raise DataError(f"only {len(shared)} characters are drawn by the source and all {len(kept)} target fonts; "
-                        "choose fonts that cover the characters")
-    splits = split_characters(shared, val, test, seed)
+    shared = _shared_characters(text, source_bitmaps, [candidates[name] for name in kept], max_chars, split.seed)
+    splits = split_characters(shared, split.val, split.test, split.seed)
 
     def fill(staging: Path) -> None:
-        for split, members in splits.items():
-            write_glyphs(staging / f"{split}A", source_bitmaps, members)
-            for name in kept if split == "test" else trained:
-                write_glyphs(staging / f"{split}B" / name, candidates[name], members)
+        for name, members in splits.items():
+            write_glyphs(staging / f"{name}A", source_bitmaps, members)
+            for font in kept if name == "test" else trained:
+                write_glyphs(staging / f"{name}B" / font, candidates[font], members)
         record = settings | {
             "fonts": [font for font in described if font["id"] in kept],
             "train_fonts": trained,
             "dropped_fonts": dropped_fonts,
             "distances": distances,
-            "counts": {split: len(members) for split, members in splits.items()},
+            "counts": {name: len(members) for name, members in splits.items()},
             "splits": splits,
         }
         (staging / MANIFEST).write_text(json.dumps(record, indent=1, ensure_ascii=False) + "\n")
 
     write_atomically(root, fill)
     return root
+
+
+def _describe_fonts(source_font: str | os.PathLike,
+                    target_fonts: Sequence[str | os.PathLike]) -> tuple[dict[str, str], list[dict[str, str]]]:
+    """The source font's and the target fonts' names, ids and hashes; two fonts with one id are an error."""
+    source = _describe(source_font)
+    described = [_describe(path) for path in target_fonts]
+    ids = [font["id"] for font in described]
+    repeated = sorted({i for i in ids if ids.count(i) > 1} | ({source["id"]} & set(ids)))
+    if repeated:
+        raise DataError(f"two fonts named {repeated[0]!r} (the id is the file's stem); "
+                        "pass each font once, or rename one")
+    return source, described
+
+
+def _draw_all(source_font: str | os.PathLike, target_fonts: Sequence[str | os.PathLike], described: list[dict],
+              text: str, drawing: Drawing) -> tuple[dict[str, np.ndarray], dict[str, dict[str, np.ndarray]]]:
+    """The source font's bitmaps and each target font's (by id); a font that draws none of ``text`` is an error."""
+    source_bitmaps, _ = render_glyphs(source_font, text, drawing.size, drawing.scale)
+    if not source_bitmaps:
+        raise DataError(f"the source font {source_font} draws none of the {len(set(text))} characters; pass another "
+                        "--source-font, or characters it has (--chars / --charset)")
+    candidates = {}
+    for path, font in zip(target_fonts, described):
+        bitmaps, _ = render_glyphs(path, text, drawing.size, drawing.scale)
+        if not bitmaps:
+            raise DataError(f"the target font {path} draws none of the {len(set(text))} characters; leave it out of "
+                            "--target-fonts, or pass characters it has (--chars / --charset)")
+        candidates[font["id"]] = bitmaps
+    return source_bitmaps, candidates
+
+
+def _shared_characters(text: str, source: dict[str, np.ndarray], targets: list[dict[str, np.ndarray]],
+                       max_chars: int | None, seed: int) -> list[str]:
+    """The characters of ``text`` every font draws (a seeded subset of ``max_chars`` of them); at least 3."""
+    shared = [c for c in dict.fromkeys(text) if c in source and all(c in bitmaps for bitmaps in targets)]
+    if max_chars is not None and len(shared) > max_chars:
+        chosen = np.random.default_rng([seed, 1]).choice(len(shared), max_chars, replace=False)
+        shared = [shared[i] for i in sorted(chosen)]
+    if len(shared) < 3:
+        raise DataError(f"only {len(shared)} characters are drawn by the source and all {len(targets)} target fonts; "
+                        "choose fonts that cover the characters")
+    return shared
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -259,9 +269,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def main(args: argparse.Namespace) -> Path:
     """Run the ``fonts`` builder from parsed arguments and print what it made."""
-    root = build_fonts(args.root, args.source_font, args.target_fonts, args.chars, args.charset, args.size, args.scale,
-                       args.val, args.test, args.seed, args.max_chars, args.min_distance, args.overwrite,
-                       args.train_fonts)
+    root = build_fonts(args.root, args.source_font, args.target_fonts, *drawing_and_split(args), args.max_chars,
+                       args.min_distance, args.overwrite, args.train_fonts)
     record = json.loads((root / MANIFEST).read_text())
     counts, fonts = record["counts"], record["fonts"]
     for name, why in record["dropped_fonts"].items():

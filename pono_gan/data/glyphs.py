@@ -32,6 +32,7 @@ import shutil
 import tempfile
 from collections import Counter
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -42,6 +43,8 @@ from pono_gan.errors import DataError, MissingPathError
 __all__ = [
     "CHARSETS",
     "DEBIAN_PACKAGES",
+    "Drawing",
+    "Split",
     "DEFAULT_SOURCE_FONT",
     "DEFAULT_TARGET_FONT",
     "add_arguments",
@@ -49,6 +52,7 @@ __all__ = [
     "already_built",
     "build_glyphs",
     "charset",
+    "drawing_and_split",
     "file_sha256",
     "glyph_name",
     "main",
@@ -170,6 +174,39 @@ def already_built(root: Path, manifest: str, settings: dict, overwrite: bool) ->
     return False
 
 
+@dataclass(frozen=True)
+class Drawing:
+    """What a glyph builder draws: ``chars`` (None: the named ``charset_name``, ``gb2312-1``, ``gb2312-2`` or
+    ``gb2312``) on ``size`` x ``size`` images, the font at ``scale`` of the side."""
+
+    chars: str | None = None
+    charset_name: str = "gb2312-1"
+    size: int = 64
+    scale: float = 0.8
+
+    def __post_init__(self) -> None:
+        if self.size < 8 or self.scale <= 0:
+            raise DataError(f"need size >= 8 and scale > 0, got size={self.size}, scale={self.scale}")
+
+    def text(self) -> str:
+        """The characters to draw."""
+        return charset(self.charset_name) if self.chars is None else self.chars
+
+    def settings(self) -> dict[str, object]:
+        """What a set's manifest records of the drawing (a rebuild with other settings needs ``overwrite``)."""
+        return {"size": self.size, "scale": self.scale,
+                "chars": self.charset_name if self.chars is None else hashlib.sha256(self.chars.encode()).hexdigest()}
+
+
+@dataclass(frozen=True)
+class Split:
+    """A seeded split into train / val / test: the fractions for validation and test, the rest trains."""
+
+    val: float = 0.05
+    test: float = 0.1
+    seed: int = 0
+
+
 def split_characters(chars: Sequence[str], val: float, test: float, seed: int) -> dict[str, str]:
     """``{"train", "val", "test"}`` -> their characters (each in code order), by a permutation seeded with ``seed``."""
     order = np.random.default_rng(seed).permutation(len(chars))
@@ -210,13 +247,8 @@ def build_glyphs(
     root: str | os.PathLike,
     source_font: str | os.PathLike = DEFAULT_SOURCE_FONT,
     target_font: str | os.PathLike = DEFAULT_TARGET_FONT,
-    chars: str | None = None,
-    charset_name: str = "gb2312-1",
-    size: int = 64,
-    scale: float = 0.8,
-    val: float = 0.05,
-    test: float = 0.1,
-    seed: int = 0,
+    drawing: Drawing | None = None,
+    split: Split | None = None,
     overwrite: bool = False,
 ) -> Path:
     """Build the glyph pairs under ``root`` (layout ``paired``); returns ``root``.
@@ -225,48 +257,40 @@ def build_glyphs(
         root: the folder to create.
         source_font: the font of A (the input).
         target_font: the font of B (the target).
-        chars: the characters to draw; None takes the named ``charset_name``.
-        charset_name: ``gb2312-1`` (default), ``gb2312-2`` or ``gb2312``.
-        size: the image side in pixels.
-        scale: the font size as a fraction of ``size``.
-        val: the fraction of kept characters for validation.
-        test: the fraction for test.
-        seed: the seed of the split.
+        drawing: the characters and the image size (None: :class:`Drawing`'s defaults).
+        split: the fractions of kept characters for validation and test, and the seed of the split.
         overwrite: replace a different set already in ``root``.
 
     Raises:
         MissingPathError: a font file is missing (the message names the Debian package for the default fonts).
         DataError: bad fractions, fewer than 2 characters both fonts have, or ``root`` holds another set.
     """
-    root = Path(root)
-    if size < 8 or scale <= 0:
-        raise DataError(f"need size >= 8 and scale > 0, got size={size}, scale={scale}")
-    text = charset(charset_name) if chars is None else chars
+    root, drawing, split = Path(root), drawing or Drawing(), split or Split()
+    text = drawing.text()
     settings = {
-        "builder": "glyphs", "version": _FORMAT_VERSION, "size": size, "scale": scale, "val": val, "test": test,
-        "seed": seed, "source_font": Path(source_font).name, "target_font": Path(target_font).name,
-        "source_sha256": file_sha256(open_font(source_font, 1).path),
-        "target_sha256": file_sha256(open_font(target_font, 1).path),
-        "chars": charset_name if chars is None else hashlib.sha256(chars.encode()).hexdigest(),
+        "builder": "glyphs", "version": _FORMAT_VERSION, "size": drawing.size, "scale": drawing.scale,
+        "val": split.val, "test": split.test, "seed": split.seed, "source_font": Path(source_font).name,
+        "target_font": Path(target_font).name, "source_sha256": file_sha256(open_font(source_font, 1).path),
+        "target_sha256": file_sha256(open_font(target_font, 1).path), "chars": drawing.settings()["chars"],
     }
     if already_built(root, "glyphs.json", settings, overwrite):
         return root
-    sources, dropped_source = render_glyphs(source_font, text, size, scale)
-    targets, dropped_target = render_glyphs(target_font, text, size, scale)
+    sources, dropped_source = render_glyphs(source_font, text, drawing.size, drawing.scale)
+    targets, dropped_target = render_glyphs(target_font, text, drawing.size, drawing.scale)
     kept = [char for char in dict.fromkeys(text) if char in sources and char in targets]
     if len(kept) < 2:
         raise DataError(
             f"only {len(kept)} of {len(set(text))} characters are drawn by both {Path(source_font).name} and "
             f"{Path(target_font).name}; choose fonts that cover the characters"
         )
-    splits = split_characters(kept, val, test, seed)
+    splits = split_characters(kept, split.val, split.test, split.seed)
 
     def fill(staging: Path) -> None:
-        for split, members in splits.items():
+        for name, members in splits.items():
             for side, bitmaps in (("A", sources), ("B", targets)):
-                write_glyphs(staging / f"{split}{side}", bitmaps, members)
+                write_glyphs(staging / f"{name}{side}", bitmaps, members)
         dropped = {"source": dropped_source, "target": dropped_target}
-        record = settings | {"counts": {split: len(members) for split, members in splits.items()},
+        record = settings | {"counts": {name: len(members) for name, members in splits.items()},
                              "splits": splits, "dropped": dropped}
         (staging / "glyphs.json").write_text(json.dumps(record, indent=1, ensure_ascii=False) + "\n")
 
@@ -299,12 +323,14 @@ def add_rendering_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--overwrite", action="store_true", help="replace another set in --root")
 
 
+def drawing_and_split(args: argparse.Namespace) -> tuple[Drawing, Split]:
+    """The :class:`Drawing` and :class:`Split` of :func:`add_rendering_arguments`' options."""
+    return Drawing(args.chars, args.charset, args.size, args.scale), Split(args.val, args.test, args.seed)
+
+
 def main(args: argparse.Namespace) -> Path:
     """Run the ``glyphs`` builder from parsed arguments and print what it made."""
-    root = build_glyphs(
-        args.root, args.source_font, args.target_font, args.chars, args.charset, args.size, args.scale,
-        args.val, args.test, args.seed, args.overwrite,
-    )
+    root = build_glyphs(args.root, args.source_font, args.target_font, *drawing_and_split(args), args.overwrite)
     counts = json.loads((root / "glyphs.json").read_text())["counts"]
     print(f"ready: {root}: {counts['train']} train, {counts['val']} val, {counts['test']} test pairs "
           "(trainA/ trainB/ ...), layout 'paired', 1 channel")

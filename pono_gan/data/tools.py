@@ -38,6 +38,7 @@ from tqdm import tqdm
 
 from pono_gan.data.datasets import find_pairs, image_size, images_in, match_images, some_names
 from pono_gan.data.download import data_config
+from pono_gan.data.glyphs import Split
 from pono_gan.data.io import load_image, save_image
 from pono_gan.data.transforms import resize
 from pono_gan.errors import DataError, PonoGanError
@@ -199,8 +200,8 @@ def _assign(count: int, val: float, test: float, seed: int, what: str) -> list[s
 
 def split_sets(
     out: str | Path, *, folder: str | Path | None = None, folder_a: str | Path | None = None,
-    folder_b: str | Path | None = None, layout: str | None = None, val: float = 0.1, test: float = 0.1,
-    seed: int = 0, side: str = "A", link: bool = False, overwrite: bool = False, progress: bool = False,
+    folder_b: str | Path | None = None, layout: str | None = None, split: Split | None = None, side: str = "A",
+    link: bool = False, overwrite: bool = False, progress: bool = False,
 ) -> dict[str, int]:
     """Split a folder (or matched A / B folders) into train / val / test under ``out``, deterministic for ``seed``.
 
@@ -218,8 +219,8 @@ def split_sets(
     (``val=0``) gets no folder.
 
     Args:
-        val: the fraction of files for validation (rounded to the nearest count).
-        test: the fraction of files for test.
+        split: the fractions of files for validation and test (rounded to the nearest count) and the seed
+            (None: ``Split(val=0.1, test=0.1, seed=0)``).
         overwrite: replace the layout's split folders when they already hold files.
 
     Returns:
@@ -230,7 +231,8 @@ def split_sets(
             (``paired``), split folders that already hold files (unless ``overwrite``), outputs that overlap the
             inputs, a hard link that cannot be made.
     """
-    out = Path(out)
+    out, split = Path(out), split or Split(val=0.1, test=0.1, seed=0)
+    val, test, seed = split.val, split.test, split.seed
     if layout is None:
         layout = "paired" if folder is None else "aligned"
     if layout not in SPLIT_LAYOUTS:
@@ -423,7 +425,7 @@ def _unpair(args: argparse.Namespace) -> dict[str, int]:
 
 def _split_sets(args: argparse.Namespace) -> dict[str, int]:
     counts = split_sets(args.out, folder=args.input, folder_a=args.a, folder_b=args.b, layout=args.layout,
-                        val=args.val, test=args.test, seed=args.seed, side=args.side, link=args.link,
+                        split=Split(args.val, args.test, args.seed), side=args.side, link=args.link,
                         overwrite=args.overwrite, progress=not args.quiet)
     layout = args.layout or ("aligned" if args.input else "paired")
     summary = ", ".join(f"{name} {count}" for name, count in counts.items())

@@ -9,7 +9,7 @@ import pytest
 
 from pono_gan.data.builders import main as builders_main
 from pono_gan.data.fonts import MANIFEST, build_fonts, font_distance
-from pono_gan.data.glyphs import DEFAULT_SOURCE_FONT, render_glyphs
+from pono_gan.data.glyphs import DEFAULT_SOURCE_FONT, Drawing, Split, render_glyphs
 from pono_gan.errors import DataError
 from tests.requirements import requires
 
@@ -23,7 +23,8 @@ needs_dejavu = requires(all(p.is_file() for p in (SANS, SERIF, MONO, BOLD)), "th
 def latin_benchmark(root: Path, twin: Path, **overrides) -> Path:
     """Sans against Serif, Mono, Bold and a byte copy of Sans (a near-copy), 32 px, 30% of the characters in test."""
     shutil.copy(SANS, twin)
-    arguments = dict(chars=LATIN + "一", size=32, val=0.1, test=0.3, seed=3, min_distance=0.03)
+    arguments = dict(drawing=Drawing(chars=LATIN + "一", size=32), split=Split(val=0.1, test=0.3, seed=3),
+                     min_distance=0.03)
     return build_fonts(root, SANS, [SERIF, MONO, BOLD, twin], **{**arguments, **overrides})
 
 

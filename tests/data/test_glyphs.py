@@ -8,7 +8,15 @@ import pytest
 
 from pono_gan.data.builders import main as builders_main
 from pono_gan.data.datasets import make_dataset
-from pono_gan.data.glyphs import DEFAULT_SOURCE_FONT, DEFAULT_TARGET_FONT, build_glyphs, charset, render_glyphs
+from pono_gan.data.glyphs import (
+    DEFAULT_SOURCE_FONT,
+    DEFAULT_TARGET_FONT,
+    Drawing,
+    Split,
+    build_glyphs,
+    charset,
+    render_glyphs,
+)
 from pono_gan.data.transforms import Preprocessing
 from pono_gan.errors import DataError, MissingPathError
 from tests.requirements import requires
@@ -44,7 +52,8 @@ def test_characters_a_font_lacks_are_dropped():
 
 @needs_dejavu
 def test_build_a_seeded_paired_set(tmp_path, caplog):
-    root = build_glyphs(tmp_path / "latin", SANS, SERIF, chars=LATIN + "一", size=32, val=0.1, test=0.2, seed=3)
+    root = build_glyphs(tmp_path / "latin", SANS, SERIF, drawing=Drawing(chars=LATIN + "一", size=32),
+                        split=Split(val=0.1, test=0.2, seed=3))
     record = json.loads((root / "glyphs.json").read_text())
     assert record["counts"] == {"train": 44, "val": 6, "test": 12}
     assert record["dropped"]["source"] == {"一": "notdef"}
@@ -61,21 +70,23 @@ def test_build_a_seeded_paired_set(tmp_path, caplog):
     assert sample["A"].shape == sample["B"].shape == (1, 32, 32)
     assert not sample["A"].equal(sample["B"])  # two different fonts
 
-    again = build_glyphs(tmp_path / "again", SANS, SERIF, chars=LATIN + "一", size=32, val=0.1, test=0.2, seed=3)
+    again = build_glyphs(tmp_path / "again", SANS, SERIF, drawing=Drawing(chars=LATIN + "一", size=32),
+                         split=Split(val=0.1, test=0.2, seed=3))
     assert json.loads((again / "glyphs.json").read_text())["splits"] == splits
-    other = build_glyphs(tmp_path / "other", SANS, SERIF, chars=LATIN, size=32, val=0.1, test=0.2, seed=4)
+    other = build_glyphs(tmp_path / "other", SANS, SERIF, drawing=Drawing(chars=LATIN, size=32),
+                         split=Split(val=0.1, test=0.2, seed=4))
     assert json.loads((other / "glyphs.json").read_text())["splits"] != splits
 
 
 @needs_dejavu
 def test_rerun_is_a_no_op_and_another_build_needs_overwrite(tmp_path):
-    root = build_glyphs(tmp_path / "set", SANS, SERIF, chars=LATIN, size=16)
+    root = build_glyphs(tmp_path / "set", SANS, SERIF, drawing=Drawing(chars=LATIN, size=16))
     stamp = (root / "glyphs.json").stat().st_mtime_ns
-    build_glyphs(root, SANS, SERIF, chars=LATIN, size=16)
+    build_glyphs(root, SANS, SERIF, drawing=Drawing(chars=LATIN, size=16))
     assert (root / "glyphs.json").stat().st_mtime_ns == stamp
     with pytest.raises(DataError, match="--overwrite"):
-        build_glyphs(root, SANS, SERIF, chars=LATIN, size=24)
-    build_glyphs(root, SANS, SERIF, chars=LATIN, size=24, overwrite=True)
+        build_glyphs(root, SANS, SERIF, drawing=Drawing(chars=LATIN, size=24))
+    build_glyphs(root, SANS, SERIF, overwrite=True, drawing=Drawing(chars=LATIN, size=24))
     assert json.loads((root / "glyphs.json").read_text())["size"] == 24
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no staging folder left behind
 
@@ -91,7 +102,7 @@ def test_missing_font_names_the_fix(tmp_path):
 @needs_dejavu
 def test_fonts_without_common_characters(tmp_path):
     with pytest.raises(DataError, match="drawn by both"):
-        build_glyphs(tmp_path / "x", SANS, SERIF, chars="一二三")
+        build_glyphs(tmp_path / "x", SANS, SERIF, drawing=Drawing(chars="一二三"))
 
 
 @needs_arphic

@@ -10,6 +10,7 @@ from PIL import Image
 
 from pono_gan.data import tools
 from pono_gan.data.datasets import make_dataset
+from pono_gan.data.glyphs import Split
 from pono_gan.data.transforms import Preprocessing
 from pono_gan.errors import DataError
 from tests.data import make_aligned, make_paired, random_rgb, write
@@ -128,16 +129,16 @@ def _assignment(root: Path, layout: str) -> dict[str, set[str]]:
 def test_split_sets_is_deterministic_disjoint_and_complete(tmp_path, pairs):
     tools.combine(pairs / "allA", pairs / "allB", tmp_path / "all")
     names = set(_files(tmp_path / "all"))
-    counts = tools.split_sets(tmp_path / "one", folder=tmp_path / "all", val=0.2, test=0.1, seed=3)
+    counts = tools.split_sets(tmp_path / "one", folder=tmp_path / "all", split=Split(val=0.2, test=0.1, seed=3))
     assert counts == {"train": 7, "val": 2, "test": 1}
     first = _assignment(tmp_path / "one", "aligned")
     assert set().union(*first.values()) == names
     assert sum(len(part) for part in first.values()) == len(names)
-    tools.split_sets(tmp_path / "two", folder=tmp_path / "all", val=0.2, test=0.1, seed=3)
+    tools.split_sets(tmp_path / "two", folder=tmp_path / "all", split=Split(val=0.2, test=0.1, seed=3))
     assert _assignment(tmp_path / "two", "aligned") == first
     others = []
     for seed in range(4, 9):
-        tools.split_sets(tmp_path / f"seed{seed}", folder=tmp_path / "all", val=0.2, test=0.1, seed=seed)
+        tools.split_sets(tmp_path / f"seed{seed}", folder=tmp_path / "all", split=Split(val=0.2, test=0.1, seed=seed))
         others.append(_assignment(tmp_path / f"seed{seed}", "aligned"))
     assert any(other != first for other in others)
     for split in ("train", "val", "test"):
@@ -147,8 +148,8 @@ def test_split_sets_is_deterministic_disjoint_and_complete(tmp_path, pairs):
 
 
 def test_split_sets_paired_keeps_pairs_together_and_loads(tmp_path, pairs):
-    counts = tools.split_sets(tmp_path / "root", folder_a=pairs / "allA", folder_b=pairs / "allB", val=0.1,
-                              test=0.2, seed=0, link=True)
+    counts = tools.split_sets(tmp_path / "root", folder_a=pairs / "allA", folder_b=pairs / "allB", link=True,
+                              split=Split(val=0.1, test=0.2, seed=0))
     assert counts == {"train": 7, "val": 1, "test": 2}
     root = tmp_path / "root"
     for split in tools.SPLITS:
@@ -163,8 +164,9 @@ def test_split_sets_paired_keeps_pairs_together_and_loads(tmp_path, pairs):
 
 def test_split_sets_single_twice_makes_an_unpaired_set(tmp_path, pairs):
     (pairs / "allB" / "p0.png").unlink()  # the domains need not match
-    tools.split_sets(tmp_path / "root", folder=pairs / "allA", layout="single", val=0, test=0.2)
-    tools.split_sets(tmp_path / "root", folder=pairs / "allB", layout="single", side="B", val=0, test=0.2, seed=1)
+    tools.split_sets(tmp_path / "root", folder=pairs / "allA", layout="single", split=Split(val=0, test=0.2))
+    tools.split_sets(tmp_path / "root", folder=pairs / "allB", layout="single", side="B",
+                     split=Split(val=0, test=0.2, seed=1))
     root = tmp_path / "root"
     assert sorted(p.name for p in root.iterdir()) == ["testA", "testB", "trainA", "trainB"]
     assert len(_files(root / "trainA")) == 8 and len(_files(root / "trainB")) == 7
@@ -174,27 +176,28 @@ def test_split_sets_single_twice_makes_an_unpaired_set(tmp_path, pairs):
 
 def test_split_sets_unpaired_splits_each_domain(tmp_path, pairs):
     counts = tools.split_sets(tmp_path / "root", folder_a=pairs / "allA", folder_b=pairs / "allB",
-                              layout="unpaired", val=0.0, test=0.3)
+                              layout="unpaired", split=Split(val=0.0, test=0.3))
     assert counts == {"train": 14, "val": 0, "test": 6}
     assert len(make_dataset(tmp_path / "root", "unpaired", "test", preprocessing=EVAL, train=False)) == 3
 
 
 def test_split_sets_refuses_a_non_empty_target_unless_overwrite(tmp_path, pairs):
     root = tmp_path / "root"
-    tools.split_sets(root, folder_a=pairs / "allA", folder_b=pairs / "allB", val=0.2, test=0.2, seed=0)
+    tools.split_sets(root, folder_a=pairs / "allA", folder_b=pairs / "allB", split=Split(val=0.2, test=0.2, seed=0))
     before = _assignment(root, "paired")
     with pytest.raises(DataError, match=r"trainA is not empty; pass --overwrite"):
-        tools.split_sets(root, folder_a=pairs / "allA", folder_b=pairs / "allB", val=0.0, test=0.5, seed=1)
+        tools.split_sets(root, folder_a=pairs / "allA", folder_b=pairs / "allB", split=Split(val=0.0, test=0.5, seed=1))
     assert _assignment(root, "paired") == before
-    tools.split_sets(root, folder_a=pairs / "allA", folder_b=pairs / "allB", val=0.0, test=0.5, seed=1, overwrite=True)
+    tools.split_sets(root, folder_a=pairs / "allA", folder_b=pairs / "allB", overwrite=True,
+                     split=Split(val=0.0, test=0.5, seed=1))
     assert not (root / "valA").exists() and len(_files(root / "testA")) == 5
 
 
 @pytest.mark.parametrize(
     ("kwargs", "match"),
     [
-        ({"val": 0.5, "test": 0.5}, "leave no training files"),
-        ({"val": 1.0}, r"fractions in \[0, 1\)"),
+        ({"split": Split(val=0.5, test=0.5)}, "leave no training files"),
+        ({"split": Split(val=1.0)}, r"fractions in \[0, 1\)"),
         ({"layout": "paired"}, "layout 'paired' takes --a and --b"),
         ({"layout": "nope"}, "unknown layout 'nope'"),
     ],
