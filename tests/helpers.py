@@ -9,19 +9,24 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 from typing import Any
+from unittest import mock
 
 import numpy as np
 import pytorch_lightning as pl
 import torch
+from google.protobuf.message import DecodeError
 from PIL import Image
+from wandb.proto import wandb_internal_pb2
 
 from pono_gan.data.datamodule import ImageTranslationDataModule
 from pono_gan.models import GeneratorConfig, MunitConfig
 from pono_gan.tasks import DiscriminatorConfig, PairedTask, StyleTask, UnpairedTask
 
-__all__ = ["ROOT", "run_python", "tiny_config", "write_tiny_checkpoint", "write_image_zoo"]
+__all__ = ["ROOT", "history_keys", "read_records", "run_python", "run_record", "tiny_config", "write_image_zoo",
+           "write_random_inception_weights", "write_tiny_checkpoint"]
 
 #: The project root: where a user runs ``python train.py`` / ``infer.py`` / ``-m pono_gan.evaluate``.
 ROOT = Path(__file__).resolve().parents[1]
@@ -162,3 +167,97 @@ def write_image_zoo(folder: str | Path) -> dict[str, tuple[int, int] | None]:
     (folder / "not_an_image.png").write_bytes(b"this is not an image\n" * 4)
     sizes["not_an_image.png"] = None
     return sizes
+
+
+# ------------------------------------------------------------------- a stand-in for the FID Inception weights
+
+
+def write_random_inception_weights(path: str | Path, seed: int = 0) -> Path:
+    """Save torch-fidelity's FeatureExtractorInceptionV3 with random (PyTorch default) initialisation as a state dict.
+
+    The file has the format and keys of the real ``weights-inception-2015-12-05-6726825d.pth`` (about 96 MB; see
+    torch-fidelity's ``utils/util_convert_inception_weights.py``), so it exercises the loading path; its features mean
+    nothing, so FID / KID values from it prove only that the path runs.
+    The constructor always loads weights (downloading them when given no path), so loading is stubbed out while
+    it builds.
+    """
+    import torch_fidelity.feature_extractor_inceptionv3 as inception
+
+    torch.manual_seed(seed)
+    with (
+        mock.patch.object(inception, "load_state_dict_from_url", side_effect=AssertionError("no downloads in tests")),
+        mock.patch.object(torch, "load", return_value={}),
+        mock.patch.object(inception.FeatureExtractorInceptionV3, "load_state_dict", return_value=None),
+    ):
+        network = inception.FeatureExtractorInceptionV3("inception-v3-compat", ["2048"],
+                                                        feature_extractor_weights_path="-")
+    # the real file is a plain {name: tensor} dict converted from TensorFlow, without batch-norm step counters
+    state = {key: value for key, value in network.state_dict().items() if not key.endswith("num_batches_tracked")}
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    torch.save(state, path)
+    return path
+
+
+# ---------------------------------------------------------------------- reading an offline W&B run file back
+# wandb 0.31 no longer ships a Python reader for its ``.wandb`` files. The file is ``:W&B`` + magic 0xBEE1 + version
+# (7 bytes), then LevelDB-log records in 32 KiB blocks: each fragment has a 7-byte header (crc32, little-endian
+# length, type 1 full / 2 first / 3 middle / 4 last) and carries a serialized ``wandb_internal_pb2.Record``.
+
+BLOCK = 32 * 1024
+HEADER = 7
+
+
+def read_records(path, timeout: float = 60.0) -> list:
+    """The records of a finished run. The W&B service may still be writing the file when ``finish()`` has returned
+    (seen under load): wait for the run's ``exit`` record, up to ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            records = _parse(path)
+        except DecodeError:  # a record half written
+            if time.monotonic() > deadline:
+                raise
+            records = []
+        if any(r.WhichOneof("record_type") == "exit" for r in records) or time.monotonic() > deadline:
+            return records
+        time.sleep(0.2)
+
+
+def _parse(path) -> list:
+    data = open(path, "rb").read()
+    if data[:4] != b":W&B":
+        raise ValueError(f"{path}: not a W&B run file")
+    records, pending, position = [], b"", HEADER
+    while position + HEADER <= len(data):
+        space = BLOCK - position % BLOCK
+        if space < HEADER:
+            position += space
+            continue
+        length = int.from_bytes(data[position + 4 : position + 6], "little")
+        kind = data[position + 6]
+        if kind == 0:  # zero padding up to the block end
+            position += space
+            continue
+        chunk = data[position + HEADER : position + HEADER + length]
+        position += HEADER + length
+        if kind == 2:
+            pending = chunk
+            continue
+        if kind == 3:
+            pending += chunk
+            continue
+        payload = pending + chunk if kind == 4 else chunk
+        record = wandb_internal_pb2.Record()
+        record.ParseFromString(payload)
+        records.append(record)
+    return records
+
+
+def history_keys(records) -> set[str]:
+    return {item.key or "/".join(item.nested_key) for r in records if r.WhichOneof("record_type") == "history"
+            for item in r.history.item}
+
+
+def run_record(records):
+    return next(r.run for r in records if r.WhichOneof("record_type") == "run")

@@ -18,7 +18,7 @@ from pono_gan.features import (
     kernel_distance,
     missing_inception_message,
 )
-from tests.inception_helpers import write_random_inception_weights
+from tests.helpers import write_random_inception_weights
 
 pytestmark = pytest.mark.usefixtures("no_inception_weights")
 

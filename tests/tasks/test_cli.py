@@ -11,9 +11,8 @@ from jsonargparse import Namespace
 
 from pono_gan.cli import main, run_folder
 from pono_gan.loggers import WandbLogger
-from tests.helpers import ROOT, run_python
+from tests.helpers import ROOT, history_keys, read_records, run_python, run_record
 from tests.tasks.helpers import TINY
-from tests.wandb_records import history_keys, read_records, run_record
 
 PAIRED = ["--config", "configs/paired/base.yaml", "--config", "configs/paired/pono_ms.yaml"]
 

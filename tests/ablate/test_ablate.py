@@ -206,7 +206,7 @@ def test_missing_data_or_variant_is_one_line_and_exit_2(tmp_path, capsys):
 
 
 def test_a_failed_training_names_the_run_and_its_log(tiny_dataset, tmp_path):
-    root = Path(__file__).resolve().parents[1] / "configs" / "paired"
+    root = Path(__file__).resolve().parents[2] / "configs" / "paired"
     study = Plan("paired", tiny_dataset, {"instance": root / "instance.yaml"}, [Run("instance", 0, 2)],
                  [root / "base.yaml"], tmp_path / "runs", overrides=["--no_such_flag", "1"])
     with pytest.raises(StudyError, match=r"training instance seed 0 failed \(exit 2\); see .*seed0/train.log"):
@@ -238,7 +238,7 @@ def test_a_two_variant_two_seed_study_resumes_and_refuses_other_settings(tiny_da
     assert ((tmp_path / "study_images" / "samples.png").is_file()
             and (tmp_path / "study_images" / "moments.png").is_file())
     # the W&B summary run of the group: variant x metric, mean and std over seeds
-    from tests.wandb_records import read_records, run_record
+    from tests.helpers import read_records, run_record
 
     [summary_run] = (tmp_path / "runs" / "wandb").glob("offline-run-*/run-*.wandb")
     records = read_records(summary_run)

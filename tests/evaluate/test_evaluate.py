@@ -11,8 +11,7 @@ from pono_gan.features import INCEPTION_FILE, INCEPTION_URL
 from pono_gan.inference import load_model
 from pono_gan.metrics import paired_metrics
 from tests.data import make_unpaired
-from tests.helpers import run_python, write_tiny_checkpoint
-from tests.inception_helpers import write_random_inception_weights
+from tests.helpers import run_python, write_random_inception_weights, write_tiny_checkpoint
 from tests.tasks.helpers import tiny_run
 
 pytestmark = pytest.mark.usefixtures("no_inception_weights")
@@ -182,8 +181,8 @@ def test_train_mode_reaches_the_translator_and_the_summary(tiny_dataset, tmp_pat
 
 @pytest.mark.slow
 def test_wandb_table_lands_in_the_checkpoints_own_offline_run(tiny_dataset, tmp_path):
+    from tests.helpers import history_keys, read_records, run_record
     from tests.tasks.test_cli import offline_runs, run_train
-    from tests.wandb_records import history_keys, read_records, run_record
 
     # each process starts its own W&B service, as a user's train.py and evaluate do (one that an earlier test of this
     # process started would be inherited, and would still hold the training run's id as in use)

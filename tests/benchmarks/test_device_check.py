@@ -8,7 +8,7 @@ import pytest
 
 from tests.helpers import run_python
 
-SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "device_check.py"
+SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "device_check.py"
 
 
 def test_a_missing_package_is_named_and_exits_2(monkeypatch, capsys):

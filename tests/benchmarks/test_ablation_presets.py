@@ -9,7 +9,7 @@ import pytest
 
 from pono_gan.ablate.report import LABELS
 
-SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "ablation.py"
+SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "ablation.py"
 
 
 @pytest.fixture(scope="module")

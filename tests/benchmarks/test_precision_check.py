@@ -8,7 +8,7 @@ import pytest
 
 from tests.data.test_fonts import SANS, SERIF, needs_dejavu
 
-BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
+BENCHMARKS = Path(__file__).resolve().parents[2] / "benchmarks"
 
 
 @pytest.fixture(scope="module")
