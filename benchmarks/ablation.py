@@ -13,6 +13,8 @@ written up under ``docs/`` with 95% intervals over seeds.
   path, and the official MUNIT + PONO-MS layout; ``docs/results_style.md``.
 * ``--task fonts``: the same style model on the font benchmark (``pono_gan.data.fonts``: Song against 8 other
   fonts, example-guided, scored with content and style accuracy); ``docs/results_fonts.md``.
+* ``--task fonts_kai``: the same on the benchmark's Song -> Kai (``--train-fonts gkai00mp``), two domains as in
+  MUNIT; ``docs/results_style.md``.
 
     make ablation-unpaired                          # or: python benchmarks/ablation.py --task unpaired
     python benchmarks/ablation.py --task unpaired --variants instance pono_ms --seeds 0 1 --steps 200 --docs /tmp/r.md
@@ -167,7 +169,8 @@ PRESETS = {
         FONTS_DATA + """
 - **Model:** `configs/style/base.yaml` + `configs/ablation/fonts_style.yaml`: MUNIT (8-dim style code, AdaIN
   decoder, image / content / style reconstruction, LSGAN), 16 base channels, 2 residual blocks, batch 4; pix2pix's
-  2-layer PatchGAN (no norm, Kaiming init) at 2 scales, which see 34 and 69 px of the 64. IN, GN, PONO-MS and
+  PatchGAN with 3 strided layers of 64 channels (no norm, Kaiming init) at 2 scales, which see 70 and 141 px of
+  the 64. IN, GN, PONO-MS and
   PONO-DMS differ only in the content encoder's normalization and the shortcut; PONO-MS has the official trainer's
   moment loss, and **PONO-MS (no moment loss)** is without it;
   **PONO-MS (official layout)** is the official MUNIT + PONO-MS generator's layout. Two candidate fixes for
@@ -175,6 +178,30 @@ PRESETS = {
   alone, and **PONO-MS (shared content encoder)** has one content encoder for both domains, against
   **IN (shared content encoder)**. IN and PONO-MS over 5 seeds, the others over 3.
 """ + FONTS_METRICS, PAPER_MUNIT, data="fonts", layout="fonts"),
+    "fonts_kai": Preset(
+        "style", ("style/base.yaml", "ablation/fonts_style.yaml"), ("instance", "pono_ms"),
+        tuple((variant, 3, 1) for variant in ("group", "pono_dms", "pono_ms_official", "pono_ms_no_moment_loss")),
+        False, "runs/ablation_fonts_kai", "docs/results_style.md",
+        ("l1", "psnr", "ssim", "content_accuracy", "style_accuracy", "diversity_l1") + DISTRIBUTION, "AtoB",
+        "Results: the style (MUNIT) model on Song -> Kai of the font benchmark, with and without PONO-MS",
+        """- **Data:** the font benchmark built with `--train-fonts gkai00mp` (`python -m pono_gan.data.builders fonts
+  --root data/fonts_gkai00mp --train-fonts gkai00mp`): domain A is AR PL SungtiL GB (Song), domain B AR PL KaitiM
+  GB (Kai) alone in training and validation, two domains as in MUNIT and the paper; the 2,552 GB2312 level-1 hanzi
+  split by character into 2,169 train, 128 val and 255 test. The test split keeps all 8 target fonts as the
+  candidates of style accuracy; the protocol renders Kai.
+- **Model:** `configs/style/base.yaml` + `configs/ablation/fonts_style.yaml`: MUNIT (8-dim style code, AdaIN
+  decoder, image / content / style reconstruction, LSGAN), 16 base channels, 2 residual blocks, batch 4; pix2pix's
+  PatchGAN with 3 strided layers of 64 channels (no norm, Kaiming init) at 2 scales, which see 70 and 141 px of
+  the 64. IN, GN, PONO-MS and PONO-DMS differ only in the content encoder's normalization and the shortcut;
+  PONO-MS has the official trainer's moment loss, and **PONO-MS (no moment loss)** is without it; **PONO-MS
+  (official layout)** is the official MUNIT + PONO-MS generator's layout. IN and PONO-MS over 5 seeds, the others
+  over 3.
+- **Metrics:** as the font benchmark's protocol (`pono_gan.evaluate.fonts`), on Kai alone: each test character
+  rendered in the style of another test character drawn in Kai, scored against its own Kai glyph (L1, PSNR,
+  SSIM), **content accuracy** (its nearest test character in Kai is itself) and **style accuracy** (its nearest
+  drawing of the character among the 8 target fonts and Song is Kai's); diversity over 3 random styles;
+  FD-EffNet and KID-EffNet against the Kai test glyphs. 255 renderings per run.""",
+        PAPER_MUNIT, data="fonts", layout="fonts", steps=4000, train_fonts=("gkai00mp",)),
 }
 
 
@@ -227,7 +254,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--task", choices=tuple(PRESETS), default="paired", help="the study (default: %(default)s)")
     parser.add_argument("--data",
-                        help="the data, built if missing (default: data/song2kai, or data/fonts for --task fonts)")
+                        help="the data, built if missing (default: data/song2kai; data/fonts for --task fonts, "
+                             "data/fonts_gkai00mp for --task fonts_kai)")
     parser.add_argument("--runs", help="run folders (default: the study's, under runs/)")
     parser.add_argument("--docs", help="the report to write (default: the study's, under docs/)")
     parser.add_argument("--steps", type=int,

@@ -62,3 +62,16 @@ def test_a_missing_font_exits_2_with_one_line(ablation, monkeypatch, tmp_path, c
     assert caught.value.code == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("ablation: error:") and "no-such-font.ttf" in err[0]
+
+
+def test_the_song_to_kai_study_trains_on_kai_alone_with_the_issues_variants(ablation, monkeypatch, tmp_path):
+    preset = ablation.PRESETS["fonts_kai"]
+    runs = ablation.plan_runs(preset, list(preset.variants), list(range(5)), preset.steps)
+    seeds = {variant: sorted(r.seed for r in runs if r.variant == variant) for variant in {r.variant for r in runs}}
+    assert seeds == {"instance": [0, 1, 2, 3, 4], "pono_ms": [0, 1, 2, 3, 4], "group": [0, 1, 2],
+                     "pono_dms": [0, 1, 2], "pono_ms_official": [0, 1, 2], "pono_ms_no_moment_loss": [0, 1, 2]}
+    built = {}
+    monkeypatch.setattr(ablation, "build_fonts", lambda root, **kwargs: built.update(root=root, **kwargs))
+    assert ablation.prepare_data(preset) == ablation.ROOT / "data" / "fonts_gkai00mp"
+    assert built["train_fonts"] == ("gkai00mp",) and built["drawing"].size == 64
+    assert ablation.prepare_data(ablation.PRESETS["fonts"], str(tmp_path)) == tmp_path and built["train_fonts"] is None

@@ -109,6 +109,6 @@ def test_a_field_of_view_picks_the_layers_and_the_font_config_sees_all_of_a_glyp
     config = yaml.safe_load(open("configs/ablation/fonts_style.yaml"))["model"]["init_args"]["discriminator"]
     base = yaml.safe_load(open("configs/style/base.yaml"))["model"]["init_args"]["discriminator"]
     fonts = DiscriminatorConfig(**{**base, **config}).resolved()
-    assert fonts.fields() == [34, 69]  # of a 64 px glyph: half of it, then all of it
+    assert fonts.fields() == [70, 141]  # of a 64 px glyph: all of it at either scale
     with pytest.raises(ValueError, match="field_of_view needs image_size"):
         DiscriminatorConfig(field_of_view=0.7).resolved()
