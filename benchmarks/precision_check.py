@@ -28,9 +28,9 @@ from ablation import PRESETS, absolute, prepare_data, preset_plan  # noqa: E402
 from pono_gan.ablate.report import LABELS  # noqa: E402
 from pono_gan.ablate.runner import Run, run_plan  # noqa: E402
 from pono_gan.errors import PonoGanError  # noqa: E402
+from pono_gan.evaluate.stats import mean_std, welch_interval  # noqa: E402
 from pono_gan.hardware import auto_bf16  # noqa: E402
 from pono_gan.models.variants import variant_label  # noqa: E402
-from pono_gan.stats import mean_std, welch_interval  # noqa: E402
 
 PRECISIONS = ("32-true", "bf16-mixed")
 

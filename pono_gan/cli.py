@@ -6,8 +6,8 @@ What it adds to a plain LightningCLI:
   names the variant, as each variant file does).
 * ``checkpoint.*``: a ModelCheckpoint saving ``last.ckpt`` and one file every ``checkpoint.every_n_train_steps``
   iterations into ``<trainer.default_root_dir>/checkpoints`` (a fixed place, so ``--ckpt_path last`` finds it).
-* ``images.*``: the :class:`pono_gan.callbacks.ImageLogger`.
-* ``trainer.logger`` defaults to :class:`pono_gan.loggers.WandbLogger` (offline without a login). Its save_dir
+* ``images.*``: the :class:`pono_gan.logging.callbacks.ImageLogger`.
+* ``trainer.logger`` defaults to :class:`pono_gan.logging.loggers.WandbLogger` (offline without a login). Its save_dir
   defaults to the run directory, its group to the task, its name to the run directory's name (``<data set>/<variant>``
   for a folder from :func:`run_folder`), and its tags to
   task / norm / shortcut / variant, so a W&B workspace compares the ablation grid out of the box. When resuming
@@ -38,11 +38,11 @@ from pytorch_lightning.callbacks import ModelCheckpoint
 from pytorch_lightning.cli import LightningArgumentParser, LightningCLI
 from pytorch_lightning.utilities import rank_zero_info, rank_zero_warn
 
-from pono_gan.callbacks import ImageLogger
 from pono_gan.checkpoint import read_checkpoint
 from pono_gan.data.datamodule import ImageTranslationDataModule
 from pono_gan.errors import ConfigError, PonoGanError
 from pono_gan.hardware import auto_bf16, cpu_has_native
+from pono_gan.logging.callbacks import ImageLogger
 from pono_gan.models import GeneratorConfig
 from pono_gan.models.variants import variant_name
 from pono_gan.packaged import with_packaged_configs
@@ -206,7 +206,8 @@ class PonoCLI(LightningCLI):
         parser.set_defaults(
             {
                 "trainer.default_root_dir": None,
-                "trainer.logger": {"class_path": "pono_gan.loggers.WandbLogger", "init_args": {"project": "pono-gan"}},
+                "trainer.logger": {"class_path": "pono_gan.logging.loggers.WandbLogger",
+                                   "init_args": {"project": "pono-gan"}},
             }
         )
 
@@ -273,7 +274,7 @@ class PonoCLI(LightningCLI):
         root = config.trainer.default_root_dir or "."
         if "save_dir" in args and args.get("save_dir") in (None, "", "."):
             args.save_dir = root
-        if not str(logger.get("class_path", "")).endswith("pono_gan.loggers.WandbLogger"):
+        if not str(logger.get("class_path", "")).endswith("pono_gan.logging.loggers.WandbLogger"):
             return
         task_class, generator = _task_and_generator(config.model)
         task = getattr(task_class, "task_name", "gan")

@@ -23,8 +23,8 @@ from pono_gan.checkpoint import generator_from_checkpoint, read_checkpoint
 from pono_gan.cli import checkpoint_dir
 from pono_gan.cli import main as train_cli
 from pono_gan.data import build_gray2photo, list_images, load_image
+from pono_gan.logging.viz import moment_labels, moment_maps, sample_panel
 from pono_gan.packaged import CONFIGS
-from pono_gan.viz import moment_labels, moment_maps, sample_panel
 
 CONFIG = CONFIGS / "demo.yaml"
 

@@ -23,9 +23,9 @@ def figure1(images, features=None):
     import torch
     import torch.nn.functional as F
 
-    from pono_gan.features import EffNetLite0Features
+    from pono_gan.evaluate.features import EffNetLite0Features
     from pono_gan.layers import Moments, pono
-    from pono_gan.viz import moment_maps, sample_panel
+    from pono_gan.logging.viz import moment_maps, sample_panel
 
     features = features or EffNetLite0Features()
     size = (features.input_size, features.input_size)

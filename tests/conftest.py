@@ -36,7 +36,7 @@ def tiny_dataset(tmp_path_factory):
 def no_inception_weights(monkeypatch, tmp_path):
     """No real Inception weights anywhere (an empty torch hub folder, no environment variable; subprocesses inherit
     this): FID / KID are skipped unless a test gives some."""
-    from pono_gan.features import INCEPTION_ENV
+    from pono_gan.evaluate.features import INCEPTION_ENV
 
     monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch_home"))
     monkeypatch.delenv(INCEPTION_ENV, raising=False)

@@ -12,7 +12,7 @@ default ``configs/<task>/base.yaml``) come first. Every run is a plain ``train.p
 ``pono_gan.evaluate`` on the test split: against true pairs where the layout has them (``paired`` / ``aligned``,
 for unpaired and style models too), else as sets (``unpaired``). The report compares each variant with the best
 baseline of each metric: the difference of the means with Welch's 95% interval over seeds, "beyond noise" only
-where the interval excludes zero (:mod:`pono_gan.stats`). ``benchmarks/ablation.py`` holds the glyph studies
+where the interval excludes zero (:mod:`pono_gan.evaluate.stats`). ``benchmarks/ablation.py`` holds the glyph studies
 (``make ablation``, ``make ablation-unpaired``, ``make ablation-style``) as presets of this tool.
 """
 

@@ -1,7 +1,7 @@
 """A study's markdown report: results per budget, per-seed values, differences with 95% intervals, pictures.
 
 "Beyond noise" is said of a difference only when its 95% Welch interval over seeds excludes zero
-(:func:`pono_gan.stats.welch_interval`); each variant is compared with the best baseline of each metric.
+(:func:`pono_gan.evaluate.stats.welch_interval`); each variant is compared with the best baseline of each metric.
 """
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from pono_gan.evaluate.stats import Comparison, mean_std, welch_interval
 from pono_gan.models.variants import variant_label
-from pono_gan.stats import Comparison, mean_std, welch_interval
 
 __all__ = ["GATE_METRICS", "LABELS", "QUESTIONS", "Results", "baseline_learned",
            "discriminators_alive", "gates_section", "health_label", "passes_gates", "results_tables",
@@ -271,7 +271,7 @@ def study_figures(plan, records: Sequence[dict], folder: Path, count: int = 8) -
     from torchvision.utils import save_image
 
     from pono_gan.inference import load_model
-    from pono_gan.viz import moment_labels, moment_maps, sample_panel, to_unit_range
+    from pono_gan.logging.viz import moment_labels, moment_maps, sample_panel, to_unit_range
 
     steps = sample_budget(records)
     first = {}
@@ -325,7 +325,7 @@ def _image_columns(plan, models: dict, count: int):
 
     from pono_gan.data import Preprocessing, make_dataset
     from pono_gan.inference import Translator
-    from pono_gan.viz import to_unit_range
+    from pono_gan.logging.viz import to_unit_range
 
     config = next(iter(models.values())).config
     dataset = make_dataset(plan.data, plan.layout, "test", preprocessing=Preprocessing("none", size_multiple=1),

@@ -16,7 +16,7 @@ cropped back). Metrics (``--metrics`` picks; default: all that can run):
   input is translated once and compared with every target-domain image): ``fd_effnet_lite0`` and
   ``kid_effnet_lite0``, the Frechet distance and KID on EfficientNet-Lite0 features (weights installed with the
   package, so they work offline; not comparable to FID / KID), and ``fid`` / ``kid`` on the Inception v3 FID
-  network, whose weights are a separate download (``--inception-weights``; see :mod:`pono_gan.features`). By
+  network, whose weights are a separate download (``--inception-weights``; see :mod:`pono_gan.evaluate.features`). By
   default FID / KID are skipped with a note when the weights are not found; asked for by name, they are an error.
   KID uses subsets of ``min(1000, n_outputs, n_targets)`` images (torchmetrics' 1000 fails on small sets).
 

@@ -19,6 +19,16 @@ from torch.utils.data import DataLoader
 from pono_gan.data.datasets import make_dataset
 from pono_gan.data.transforms import Preprocessing
 from pono_gan.errors import DataError, MissingPathError
+from pono_gan.evaluate.features import (
+    EffNetLite0Features,
+    FeatureBank,
+    InceptionFeatures,
+    find_inception_weights,
+    frechet_distance,
+    kernel_distance,
+    missing_inception_message,
+)
+from pono_gan.evaluate.metrics import l1_per_image, paired_metrics, pairwise_l1
 from pono_gan.evaluate.names import (
     ACCURACY_METRICS,
     DISTRIBUTION_METRICS,
@@ -28,18 +38,8 @@ from pono_gan.evaluate.names import (
     PER_IMAGE_METRICS,
     STYLE_METRICS,
 )
-from pono_gan.features import (
-    EffNetLite0Features,
-    FeatureBank,
-    InceptionFeatures,
-    find_inception_weights,
-    frechet_distance,
-    kernel_distance,
-    missing_inception_message,
-)
 from pono_gan.inference import Model, Translator, resolve_device
-from pono_gan.metrics import l1_per_image, paired_metrics, pairwise_l1
-from pono_gan.viz import to_unit_range
+from pono_gan.logging.viz import to_unit_range
 
 __all__ = [
     "Scoring", "describe", "distribution_metric", "evaluate", "known_targets", "make_extractors", "remember_targets",
@@ -129,7 +129,7 @@ class Scoring:
         batch_size: images per feature-extractor batch.
         num_styles: style models: random styles per input for ``l1_random`` and ``diversity_l1`` (at least 2).
         inception_weights: the FID / KID Inception weights file (default: found by
-            :func:`pono_gan.features.find_inception_weights`).
+            :func:`pono_gan.evaluate.features.find_inception_weights`).
         train_mode: translate with the generator in training mode (see :class:`pono_gan.inference.Translator`).
         workers: DataLoader workers that decode the images.
     """

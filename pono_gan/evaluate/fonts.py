@@ -44,8 +44,8 @@ from pono_gan.data.fonts import MANIFEST
 from pono_gan.data.glyphs import glyph_name
 from pono_gan.data.io import load_image
 from pono_gan.errors import DataError, MissingPathError
+from pono_gan.evaluate.metrics import paired_metrics, pairwise_l1
 from pono_gan.evaluate.names import DISTRIBUTION_METRICS
-from pono_gan.metrics import paired_metrics, pairwise_l1
 
 if TYPE_CHECKING:
     from pono_gan.evaluate.core import Scoring
@@ -197,7 +197,7 @@ def _set_metrics(chosen: Sequence[str], extractors: dict, outputs: dict[str, Ten
     """The distribution metrics of ``chosen`` over all fonts (summary entries) and per font (values); the targets'
     features are kept for this process under ``key`` (an ablation scores many models on one benchmark)."""
     from pono_gan.evaluate.core import distribution_metric, known_targets, remember_targets
-    from pono_gan.features import FeatureBank
+    from pono_gan.evaluate.features import FeatureBank
 
     def features(extractor, images: Tensor) -> Tensor:
         bank = FeatureBank(extractor, batch_size)

@@ -31,8 +31,8 @@ def log_evaluation(model, summary: dict[str, Any], gallery: Sequence[dict[str, A
     import wandb
 
     from pono_gan.checkpoint import KEY, read_checkpoint
-    from pono_gan.loggers import wandb_offline
-    from pono_gan.viz import moment_maps, sample_panel
+    from pono_gan.logging.loggers import wandb_offline
+    from pono_gan.logging.viz import moment_maps, sample_panel
 
     meta = read_checkpoint(model.path)[KEY]
     run_id = meta.get("wandb_run_id")
@@ -73,8 +73,8 @@ def log_study(records: Sequence[dict[str, Any]], metrics: Sequence[str], group: 
     the run's id."""
     import wandb
 
-    from pono_gan.loggers import wandb_offline
-    from pono_gan.stats import mean_std
+    from pono_gan.evaluate.stats import mean_std
+    from pono_gan.logging.loggers import wandb_offline
 
     cells: dict[tuple[str, int], list[dict[str, Any]]] = {}
     for record in records:

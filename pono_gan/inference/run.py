@@ -36,7 +36,7 @@ from pono_gan.inference.model import (
 from pono_gan.inference.style import style_codes, style_size
 from pono_gan.inference.translator import Translator, is_out_of_memory
 from pono_gan.layers import Moments
-from pono_gan.viz import moment_maps
+from pono_gan.logging.viz import moment_maps
 
 
 @dataclass

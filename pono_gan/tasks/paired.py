@@ -8,10 +8,10 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from pono_gan.metrics import paired_metrics
+from pono_gan.evaluate.metrics import paired_metrics
+from pono_gan.logging.viz import moment_labels, moment_maps, sample_panel, to_unit_range
 from pono_gan.models import GeneratorConfig
 from pono_gan.tasks.base import DiscriminatorConfig, GANTask, OptimizerConfig, UpdateOrder
-from pono_gan.viz import moment_labels, moment_maps, sample_panel, to_unit_range
 
 __all__ = ["PairedTask"]
 

@@ -30,9 +30,9 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from pono_gan.logging.viz import moment_labels, moment_maps, sample_panel, to_unit_range
 from pono_gan.models import MunitConfig, build_munit, init_weights, translate
 from pono_gan.tasks.base import DiscriminatorConfig, GANTask, OptimizerConfig, UpdateOrder
-from pono_gan.viz import moment_labels, moment_maps, sample_panel, to_unit_range
 
 __all__ = ["StyleTask"]
 

@@ -7,9 +7,9 @@ import pytest
 from pono_gan.data import load_image
 from pono_gan.errors import DataError
 from pono_gan.evaluate import Scoring, evaluate, main, select_metrics
-from pono_gan.features import INCEPTION_FILE, INCEPTION_URL
+from pono_gan.evaluate.features import INCEPTION_FILE, INCEPTION_URL
+from pono_gan.evaluate.metrics import paired_metrics
 from pono_gan.inference import load_model
-from pono_gan.metrics import paired_metrics
 from tests.data import make_unpaired
 from tests.helpers import run_python, write_random_inception_weights, write_tiny_checkpoint
 from tests.tasks.helpers import tiny_run

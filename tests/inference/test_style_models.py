@@ -17,6 +17,7 @@ from pono_gan.checkpoint import munit_from_checkpoint, read_checkpoint
 from pono_gan.data.io import load_image
 from pono_gan.errors import DataError
 from pono_gan.evaluate import Scoring, evaluate, select_metrics
+from pono_gan.evaluate.metrics import pairwise_l1
 from pono_gan.inference import (
     InferenceError,
     InferenceOptions,
@@ -26,7 +27,6 @@ from pono_gan.inference import (
     run_inference,
     style_codes,
 )
-from pono_gan.metrics import pairwise_l1
 from pono_gan.models import StyleTransfer, translate
 from tests.data import random_rgb, write
 from tests.helpers import write_image_zoo, write_tiny_checkpoint

@@ -10,7 +10,7 @@ import yaml
 from jsonargparse import Namespace
 
 from pono_gan.cli import main, run_folder
-from pono_gan.loggers import WandbLogger
+from pono_gan.logging.loggers import WandbLogger
 from tests.helpers import ROOT, history_keys, read_records, run_python, run_record
 from tests.tasks.helpers import TINY
 

@@ -160,7 +160,7 @@ def test_tiny_training_run_checkpoint_reproduces_outputs(tiny_dataset, tmp_path)
 @pytest.mark.slow
 def test_wandb_logger_is_grouped_and_tagged_for_the_style_task(tiny_dataset, tmp_path):
     cli = tiny_run(STYLE + ["configs/style/pono_ms.yaml"], tiny_dataset, tmp_path / "run", *TWO_SCALES,
-                   logger="pono_gan.loggers.WandbLogger", run=False)
+                   logger="pono_gan.logging.loggers.WandbLogger", run=False)
     logger = cli.config["trainer"]["logger"]
     logger = logger[0] if isinstance(logger, list) else logger
     assert logger.init_args.group == "style"

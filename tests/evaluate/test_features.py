@@ -4,7 +4,7 @@ import torch.nn.functional as F
 from skimage import data as photos
 
 from pono_gan.errors import MissingPathError
-from pono_gan.features import (
+from pono_gan.evaluate.features import (
     INCEPTION_ENV,
     INCEPTION_FILE,
     INCEPTION_URL,

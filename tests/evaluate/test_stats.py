@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from pono_gan.stats import mean_std, welch_interval
+from pono_gan.evaluate.stats import mean_std, welch_interval
 
 
 @pytest.mark.parametrize("seed", range(5))

@@ -4,8 +4,8 @@ import pytest
 import torch
 
 from pono_gan.layers import Moments
+from pono_gan.logging.viz import moment_labels, moment_maps, sample_panel
 from pono_gan.tasks import PairedTask
-from pono_gan.viz import moment_labels, moment_maps, sample_panel
 from tests.tasks.helpers import DISCRIMINATOR, GENERATOR
 
 

@@ -3,7 +3,7 @@ import math
 import pytest
 import torch
 
-from pono_gan.metrics import l1_per_image, paired_metrics, psnr_per_image, ssim_per_image
+from pono_gan.evaluate.metrics import l1_per_image, paired_metrics, psnr_per_image, ssim_per_image
 
 
 def test_psnr_is_a_per_image_mean_not_a_pooled_error():
