@@ -8,10 +8,11 @@ from typing import Literal
 from torch import Tensor, nn
 from torch.nn.utils import spectral_norm as apply_spectral_norm
 
+from pono_gan.errors import ConfigError
 from pono_gan.layers import create_norm
 
 __all__ = ["DISCRIMINATOR_ARCHS", "PatchDiscriminator", "MunitPatchDiscriminator", "MultiScaleDiscriminator",
-           "build_discriminator", "layers_for_field_of_view", "receptive_field"]
+           "build_discriminator", "layers_for_field_of_view", "min_input_size", "receptive_field"]
 
 
 class PatchDiscriminator(nn.Module):
@@ -54,8 +55,10 @@ class PatchDiscriminator(nn.Module):
             ]
         layers.append(wrap(nn.Conv2d(widths[-1], 1, 4, 1, 1)))
         self.model = nn.Sequential(*layers)
+        self.num_layers, self.min_size = num_layers, min_input_size("patchgan", num_layers)
 
     def forward(self, x: Tensor) -> Tensor:
+        check_input_size(x, self.min_size, self.num_layers)
         return self.model(x)
 
 
@@ -97,8 +100,10 @@ class MunitPatchDiscriminator(nn.Module):
             width_in, width = width, width * 2
         layers.append(wrap(nn.Conv2d(width_in, 1, 1)))
         self.model = nn.Sequential(*layers)
+        self.num_layers, self.min_size = num_layers, min_input_size("munit", num_layers)
 
     def forward(self, x: Tensor) -> Tensor:
+        check_input_size(x, self.min_size, self.num_layers)
         return self.model(x)
 
 
@@ -121,8 +126,11 @@ class MultiScaleDiscriminator(nn.Module):
         network = _arch(arch)
         self.discriminators = nn.ModuleList(network(**patch_kwargs) for _ in range(num_scales))
         self.downsample = nn.AvgPool2d(3, stride=2, padding=1, count_include_pad=False)
+        self.num_layers, self.num_scales = self.discriminators[0].num_layers, num_scales
+        self.min_size = min_input_size(arch, self.num_layers, num_scales)
 
     def forward(self, x: Tensor) -> list[Tensor]:
+        check_input_size(x, self.min_size, self.num_layers, self.num_scales)
         outputs = []
         for index, discriminator in enumerate(self.discriminators):
             if index:
@@ -170,6 +178,37 @@ def receptive_field(arch: str, num_layers: int, scale: int = 0) -> int:
         size += (kernel - 1) * jump
         jump *= stride
     return size
+
+
+def min_input_size(arch: str, num_layers: int, num_scales: int = 1) -> int:
+    """The smallest image side a discriminator of ``arch`` with ``num_layers`` strided layers at ``num_scales``
+    scales takes: every conv of its coarsest scale must still fit its (padded) input.
+
+    >>> min_input_size("patchgan", 3), min_input_size("patchgan", 3, 2), min_input_size("munit", 4, 3)
+    (24, 47, 61)
+    """
+
+    def fits(size: int) -> bool:
+        for _ in range(num_scales - 1):  # 3x3 average pool, stride 2, padding 1
+            size = (size - 1) // 2 + 1
+        for kernel, stride in _layers(arch, num_layers):
+            padding = 1 if kernel == 4 else 0
+            if size + 2 * padding < kernel or size <= padding:  # reflect padding needs more than the pad
+                return False
+            size = (size + 2 * padding - kernel) // stride + 1
+        return size >= 1
+
+    return next(size for size in range(1, 2**16) if fits(size))
+
+
+def check_input_size(x: Tensor, min_size: int, num_layers: int, num_scales: int = 1) -> None:
+    """A one-line :class:`pono_gan.errors.ConfigError` when ``x`` is smaller than ``min_size`` on a side."""
+    height, width = x.shape[-2:]
+    if min(height, width) < min_size:
+        raise ConfigError("discriminator.num_layers", num_layers,
+                          f"{num_scales} scale(s) of {num_layers} strided layers need images of at least {min_size} x "
+                          f"{min_size} px, got {width} x {height}; use fewer num_layers or num_scales, or larger "
+                          "images")
 
 
 def layers_for_field_of_view(arch: str, num_scales: int, image_size: int, field_of_view: float) -> int:

@@ -112,3 +112,20 @@ def test_a_field_of_view_picks_the_layers_and_the_font_config_sees_all_of_a_glyp
     assert fonts.fields() == [70, 141]  # of a 64 px glyph: all of it at either scale
     with pytest.raises(ValueError, match="field_of_view needs image_size"):
         DiscriminatorConfig(field_of_view=0.7).resolved()
+
+
+@pytest.mark.parametrize("arch,num_layers,num_scales", [("patchgan", 3, 1), ("patchgan", 3, 2), ("munit", 4, 3),
+                                                        ("munit", 2, 3)])
+def test_an_image_too_small_for_the_discriminator_is_one_line_naming_the_fix(arch, num_layers, num_scales):
+    from pono_gan.errors import ConfigError
+    from pono_gan.models import build_discriminator
+    from pono_gan.models.discriminators import min_input_size
+
+    smallest = min_input_size(arch, num_layers, num_scales)
+    discriminator = build_discriminator(num_scales, arch, in_channels=1, num_layers=num_layers)
+    discriminator(torch.zeros(1, 1, smallest, smallest + 5))  # the smallest side that fits runs
+    with pytest.raises(ConfigError) as error:
+        discriminator(torch.zeros(1, 1, smallest + 5, smallest - 1))
+    message = str(error.value)
+    assert message.startswith(f"discriminator.num_layers={num_layers}: {num_scales} scale(s)") and "\n" not in message
+    assert f"at least {smallest} x {smallest} px, got {smallest - 1} x {smallest + 5}; use fewer num_layers" in message
