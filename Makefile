@@ -35,7 +35,7 @@ ablation: $(STAMP) fonts
 ablation-unpaired: $(STAMP) fonts
 	$(PY) benchmarks/ablation.py --task unpaired
 
-# The style (MUNIT) model with and without PONO-MS on the glyphs as unpaired domains: writes docs/results_style.md.
+# The style (MUNIT) model with and without PONO-MS on the glyphs as unpaired domains: writes docs/results_style_glyphs.md.
 ablation-style: $(STAMP) fonts
 	$(PY) benchmarks/ablation.py --task style
 

@@ -10,7 +10,8 @@ written up under ``docs/`` with 95% intervals over seeds.
 * ``--task paired`` (``make ablation``): the pix2pix-style generator on the Song -> Kai pairs (IN, GN, PONO-MS and
   PONO-DMS over 5 seeds, PONO without a shortcut and PONO-MS on GroupNorm over 3); ``docs/results.md``.
 * ``--task style`` (``make ablation-style``): the MUNIT style model with an IN, GN, PONO-MS or PONO-DMS content
-  path, and the official MUNIT + PONO-MS layout; ``docs/results_style.md``.
+  path, and the official MUNIT + PONO-MS layout; ``docs/results_style_glyphs.md`` (no variant learned at its
+  budget; ``--task fonts_kai`` replaces it).
 * ``--task fonts``: the same style model on the font benchmark (``pono_gan.data.fonts``: Song against 8 other
   fonts, example-guided, scored with content and style accuracy); ``docs/results_fonts.md``.
 * ``--task fonts_kai``: the same on the benchmark's Song -> Kai (``--train-fonts gkai00mp``), two domains as in
@@ -145,7 +146,7 @@ PRESETS = {
     "style": Preset(
         "style", ("style/base.yaml", "ablation/glyphs_style.yaml"),
         ("instance", "group", "pono_ms", "pono_dms", "pono_ms_official"), (),
-        False, "runs/ablation_style", "docs/results_style.md",
+        False, "runs/ablation_style", "docs/results_style_glyphs.md",
         ("l1", "psnr", "ssim", "l1_random", "diversity_l1") + DISTRIBUTION, "AtoB",
         "Results: the style (MUNIT) model with and without PONO-MS (glyphs as unpaired domains)",
         DATA + """ Training draws the Kai glyph of a batch at random, never the Song glyph's own.

@@ -42,7 +42,8 @@ def _images(data: Path, limit: int, channels: int) -> dict[str, torch.Tensor]:
     if is_benchmark(data):
         bench = Benchmark.load(data)
         glyphs = bench.glyphs("test", bench.splits["test"][:limit])
-        return {f"{bench.source} (A) glyphs": glyphs[0], f"{bench.fonts[0]} (B) glyphs": glyphs[1]}
+        font = bench.targets[0]  # a font domain B trained on
+        return {f"{bench.source} (A) glyphs": glyphs[0], f"{font} (B) glyphs": glyphs[bench.fonts.index(font) + 1]}
     paths = list_images(data / "testA")[:limit]
     return {"testA images": torch.stack([load_image(p, channels) for p in paths])}
 

@@ -24,7 +24,6 @@ from __future__ import annotations
 import os
 import sys
 import warnings
-from dataclasses import asdict
 from importlib import import_module
 from typing import Any
 
@@ -234,8 +233,10 @@ class PonoCLI(LightningCLI):
             return
         subcommand = self.config.get("subcommand")
         saved = _flatten(self._resume_from.get("hyper_parameters") or {})
+        if "generator.layout" in saved:  # written before generator.layout was named placement
+            saved.setdefault("generator.placement", saved.pop("generator.layout"))
         model = self.config[subcommand].model
-        current = _flatten({**_as_dict(model.get("init_args")), "generator": asdict(_task_and_generator(model)[1])})
+        current = _flatten({**_as_dict(model.get("init_args")), "generator": _task_and_generator(model)[1].to_dict()})
         changed = [f"{key} {saved[key]!r} -> {current[key]!r}" for key in saved
                    if key in current and saved[key] != current[key]]
         if changed:

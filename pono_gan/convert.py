@@ -1,7 +1,7 @@
 """Bring generators trained elsewhere into pono-gan: a foreign state dict in, a pono-gan checkpoint out, which
 ``infer.py``, ``evaluate`` and ``--export`` take as they are.
 
-    python -m pono_gan.convert junyanz latest_net_G_A.pth --netG resnet_9blocks --norm instance --no_dropout \
+    python -m pono_gan.convert junyanz latest_net_G_A.pth --netG resnet_9blocks --norm instance --no_dropout \\
         --out g.ckpt
     python -m pono_gan.convert junyanz latest_net_G.pth --netG unet_256 --norm batch --out facades.ckpt
     python -m pono_gan.convert official-pono latest_net_G_A.pth --netG restnetPONOMS_9block --out pono_ms.ckpt

@@ -34,3 +34,11 @@ def test_the_models_do_not_import_the_checkpoint_module():
     probe = "import sys, pono_gan.models, pono_gan.layers; print('pono_gan.checkpoint' in sys.modules)"
     result = run_python("-c", probe)
     assert result.stdout.strip() == "False", result.stderr[-2000:]
+
+
+def test_a_saved_run_config_naming_the_old_logger_path_still_resolves():
+    from pydoc import locate
+
+    from pono_gan.logging.loggers import WandbLogger
+
+    assert locate("pono_gan.loggers.WandbLogger") is WandbLogger  # runs/.../config.yaml before pono_gan.logging

@@ -221,12 +221,13 @@ def _readable_sizes(paths: Sequence[Path]) -> tuple[list[tuple[int, int] | None]
     return sizes, bad
 
 
-def _warn_unreadable(bad: Sequence[Path], total: int, where: str) -> None:
+def _warn_unreadable(bad: Sequence[Path], total: int, where: str, stacklevel: int) -> None:
+    """One warning for the files whose header fails to read; ``stacklevel`` points it at make_dataset's caller."""
     if bad:
         warnings.warn(
             f"skipping {len(bad)} of {total} images under {where} that fail to open: {some_names(bad, 5)} ({_README})",
             UnreadableImageWarning,
-            stacklevel=3,
+            stacklevel=stacklevel,
         )
 
 
@@ -542,7 +543,7 @@ def _readable(folder: Path) -> list[tuple[Path, tuple[int, int]]]:
     """The images of ``folder`` whose header reads, with their sizes; the others left out with one warning."""
     paths = images_in(folder)
     sizes, bad = _readable_sizes(paths)
-    _warn_unreadable(bad, len(paths), str(folder))
+    _warn_unreadable(bad, len(paths), str(folder), stacklevel=5)  # _readable <- _*_dataset <- make_dataset
     kept = [(path, size) for path, size in zip(paths, sizes) if size is not None]
     if not kept:
         raise DataError(f"no readable images in {folder}; re-export them ({_README})")
@@ -564,7 +565,8 @@ def _paired_dataset(folders: tuple[Path, ...], preprocessing: Preprocessing, cha
     pairs = find_pairs(*folders)
     sizes_a, bad_a = _readable_sizes([a for a, _ in pairs])
     sizes_b, bad_b = _readable_sizes([b for _, b in pairs])
-    _warn_unreadable(bad_a + bad_b, 2 * len(pairs), f"{folders[0]} and {folders[1]} (their pairs are left out)")
+    _warn_unreadable(bad_a + bad_b, 2 * len(pairs), f"{folders[0]} and {folders[1]} (their pairs are left out)",
+                     stacklevel=4)  # _paired_dataset <- make_dataset
     kept = [(pair, sa, sb) for pair, sa, sb in zip(pairs, sizes_a, sizes_b) if sa is not None and sb is not None]
     if not kept:
         raise DataError(f"no readable pairs in {folders[0]} and {folders[1]}; re-export them ({_README})")

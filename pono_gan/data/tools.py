@@ -220,7 +220,8 @@ def split_sets(
 
     Args:
         split: the fractions of files for validation and test (rounded to the nearest count) and the seed
-            (None: ``Split(val=0.1, test=0.1, seed=0)``).
+            (None: ``Split(val=0.1, test=0.1, seed=0)``, the command line's defaults; a ``Split`` given keeps its
+            own defaults for what it leaves out, ``val=0.05, test=0.1, seed=0``, the glyph builders').
         overwrite: replace the layout's split folders when they already hold files.
 
     Returns:

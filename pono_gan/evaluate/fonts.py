@@ -299,6 +299,9 @@ def evaluate_fonts(
     bench = Benchmark.load(root)
     if split not in bench.splits:
         raise DataError(f"split {split!r} not in {bench.root / MANIFEST}; valid: {', '.join(bench.splits)}")
+    if split != "test" and bench.targets != bench.fonts:
+        raise DataError(f"split {split!r} of {bench.root} holds only the trained fonts ({', '.join(bench.targets)}), "
+                        f"and style accuracy picks among all {len(bench.fonts)}; score the test split")
     chosen, skipped, weights = select_metrics(scoring.metrics, "fonts", scoring.inception_weights,
                                               render_random is not None)
     if "diversity_l1" in chosen and scoring.num_styles < 2:

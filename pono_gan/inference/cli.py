@@ -3,16 +3,16 @@
     # a folder tree (recursive); the output tree mirrors it and keeps file names
     python infer.py --checkpoint runs/paired/edges2photo/pono_ms/checkpoints/last.ckpt --input photos/ --output results/
     # one file; an unpaired (CycleGAN-style) model needs a direction
-    python infer.py --checkpoint runs/unpaired/horse2zebra/pono_ms/checkpoints/last.ckpt --direction BtoA \
+    python infer.py --checkpoint runs/unpaired/horse2zebra/pono_ms/checkpoints/last.ckpt --direction BtoA \\
         --input zebra.jpg --output out/
     # a 4000 x 3000 photo in bounded memory, PNG outputs, the PONO mean / std maps beside each output
     python infer.py --checkpoint last.ckpt --input big/ --output out/ --tile 512 --ext png --save-moments
     # on a GPU in bfloat16 where it has it natively, at the scale the model was trained at (shorter side = training
     # load_size)
-    python infer.py --checkpoint last.ckpt --input photos/ --output out/ --device cuda --precision auto \
+    python infer.py --checkpoint last.ckpt --input photos/ --output out/ --device cuda --precision auto \\
         --load-size train
     # a style (MUNIT) model: every content image in the style of every example image, and in 4 random styles
-    python infer.py --checkpoint runs/style/cat2dog/pono_ms/checkpoints/last.ckpt --direction AtoB --input cats/ \
+    python infer.py --checkpoint runs/style/cat2dog/pono_ms/checkpoints/last.ckpt --direction AtoB --input cats/ \\
         --output out/ --style dogs/ --num-styles 4
     # the generator alone, for other runtimes
     python infer.py --checkpoint last.ckpt --export onnx generator.onnx

@@ -46,7 +46,7 @@ from typing import Any, Literal, get_args
 import torch
 from torch import Tensor, nn
 
-from pono_gan.errors import deprecated, require
+from pono_gan.errors import ConfigError, deprecated, require
 from pono_gan.layers import Moments, MunitLayerNorm, create_norm, create_shortcut
 from pono_gan.models.config import GeneratorConfig, check_generator
 from pono_gan.models.generators import (
@@ -556,6 +556,9 @@ class MunitConfig:
         check_generator(self, "in_channels out_channels base_channels num_downsampling num_blocks style_dim mlp_dim")
         require(self, "content_channels", 0)
         if self.layout is not None:
+            if self.placement not in ("pono_gan", self.layout):
+                raise ConfigError("layout", self.layout, f"placement is {self.placement!r}: set placement alone "
+                                  "(layout is its old name)")
             deprecated("generator.layout", "generator.placement", self.layout)
             self.placement, self.layout = self.layout, None
 

@@ -163,8 +163,8 @@ class LinearDecay:
 def _as_dataclass(value: Any, cls: type) -> Any:
     if isinstance(value, cls):
         return value
-    if isinstance(value, dict):
-        return cls(**value)
+    if isinstance(value, dict):  # a checkpoint's hyperparameters: from_dict reads what older versions wrote
+        return cls.from_dict(value) if hasattr(cls, "from_dict") else cls(**value)
     raise TypeError(f"expected {cls.__name__} or a dict, got {type(value).__name__}")
 
 
@@ -242,7 +242,7 @@ class GANTask(pl.LightningModule):
         # Plain data only in the checkpoint, so inference can load it with weights_only=True.
         self.save_hyperparameters(
             {
-                "generator": asdict(self.generator_config),
+                "generator": self.generator_config.to_dict(),
                 "discriminator": asdict(self.discriminator_config),
                 "optimizer": asdict(self.optimizer_config),
             }
@@ -448,7 +448,7 @@ class GANTask(pl.LightningModule):
     # ----- checkpoint contract (see pono_gan/checkpoint.py) ---------------------------------------------------
     def _generator_entries(self) -> dict[str, dict[str, Any]]:
         return {
-            direction: {"config": asdict(config), "prefix": f"{attribute}."}
+            direction: {"config": config.to_dict(), "prefix": f"{attribute}."}
             for direction, (attribute, config) in self.checkpoint_generators().items()
         }
 

@@ -158,5 +158,7 @@ def test_a_benchmark_trained_on_one_font_renders_that_font_and_picks_among_all(t
     wrong_font = Benchmark.load(root).glyphs("test", bench.splits["test"])[2]  # mono, in every row
     mono = evaluate_fonts(lambda contents, examples: wrong_font[:len(contents)], root, scoring=Scoring(metrics=CHEAP))
     assert mono["metrics"]["style_accuracy"]["mean"] < 0.2
+    with pytest.raises(DataError, match="split 'val' of .* holds only the trained fonts \\(dejavuserif\\), and style"):
+        evaluate_fonts(oracle(root), root, "val", scoring=Scoring(metrics=CHEAP))
     with pytest.raises(DataError, match="--train-fonts nope: not a kept target font; valid: dejavuserif"):
         latin_benchmark(tmp_path / "bad", tmp_path / "twin.ttf", train_fonts=["nope"])

@@ -306,6 +306,8 @@ def test_the_old_layout_key_is_read_as_placement_with_one_note(capsys, monkeypat
     assert err == ("note: generator.layout is deprecated and read as generator.placement=official; "
                    "rename it in your config\n")
     assert "layout" not in official().to_dict()
+    with pytest.raises(ValueError, match="layout='pono_gan': placement is 'official': set placement alone"):
+        official(layout="pono_gan")
 
 
 @pytest.mark.parametrize("placement", ["pono_gan", "official"])
