@@ -21,6 +21,18 @@ def _seed():
     torch.manual_seed(0)
 
 
+@pytest.fixture(autouse=True)
+def _end_in_process_wandb():
+    """A test that logs to W&B in this process (the ablate study's summary, a run in-process) leaves its W&B service
+    running and named in WANDB_SERVICE, which later tests' training subprocesses inherit and attach to: their runs
+    then close late (a reader waited a minute for the exit record). End it after the test."""
+    yield
+    if "WANDB_SERVICE" in os.environ:
+        import wandb
+
+        wandb.teardown()
+
+
 @pytest.fixture(scope="session")
 def tiny_dataset(tmp_path_factory):
     """A tiny paired / unpaired data set: 6 train and 2 test 32x32 pairs, B = 255 - A (a learnable map)."""
