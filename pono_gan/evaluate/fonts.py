@@ -102,6 +102,10 @@ class Benchmark:
     splits: dict[str, str]
     targets: tuple[str, ...] = ()
 
+    def __post_init__(self) -> None:
+        if not self.targets:  # trained on every font
+            object.__setattr__(self, "targets", tuple(self.fonts))
+
     @classmethod
     def load(cls, root: str | Path) -> Benchmark:
         root = Path(root)
