@@ -43,7 +43,7 @@ def _images(data: Path, limit: int, channels: int) -> dict[str, torch.Tensor]:
         bench = Benchmark.load(data)
         glyphs = bench.glyphs("test", bench.splits["test"][:limit])
         font = bench.targets[0]  # a font domain B trained on
-        return {f"{bench.source} (A) glyphs": glyphs[0], f"{font} (B) glyphs": glyphs[bench.fonts.index(font) + 1]}
+        return {f"{bench.source} (A) glyphs": glyphs[0], f"{font} (B) glyphs": glyphs[bench.row(font)]}
     paths = list_images(data / "testA")[:limit]
     return {"testA images": torch.stack([load_image(p, channels) for p in paths])}
 

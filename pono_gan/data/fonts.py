@@ -172,7 +172,7 @@ def build_fonts(
     settings = {
         "builder": "fonts", "version": _FORMAT_VERSION, "size": drawing.size, "scale": drawing.scale,
         "val": split.val, "test": split.test, "seed": split.seed, "max_chars": max_chars,
-        "min_distance": min_distance, "source": source, "candidates": described, "chars": drawing.settings()["chars"],
+        "min_distance": min_distance, "source": source, "candidates": described, "chars": drawing.chars_record(),
         **({"train_fonts": list(train_fonts)} if train_fonts else {}),
     }
     if already_built(root, MANIFEST, settings, overwrite):

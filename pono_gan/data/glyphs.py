@@ -192,10 +192,9 @@ class Drawing:
         """The characters to draw."""
         return charset(self.charset_name) if self.chars is None else self.chars
 
-    def settings(self) -> dict[str, object]:
-        """What a set's manifest records of the drawing (a rebuild with other settings needs ``overwrite``)."""
-        return {"size": self.size, "scale": self.scale,
-                "chars": self.charset_name if self.chars is None else hashlib.sha256(self.chars.encode()).hexdigest()}
+    def chars_record(self) -> str:
+        """What a set's manifest records of the characters: the charset's name, or the SHA-256 of ``chars``."""
+        return self.charset_name if self.chars is None else hashlib.sha256(self.chars.encode()).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -271,7 +270,7 @@ def build_glyphs(
         "builder": "glyphs", "version": _FORMAT_VERSION, "size": drawing.size, "scale": drawing.scale,
         "val": split.val, "test": split.test, "seed": split.seed, "source_font": Path(source_font).name,
         "target_font": Path(target_font).name, "source_sha256": file_sha256(open_font(source_font, 1).path),
-        "target_sha256": file_sha256(open_font(target_font, 1).path), "chars": drawing.settings()["chars"],
+        "target_sha256": file_sha256(open_font(target_font, 1).path), "chars": drawing.chars_record(),
     }
     if already_built(root, "glyphs.json", settings, overwrite):
         return root

@@ -117,6 +117,10 @@ class Benchmark:
         targets = tuple(record.get("train_fonts") or fonts)
         return cls(root, record["size"], record["source"]["id"], fonts, record["splits"], targets)
 
+    def row(self, font: str) -> int:
+        """``font``'s row in :meth:`glyphs` (the source's is 0)."""
+        return self.fonts.index(font) + 1
+
     def content_path(self, split: str, char: str) -> Path:
         return self.root / f"{split}A" / glyph_name(char)
 
@@ -332,7 +336,7 @@ def evaluate_fonts(
         summary["styles"] = {"random_per_character": scoring.num_styles, "seed": seed}
     extractors = make_extractors(chosen, weights, resolve_device(scoring.device))
     if extractors:
-        targets = {font: glyphs[bench.fonts.index(font) + 1] for font in bench.targets}
+        targets = {font: glyphs[bench.row(font)] for font in bench.targets}
         manifest = bench.root / MANIFEST
         key = ("fonts", str(manifest.resolve()), manifest.stat().st_mtime_ns, split, chars)
         overall, per_font = _set_metrics(chosen, extractors, outputs_by_font, targets, scoring.batch_size, key)
@@ -356,7 +360,7 @@ def _render_all(render: Render, bench: Benchmark, split: str, chars: str, glyphs
     rows: list[dict[str, Any]] = []
     outputs_by_font: dict[str, Tensor] = {}
     for font in bench.targets:
-        k = bench.fonts.index(font) + 1  # its row in glyphs: the source first
+        k = bench.row(font)
         mine = [t for t in triples if t.font == font]
         rendered, scores, nearest_char, nearest_font = _render_font(render, glyphs, blurred, k, mine, index, batch_size)
         for j, triple in enumerate(mine):
