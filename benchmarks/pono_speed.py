@@ -24,6 +24,7 @@ from torch import nn
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from common import interleaved_medians, print_ratios  # noqa: E402
 
+from pono_gan.hardware import cpu_features  # noqa: E402
 from pono_gan.layers import pono, pono_kernel, pono_reference  # noqa: E402
 
 
@@ -86,6 +87,7 @@ def main() -> None:
     print(f"forward + backward on {tuple(args.shape)} float32, channels_last={args.channels_last}, "
           f"torch {torch.__version__}, {torch.get_num_threads()} threads")
     print(f"pono's default path: {path}")
+    print(f"CPU: {cpu_features()}")
     medians = interleaved_medians(cases, args.rounds, args.repeats)
     print_ratios(medians, "GroupNorm(32)")
     for name in (default, "pono (torch Function)") if fused else (default,):

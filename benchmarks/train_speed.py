@@ -18,7 +18,7 @@ import pytorch_lightning as pl
 import torch
 from torch.utils.data import DataLoader, Dataset
 
-from pono_gan.hardware import cpu_has_native
+from pono_gan.hardware import cpu_features, cpu_has_native
 from pono_gan.models import GeneratorConfig
 from pono_gan.tasks import PairedTask
 
@@ -80,6 +80,7 @@ def main() -> None:
     args = parser.parse_args()
     print(f"paired task, ResNet 9 blocks / 64 channels, PONO-MS, {args.size} px, batch {args.batch_size}, "
           f"torch {torch.__version__}, {torch.get_num_threads()} threads")
+    print(f"CPU: {cpu_features()}")
     settings = args.settings
     if not torch.cuda.is_available() and not cpu_has_native(torch.bfloat16):
         settings = [s for s in settings if not s.startswith("bf16")]

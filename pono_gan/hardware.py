@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-__all__ = ["cpu_has_native", "auto_bf16"]
+__all__ = ["cpu_has_native", "auto_bf16", "cpu_features"]
 
 
 def cpu_has_native(dtype: torch.dtype) -> bool:
@@ -34,3 +34,20 @@ def auto_bf16(device: torch.device | str) -> tuple[bool, str]:
     if cpu_has_native(torch.bfloat16):
         return True, "this CPU has AVX512-BF16 / AMX"
     return False, "no native bfloat16 on this CPU"
+
+
+def cpu_features() -> str:
+    """The CPU's vector features as torch sees them, for a benchmark's header: the kernels torch dispatches to
+    (``AVX512``, ``AVX2``, ``DEFAULT``) and which of AVX512-BF16, AMX and VNNI it has, e.g.
+    ``torch kernels AVX512; AVX512-BF16 yes, AMX yes, VNNI yes``."""
+    flags = {"AVX512-BF16": "_is_avx512_bf16_supported", "AMX": "_is_amx_tile_supported", "VNNI": "_is_vnni_supported"}
+
+    def has(name: str) -> str:
+        check = getattr(torch.cpu, name, None)
+        try:
+            return "yes" if check is not None and check() else "no"
+        except Exception:  # private helpers: unknown
+            return "unknown"
+
+    found = ", ".join(f"{flag} {has(name)}" for flag, name in flags.items())
+    return f"torch kernels {torch.backends.cpu.get_cpu_capability()}; {found}"
