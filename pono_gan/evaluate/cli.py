@@ -88,8 +88,8 @@ def _scoring(args: argparse.Namespace, metrics: list[str] | None):
     """The flags' :class:`pono_gan.evaluate.core.Scoring` with ``metrics``."""
     from pono_gan.evaluate.core import Scoring
 
-    return Scoring(metrics, args.limit, args.device, args.batch_size, args.num_styles, args.inception_weights,
-                   args.train_mode)
+    return Scoring(metrics=metrics, limit=args.limit, device=args.device, batch_size=args.batch_size,
+                   num_styles=args.num_styles, inception_weights=args.inception_weights, train_mode=args.train_mode)
 
 
 def _references(args: argparse.Namespace, model, root, layout: str, output: Path,

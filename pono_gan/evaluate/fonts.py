@@ -45,7 +45,7 @@ from pono_gan.data.glyphs import glyph_name
 from pono_gan.data.io import load_image
 from pono_gan.errors import DataError, MissingPathError
 from pono_gan.evaluate.metrics import paired_metrics, pairwise_l1
-from pono_gan.evaluate.names import DISTRIBUTION_METRICS
+from pono_gan.evaluate.names import ACCURACY_METRICS, DISTRIBUTION_METRICS, PER_IMAGE_METRICS
 
 if TYPE_CHECKING:
     from pono_gan.evaluate.core import Scoring
@@ -316,7 +316,7 @@ def evaluate_fonts(
         raise DataError(f"--num-styles {scoring.num_styles}: diversity_l1 needs at least 2 random styles per input")
     chars = bench.splits[split][:scoring.limit]
     glyphs = bench.glyphs(split, chars)
-    per_image = [name for name in chosen if name in ("l1", "psnr", "ssim", "content_accuracy", "style_accuracy")]
+    per_image = [name for name in chosen if name in PER_IMAGE_METRICS + ACCURACY_METRICS]
     rows, outputs_by_font = _render_all(render, bench, split, chars, glyphs, per_image, seed, scoring.batch_size)
     summary: dict[str, Any] = {
         **(about or {}), "data": str(root), "layout": "fonts", "split": split, "count": len(rows),

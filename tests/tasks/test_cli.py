@@ -163,15 +163,11 @@ def test_only_the_subcommands_the_tasks_implement_are_offered(subcommand, capsys
 
 def test_without_a_run_folder_the_run_is_named_by_task_data_and_variant(tiny_dataset, tmp_path, monkeypatch):
     """Two data sets trained with one variant file never share a folder or a W&B name."""
-    import wandb
-
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("WANDB_MODE", "offline")
     configs = [arg if not arg.endswith(".yaml") else str(ROOT / arg) for arg in PAIRED]
-    try:
-        main(["fit", *configs, *TINY, "--data.root", str(tiny_dataset), "--trainer.max_steps", "1"])
-    finally:  # end the W&B service started from this folder: a later in-process W&B run would share it and be lost
-        wandb.teardown()
+    # its W&B service, started from this folder, ends after the test (conftest's _end_in_process_wandb)
+    main(["fit", *configs, *TINY, "--data.root", str(tiny_dataset), "--trainer.max_steps", "1"])
     run = tmp_path / "runs" / "paired" / tiny_dataset.name / "pono_ms"
     assert (run / "checkpoints" / "last.ckpt").is_file()
     saved = yaml.safe_load((run / "config.yaml").read_text())
