@@ -114,7 +114,7 @@ class Benchmark:
                                    f"pono_gan.data.builders fonts --root {root}`")
         record = json.loads((root / MANIFEST).read_text())
         fonts = tuple(font["id"] for font in record["fonts"])
-        targets = tuple(record.get("train_fonts") or fonts)
+        targets = tuple(record.get("train_fonts") or ())  # none: every font (__post_init__)
         return cls(root, record["size"], record["source"]["id"], fonts, record["splits"], targets)
 
     def row(self, font: str) -> int:
