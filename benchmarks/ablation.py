@@ -202,7 +202,7 @@ PRESETS = {
   SSIM), **content accuracy** (its nearest test character in Kai is itself) and **style accuracy** (its nearest
   drawing of the character among the 8 target fonts and Song is Kai's); diversity over 3 random styles;
   FD-EffNet and KID-EffNet against the Kai test glyphs. 255 renderings per run.""",
-        PAPER_MUNIT, data="fonts", layout="fonts", steps=4000, train_fonts=("gkai00mp",)),
+        PAPER_MUNIT, data="fonts", layout="fonts", steps=2000, train_fonts=("gkai00mp",)),
 }
 
 

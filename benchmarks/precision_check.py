@@ -1,10 +1,12 @@
-"""Does bf16 train as well as fp32 on this machine? The paired and unpaired glyph studies' IN and PONO-MS, trained in
-fp32 (``32-true``) and in ``bf16-mixed`` at the same budget over the same seeds, scored as the studies score them;
+"""Does bf16 train as well as fp32 on this machine? The paired and unpaired glyph studies' IN and PONO-MS (and with
+``--tasks fonts_kai`` the style study's), trained in fp32 (``32-true``) and in ``bf16-mixed`` at the same budget
+over the same seeds, scored as the studies score them;
 each metric's bf16 - fp32 difference with Welch's 95% interval over seeds, and the training CPU time of each
 precision measured in the same runs (issue 24: the studies use bf16 only where this check passes).
 
     python benchmarks/precision_check.py                   # both tasks, IN and PONO-MS, seeds 0-2, 600 iterations
     python benchmarks/precision_check.py --tasks paired --seeds 0 1 --steps 100 --report /tmp/check.md
+    python benchmarks/precision_check.py --tasks fonts_kai --report docs/precision_check_style.md   # 2,000 iterations
 
 Every run is a resumable ``train.py fit`` in ``RUNS/TASK/PRECISION/VARIANT/stepsN/seedS`` (a killed check resumes);
 bf16 on a CPU without AVX512-BF16 / AMX is emulated and far slower, so the check says so and stops there unless
@@ -54,11 +56,15 @@ def compare(fp32: list[dict], bf16: list[dict], metrics: tuple[str, ...]) -> tup
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--tasks", nargs="+", choices=("paired", "unpaired"), default=["paired", "unpaired"])
+    parser.add_argument("--tasks", nargs="+", choices=("paired", "unpaired", "fonts_kai"),
+                        default=["paired", "unpaired"],
+                        help="the studies checked (default: %(default)s; fonts_kai: the style study, Song -> Kai)")
     parser.add_argument("--variants", nargs="+", default=["instance", "pono_ms"])
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
-    parser.add_argument("--steps", type=int, default=600, help="iterations of every run (default: the studies' 600)")
-    parser.add_argument("--data", help="the glyph pairs, built if missing (default: data/song2kai)")
+    parser.add_argument("--steps", type=int,
+                        help="iterations of every run (default: each study's budget: 600 for the glyph studies)")
+    parser.add_argument("--data", help="the data, built if missing (default: each study's, as benchmarks/ablation.py: "
+                                       "data/song2kai, data/fonts_gkai00mp); only for tasks that share their data")
     parser.add_argument("--runs", default="runs/precision_check", help="run folders (default: %(default)s)")
     parser.add_argument("--report", default="docs/precision_check.md",
                         help="the markdown written (default: %(default)s)")
@@ -67,6 +73,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if len(set(args.seeds)) < 2:
         parser.error("--seeds: give at least 2 seeds (an interval over one seed says nothing)")
+    if args.data and len({PRESETS[task].data for task in args.tasks}) > 1:
+        parser.error("--data: the glyph studies and fonts_kai train on different data; check them one at a time")
     native, why = auto_bf16("cuda" if torch.cuda.is_available() else "cpu")
     if not native and not args.anyway:
         print("precision_check: this machine has no native bfloat16 (no AVX512-BF16 / AMX, no bf16 GPU): bf16 would "
@@ -79,7 +87,8 @@ def main(argv: list[str] | None = None) -> int:
         for task in args.tasks:
             preset = PRESETS[task]
             data = prepare_data(preset, args.data)
-            runs = [Run(variant, seed, args.steps) for variant in args.variants for seed in args.seeds]
+            steps = args.steps or preset.steps
+            runs = [Run(variant, seed, steps) for variant in args.variants for seed in args.seeds]
             records = {}
             for precision in PRECISIONS:
                 plan = preset_plan(preset, data, runs, absolute(args.runs) / task / precision, args.jobs, precision)
@@ -88,7 +97,7 @@ def main(argv: list[str] | None = None) -> int:
             rows, passes = compare(records["32-true"], records["bf16-mixed"], preset.metrics)
             passes_all &= passes
             cpu = {p: sum(r.get("cpu_seconds") or 0 for r in records[p]) for p in PRECISIONS}
-            sections += [f"## {task}: {len(args.seeds)} seeds, {args.steps} iterations", "",
+            sections += [f"## {task}: {len(args.seeds)} seeds, {steps} iterations", "",
                          f"Training CPU time: fp32 {cpu['32-true'] / 60:.1f} min, "
                          f"bf16 {cpu['bf16-mixed'] / 60:.1f} min "
                          f"(fp32 / bf16 = {cpu['32-true'] / max(cpu['bf16-mixed'], 1e-9):.2f}x). "

@@ -58,3 +58,26 @@ def test_the_check_trains_both_precisions_and_writes_the_table(check, tmp_path, 
         config = (tmp_path / "runs" / "paired" / precision / "instance" / "steps2" / "seed1"
                   / "config.yaml").read_text()
         assert f"precision: {precision}" in config
+
+
+def test_data_is_refused_for_tasks_that_train_on_different_data(check, capsys, monkeypatch):
+    monkeypatch.setattr(check, "prepare_data", lambda preset, data: pytest.fail("planned a study"))
+    with pytest.raises(SystemExit) as stopped:
+        check.main(["--tasks", "paired", "fonts_kai", "--data", "data/song2kai"])
+    assert stopped.value.code == 2 and "check them one at a time" in capsys.readouterr().err
+
+
+def test_each_task_is_checked_at_its_studys_budget(check, tmp_path, monkeypatch, capsys):
+    planned = []
+
+    def stop(plan, log):
+        planned.append(plan)
+        raise check.PonoGanError("stopped after planning")
+
+    monkeypatch.setattr(check, "prepare_data", lambda preset, data: tmp_path)
+    monkeypatch.setattr(check, "run_plan", stop)
+    with pytest.raises(SystemExit):
+        check.main(["--tasks", "fonts_kai", "--anyway", "--runs", str(tmp_path / "runs")])
+    assert {run.steps for run in planned[0].runs} == {check.PRESETS["fonts_kai"].steps} == {2000}
+    assert planned[0].metrics == check.PRESETS["fonts_kai"].metrics
+    assert "stopped after planning" in capsys.readouterr().err
