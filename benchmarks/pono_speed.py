@@ -9,7 +9,8 @@ both moments, as a generator with moment shortcuts uses them). Cases alternate r
 reported, so machine noise hits all of them alike. Ratios below 1 mean faster than GroupNorm.
 
 ``pono`` runs twice: as it runs by default (the fused C kernel for float32 CPU tensors, when it builds) and with
-``PONO_GAN_NO_KERNEL=1`` (the torch autograd Function it falls back to); the first line says which path was taken.
+``PONO_GAN_NO_KERNEL=1`` (the torch autograd Function it falls back to); the first lines say which path was taken
+(for the kernel: its compiler flags and the widest vector ISA they let it use, e.g. AVX-512) and the CPU's features.
 """
 
 from __future__ import annotations

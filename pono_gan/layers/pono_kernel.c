@@ -28,6 +28,24 @@
 #endif
 #define STREAM_MIN_BYTES ((int64_t)4 << 20)
 
+/* The widest vector instruction set this build may use (the compiler vectorizes the simd loops for it), as the
+ * compiler's flags enabled it: -march=native gives the machine's own. */
+const char *pono_isa(void) {
+#if defined(__AVX512F__)
+    return "AVX-512";
+#elif defined(__AVX2__)
+    return "AVX2";
+#elif defined(__AVX__)
+    return "AVX";
+#elif defined(__SSE2__)
+    return "SSE2";
+#elif defined(__ARM_NEON)
+    return "NEON";
+#else
+    return "scalar";
+#endif
+}
+
 /* out = (x - mu) * rs with streaming stores; 0 (nothing written) where out is not 32-byte aligned or n % 8 != 0 */
 static inline int normalize_streaming(float *out, const float *x, const float *mu, const float *rs, int64_t n) {
 #if STREAM_STORES

@@ -115,6 +115,7 @@ def _load(path: Path) -> ctypes.CDLL | None:
     for name, argtypes in _SIGNATURES.items():
         function = getattr(library, name)
         function.argtypes, function.restype = argtypes, None
+    library.pono_isa.argtypes, library.pono_isa.restype = (), ctypes.c_char_p
     return library
 
 
@@ -135,7 +136,7 @@ def _build_and_load() -> tuple[ctypes.CDLL | None, str]:
             error = f"{type(exc).__name__}: {exc}"
             continue
         if library is not None:
-            return library, f"fused C kernel {path} ({' '.join(flags)})"
+            return library, f"fused C kernel {path} ({' '.join(flags)}: {library.pono_isa().decode()})"
     return None, error
 
 
@@ -161,6 +162,12 @@ def status() -> str:
     """What :func:`library` found: the library's path and flags, or why there is none."""
     library()
     return _status
+
+
+def isa() -> str | None:
+    """The widest vector instruction set the built kernel may use (``AVX-512``, ``AVX2``, ..., ``scalar``), as its
+    compiler flags enabled it; None when there is no kernel."""
+    return None if library() is None else _library.pono_isa().decode()
 
 
 def _threads(x: Tensor) -> int:

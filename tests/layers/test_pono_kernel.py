@@ -239,3 +239,20 @@ def test_source_ships_with_the_package():
     pyproject = tomllib.loads((Path(__file__).parents[2] / "pyproject.toml").read_text())
     patterns = pyproject["tool"]["setuptools"]["package-data"]["pono_gan.layers"]
     assert any(pono_kernel.SOURCE.match(pattern) for pattern in patterns)
+
+
+@needs_kernel
+def test_the_kernel_reports_the_widest_vector_isa_of_this_cpu():
+    """Built with -march=native, the kernel may use the CPU's widest vectors (AVX-512 where the CPU has it, AVX2
+    otherwise), and says so in its status (pono_speed.py prints it)."""
+    if "-march=native" not in pono_kernel.status():
+        pytest.skip(f"the kernel was built without -march=native: {pono_kernel.status()}")
+    try:
+        with open("/proc/cpuinfo") as info:
+            flags = next(line for line in info if line.startswith("flags")).split()
+    except (OSError, StopIteration):
+        pytest.skip("no /proc/cpuinfo flags to compare with")
+    widest = "AVX-512" if "avx512f" in flags else "AVX2" if "avx2" in flags else None
+    if widest is None:
+        pytest.skip("an x86 CPU with neither AVX2 nor AVX-512")
+    assert pono_kernel.isa() == widest and pono_kernel.status().endswith(f": {widest})")
