@@ -391,7 +391,11 @@ class GANTask(pl.LightningModule):
             {"params": list(self.generators.parameters()), "lr": o.lr_generator, "name": "generator"},
             {"params": list(self.discriminators.parameters()), "lr": o.lr_discriminator, "name": "discriminator"},
         ]
-        return torch.optim.Adam(groups, betas=(o.beta1, o.beta2), weight_decay=o.weight_decay)
+        # the fused kernel (one pass over each tensor, not Adam's dozen elementwise ops) on CPU and CUDA: the same
+        # update, 5% of an fp32 and 12% of a bf16 CPU training step faster (issue 24); a checkpoint written without
+        # it resumes without it (load_state_dict restores the saved groups' settings)
+        fused = all(p.device.type in ("cpu", "cuda") for group in groups for p in group["params"]) or None
+        return torch.optim.Adam(groups, betas=(o.beta1, o.beta2), weight_decay=o.weight_decay, fused=fused)
 
     def schedule_position(self) -> int:
         """Where the schedule is: iterations completed (``unit: step``) or the current epoch (``unit: epoch``)."""

@@ -67,6 +67,7 @@ def test_linear_schedule_per_step(tiny_dataset, tmp_path):
                    "--model.init_args.optimizer.lr_discriminator", "1e-4")
     groups = cli.trainer.optimizers[0].param_groups
     assert [g["name"] for g in groups] == ["generator", "discriminator"]
+    assert all(g["fused"] for g in groups)  # Adam's fused kernel on the CPU (issue 24)
     # the 4th iteration (t = 3) ran at 1/3 of each group's own rate
     assert groups[0]["lr"] == pytest.approx(2e-4 / 3) and groups[1]["lr"] == pytest.approx(1e-4 / 3)
     assert [cli.model.learning_rates(t)["generator"] / 2e-4 for t in range(5)] == pytest.approx([1, 1, 2 / 3, 1 / 3, 0])

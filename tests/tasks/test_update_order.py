@@ -48,11 +48,15 @@ def trained_paired(tiny_dataset, run_dir, *extra):
 
 def pix2pix_loop(task, recorder, discriminator_first: bool):
     """junyanz's ``Pix2PixModel.optimize_parameters`` with its two Adams (``discriminator_first``), or the same
-    losses with both gradients taken before either update (CycleGAN's order)."""
+    losses with both gradients taken before either update (CycleGAN's order). The Adams run the task's kernel (fused
+    or not): the order is what is compared, and parameters whose gradient is rounding noise (biases before a norm)
+    move by about +-lr under either kernel, in a direction the rounding decides."""
     generator, discriminator = copy.deepcopy(recorder.generator), copy.deepcopy(recorder.discriminator)
     o = task.optimizer_config
-    optimizer_g = torch.optim.Adam(generator.parameters(), lr=o.lr_generator, betas=(o.beta1, o.beta2))
-    optimizer_d = torch.optim.Adam(discriminator.parameters(), lr=o.lr_discriminator, betas=(o.beta1, o.beta2))
+    fused = task.trainer.optimizers[0].param_groups[0]["fused"]
+    optimizer_g = torch.optim.Adam(generator.parameters(), lr=o.lr_generator, betas=(o.beta1, o.beta2), fused=fused)
+    optimizer_d = torch.optim.Adam(discriminator.parameters(), lr=o.lr_discriminator, betas=(o.beta1, o.beta2),
+                                   fused=fused)
 
     def loss_d(real_a, real_b, fake_b):
         fake = task.adversarial(discriminator(torch.cat([real_a, fake_b.detach()], 1)), False, True)
