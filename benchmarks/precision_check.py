@@ -6,7 +6,7 @@ precision measured in the same runs (issue 24: the studies use bf16 only where t
 
     python benchmarks/precision_check.py                   # both tasks, IN and PONO-MS, seeds 0-2, 600 iterations
     python benchmarks/precision_check.py --tasks paired --seeds 0 1 --steps 100 --report /tmp/check.md
-    python benchmarks/precision_check.py --tasks fonts_kai --report docs/precision_check_style.md   # 2,000 iterations
+    python benchmarks/precision_check.py --tasks fonts_kai   # the style study's, 2,000 iterations: its own report
 
 Every run is a resumable ``train.py fit`` in ``RUNS/TASK/PRECISION/VARIANT/stepsN/seedS`` (a killed check resumes);
 bf16 on a CPU without AVX512-BF16 / AMX is emulated and far slower, so the check says so and stops there unless
@@ -25,7 +25,7 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from ablation import PRESETS, absolute, prepare_data, preset_plan  # noqa: E402
+from ablation import PRESETS, absolute, default_data, prepare_data, preset_plan  # noqa: E402
 
 from pono_gan.ablate.report import LABELS  # noqa: E402
 from pono_gan.ablate.runner import Run, run_plan  # noqa: E402
@@ -63,17 +63,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--steps", type=int,
                         help="iterations of every run (default: each study's budget: 600 for the glyph studies)")
-    parser.add_argument("--data", help="the data, built if missing (default: each study's, as benchmarks/ablation.py: "
-                                       "data/song2kai, data/fonts_gkai00mp); only for tasks that share their data")
+    parser.add_argument("--data", help="the data, built if missing (default: each study's, as benchmarks/ablation.py "
+                                       "builds it); only for tasks that share their data")
     parser.add_argument("--runs", default="runs/precision_check", help="run folders (default: %(default)s)")
-    parser.add_argument("--report", default="docs/precision_check.md",
-                        help="the markdown written (default: %(default)s)")
+    parser.add_argument("--report", help="the markdown written (default: docs/precision_check.md; "
+                                         "docs/precision_check_style.md for --tasks fonts_kai alone)")
     parser.add_argument("--jobs", type=int, default=2, help="runs trained at once (default: %(default)s)")
     parser.add_argument("--anyway", action="store_true", help="run bf16 even where the CPU emulates it")
     args = parser.parse_args(argv)
     if len(set(args.seeds)) < 2:
         parser.error("--seeds: give at least 2 seeds (an interval over one seed says nothing)")
-    if args.data and len({PRESETS[task].data for task in args.tasks}) > 1:
+    if args.data and len({default_data(PRESETS[task]) for task in args.tasks}) > 1:
         parser.error("--data: the glyph studies and fonts_kai train on different data; check them one at a time")
     native, why = auto_bf16("cuda" if torch.cuda.is_available() else "cpu")
     if not native and not args.anyway:
@@ -87,7 +87,7 @@ def main(argv: list[str] | None = None) -> int:
         for task in args.tasks:
             preset = PRESETS[task]
             data = prepare_data(preset, args.data)
-            steps = args.steps or preset.steps
+            steps = preset.steps if args.steps is None else args.steps
             runs = [Run(variant, seed, steps) for variant in args.variants for seed in args.seeds]
             records = {}
             for precision in PRECISIONS:
@@ -115,7 +115,8 @@ def main(argv: list[str] | None = None) -> int:
         f"{why}, torch {torch.__version__}, {(time.perf_counter() - start) / 60:.0f} minutes "
         "of wall time. Each row: the mean over seeds in each precision, and bf16 minus fp32 with Welch's 95% interval "
         "over seeds (beyond noise only where it excludes zero).", "", verdict, "", *sections])
-    report = absolute(args.report)
+    report = absolute(args.report or ("docs/precision_check_style.md" if args.tasks == ["fonts_kai"]
+                                      else "docs/precision_check.md"))
     report.parent.mkdir(parents=True, exist_ok=True)
     report.write_text(text)
     print(f"precision_check: {verdict}\nprecision_check: wrote {report}")

@@ -165,9 +165,10 @@ def status() -> str:
 
 
 def isa() -> str | None:
-    """The widest vector instruction set the built kernel may use (``AVX-512``, ``AVX2``, ..., ``scalar``), as its
-    compiler flags enabled it; None when there is no kernel."""
-    return None if library() is None else _library.pono_isa().decode()
+    """The widest vector instruction-set extension the kernel's compiler flags enabled (``AVX-512``, ``AVX2``, ...,
+    ``scalar``); None when there is no kernel."""
+    built = library()
+    return None if built is None else built.pono_isa().decode()
 
 
 def _threads(x: Tensor) -> int:

@@ -65,6 +65,16 @@ def test_data_is_refused_for_tasks_that_train_on_different_data(check, capsys, m
     with pytest.raises(SystemExit) as stopped:
         check.main(["--tasks", "paired", "fonts_kai", "--data", "data/song2kai"])
     assert stopped.value.code == 2 and "check them one at a time" in capsys.readouterr().err
+    planned = []  # the glyph studies share their data: --data is theirs
+
+    def stop(preset, data):
+        planned.append(data)
+        raise check.PonoGanError("stopped after planning")
+
+    monkeypatch.setattr(check, "prepare_data", stop)
+    with pytest.raises(SystemExit):
+        check.main(["--tasks", "paired", "unpaired", "--data", "data/song2kai"])
+    assert planned == ["data/song2kai"] and "stopped after planning" in capsys.readouterr().err
 
 
 def test_each_task_is_checked_at_its_studys_budget(check, tmp_path, monkeypatch, capsys):
