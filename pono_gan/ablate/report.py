@@ -549,7 +549,8 @@ def _budget_section(results: Results, page: Page, gate_metrics: Sequence[str],
                else "unchecked")
     if learned is None:
         parts += [f"**Not learned at this budget.** No baseline "
-                  f"({', '.join(variant_label(b) for b in page.baselines)}) passed the learning gates at "
+                  f"({', '.join(variant_label(b) for b in page.baselines if b in results.runs)}) passed the learning "
+                  "gates at "
                   f"{results.steps} iterations, so the variants are not ranked: a difference between models that "
                   "learned nothing says nothing about the method.", ""]
     else:
