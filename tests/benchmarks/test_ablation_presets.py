@@ -75,3 +75,17 @@ def test_the_song_to_kai_study_trains_on_kai_alone_with_the_issues_variants(abla
     assert ablation.prepare_data(preset) == ablation.ROOT / "data" / "fonts_gkai00mp"
     assert built["train_fonts"] == ("gkai00mp",) and built["drawing"].size == 64
     assert ablation.prepare_data(ablation.PRESETS["fonts"], str(tmp_path)) == tmp_path and built["train_fonts"] is None
+
+
+def test_the_fonts_kai_config_trains_as_the_study_does(ablation):
+    """configs/ablation/fonts_kai.yaml (the README's style quickstart) is the study's budget, schedule and data."""
+    import yaml
+
+    from pono_gan.ablate.runner import schedule
+
+    preset = ablation.PRESETS["fonts_kai"]
+    config = yaml.safe_load((ablation.CONFIGS / "ablation" / "fonts_kai.yaml").read_text())
+    optimizer = config["model"]["init_args"]["optimizer"]
+    assert config["trainer"]["max_steps"] == preset.steps
+    assert (optimizer["constant_for"], optimizer["decay_for"]) == schedule(preset.steps)
+    assert config["data"]["root"] == ablation.default_data(preset)
