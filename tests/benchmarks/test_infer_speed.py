@@ -1,21 +1,35 @@
 """benchmarks/infer_speed.py: the pipeline against a plain loop, on a given checkpoint's generator."""
 
+import argparse
+import importlib.util
+import sys
+
 import pytest
 
-from tests.helpers import ROOT, run_python, write_tiny_checkpoint
+from tests.helpers import ROOT, write_tiny_checkpoint
 
-SCRIPT = ROOT / "benchmarks" / "infer_speed.py"
+
+@pytest.fixture(scope="module")
+def infer_speed():
+    sys.path.insert(0, str(ROOT / "benchmarks"))  # it imports benchmarks/common.py as the script does
+    spec = importlib.util.spec_from_file_location("infer_speed", ROOT / "benchmarks" / "infer_speed.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def options(checkpoint, direction):
+    return argparse.Namespace(images=2, size=32, rounds=1, batch_size=None, workers=0, no_compile=True,
+                              checkpoint=str(checkpoint), direction=direction)
 
 
 @pytest.mark.slow
-def test_it_times_a_given_checkpoint_with_its_channels_and_direction(tmp_path):
+def test_it_times_a_given_checkpoint_with_its_channels_and_direction(infer_speed, tmp_path, capsys):
     checkpoint = write_tiny_checkpoint(tmp_path / "gray.ckpt", task="unpaired", in_channels=1, out_channels=1)
-    result = run_python(SCRIPT, "--checkpoint", checkpoint, "--direction", "BtoA", "--images", "2", "--size", "32",
-                        "--rounds", "1", "--no-compile")
-    assert result.returncode == 0, result.stderr
-    assert f"{checkpoint} (trained)" in result.stdout
-    assert "pipeline fp32" in result.stdout and "PSNR vs fp32: inf dB" in result.stdout  # same math, same outputs
+    infer_speed.run(options(checkpoint, "BtoA"), tmp_path / "work")
+    printed = capsys.readouterr().out
+    assert f"{checkpoint} (trained)" in printed
+    assert "pipeline fp32" in printed and "PSNR vs fp32: inf dB" in printed  # same math, same outputs
     style = write_tiny_checkpoint(tmp_path / "style.ckpt", task="style")
-    refused = run_python(SCRIPT, "--checkpoint", style, "--direction", "AtoB", "--images", "1", "--size", "32",
-                         "--rounds", "1", "--no-compile")
-    assert refused.returncode != 0 and "a style checkpoint needs style codes" in refused.stderr
+    with pytest.raises(SystemExit, match="a style checkpoint needs style codes"):
+        infer_speed.run(options(style, "AtoB"), tmp_path / "work2")
