@@ -38,8 +38,10 @@ from common import interleaved_medians  # noqa: E402
 
 from pono_gan.checkpoint import FORMAT_VERSION, KEY  # noqa: E402
 from pono_gan.data.io import list_images, load_image, save_image  # noqa: E402
+from pono_gan.errors import PonoGanError  # noqa: E402
 from pono_gan.hardware import cpu_has_native  # noqa: E402
 from pono_gan.inference import (  # noqa: E402
+    InferenceError,
     InferenceOptions,
     Translator,
     load_model,
@@ -126,7 +128,11 @@ def main() -> None:
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory(prefix="pono_gan_infer_speed_") as folder:
-        run(args, Path(folder))
+        # a missing, foreign or truncated --checkpoint, or a --direction it lacks: one line, exit status 2
+        try:
+            run(args, Path(folder))
+        except (PonoGanError, InferenceError) as error:
+            parser.exit(2, f"infer_speed: error: {error}\n")
 
 
 def run(args: argparse.Namespace, work: Path) -> None:

@@ -33,3 +33,11 @@ def test_it_times_a_given_checkpoint_with_its_channels_and_direction(infer_speed
     style = write_tiny_checkpoint(tmp_path / "style.ckpt", task="style")
     with pytest.raises(SystemExit, match="a style checkpoint needs style codes"):
         infer_speed.run(options(style, "AtoB"), tmp_path / "work2")
+
+
+def test_a_bad_checkpoint_is_one_line_and_exit_status_2(infer_speed, tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(sys, "argv", ["infer_speed.py", "--checkpoint", str(tmp_path / "missing.ckpt")])
+    with pytest.raises(SystemExit) as stopped:
+        infer_speed.main()
+    assert stopped.value.code == 2
+    assert capsys.readouterr().err.startswith("infer_speed: error: checkpoint not found: ")
