@@ -45,6 +45,8 @@ from pono_gan.evaluate.wandb_table import log_study  # noqa: E402
 
 CONFIGS = ROOT / "configs"
 DISTRIBUTION = ("fd_effnet_lite0", "kid_effnet_lite0")
+FONTS_METRIC_NAMES = ("l1", "psnr", "ssim", "content_accuracy", "style_accuracy", "source_font", "diversity_l1",
+                      *DISTRIBUTION)
 
 PAPER_CYCLEGAN = """| task (CycleGAN, FID, lower is better) | baseline | + PONO-MS | + PONO-DMS |
 |---|---|---|---|
@@ -80,7 +82,8 @@ FONTS_METRICS = """- **Metrics:** `python -m pono_gan.evaluate` in the `fonts` l
   character c in each target font f is rendered in the style of an example, another test character drawn in f
   (seeded), and scored against the truth, c drawn in f: L1, PSNR, SSIM; **content accuracy** (the output's nearest
   test character in f is c) and **style accuracy** (the output's nearest drawing of c among the 8 target fonts and
-  the source is f's), nearest by the mean absolute difference after a Gaussian blur of 2 px; **diversity** (pairwise
+  the source is f's; **nearest to the source font** where it is the source's instead, lower is better), nearest
+  by the mean absolute difference after a Gaussian blur of 2 px; **diversity** (pairwise
   L1 of 3 random styles per character); FD-EffNet and KID-EffNet between the outputs and the truths. 255 x 8 =
   2,040 renderings per run."""
 
@@ -165,7 +168,7 @@ PRESETS = {
         tuple((variant, 3, 1) for variant in ("group", "pono_dms", "pono_ms_official", "pono_ms_no_moment_loss",
                                               "pono_ms_std", "instance_shared", "pono_ms_shared")),
         False, "runs/ablation_fonts", "docs/results_fonts.md",
-        ("l1", "psnr", "ssim", "content_accuracy", "style_accuracy", "diversity_l1") + DISTRIBUTION, "AtoB",
+        FONTS_METRIC_NAMES, "AtoB",
         "Results: the style (MUNIT) model on the font benchmark, with and without PONO-MS",
         FONTS_DATA + """
 - **Model:** `configs/style/base.yaml` + `configs/ablation/fonts_style.yaml`: MUNIT (8-dim style code, AdaIN
@@ -183,7 +186,7 @@ PRESETS = {
         "style", ("style/base.yaml", "ablation/fonts_style.yaml"), ("instance", "pono_ms"),
         tuple((variant, 3, 1) for variant in ("group", "pono_dms", "pono_ms_official", "pono_ms_no_moment_loss")),
         False, "runs/ablation_fonts_kai", "docs/results_style.md",
-        ("l1", "psnr", "ssim", "content_accuracy", "style_accuracy", "diversity_l1") + DISTRIBUTION, "AtoB",
+        FONTS_METRIC_NAMES, "AtoB",
         "Results: the style (MUNIT) model on Song -> Kai of the font benchmark, with and without PONO-MS",
         """- **Data:** the font benchmark built with `--train-fonts gkai00mp` (`python -m pono_gan.data.builders fonts
   --root data/fonts_gkai00mp --train-fonts gkai00mp`): domain A is AR PL SungtiL GB (Song), domain B AR PL KaitiM
@@ -200,7 +203,8 @@ PRESETS = {
 - **Metrics:** as the font benchmark's protocol (`pono_gan.evaluate.fonts`), on Kai alone: each test character
   rendered in the style of another test character drawn in Kai, scored against its own Kai glyph (L1, PSNR,
   SSIM), **content accuracy** (its nearest test character in Kai is itself) and **style accuracy** (its nearest
-  drawing of the character among the 8 target fonts and Song is Kai's); diversity over 3 random styles;
+  drawing of the character among the 8 target fonts and Song is Kai's; **nearest to the source font** where it is
+  Song's instead, lower is better); diversity over 3 random styles;
   FD-EffNet and KID-EffNet against the Kai test glyphs. 255 renderings per run.""",
         PAPER_MUNIT, data="fonts", layout="fonts", steps=2000, train_fonts=("gkai00mp",)),
 }

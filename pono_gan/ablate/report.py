@@ -28,6 +28,7 @@ LABELS = {
     "fid": ("FID", False), "kid": ("KID", False),
     "l1_random": ("L1, random styles", False), "diversity_l1": ("diversity (pairwise L1)", True),
     "content_accuracy": ("content accuracy", True), "style_accuracy": ("style accuracy", True),
+    "source_font": ("nearest to the source font", False),
 }
 #: the questions the paper's claims raise, as (variant, reference, question); each is asked where both ran
 QUESTIONS = (

@@ -8,7 +8,9 @@ The truth is ``c`` drawn in ``f``. Per rendering (a row of ``per_image.csv``):
 * ``l1``, ``psnr``, ``ssim`` against the truth;
 * ``content_accuracy``: 1 where the output's nearest neighbour among the test characters drawn in ``f`` is ``c``;
 * ``style_accuracy``: 1 where, among the drawings of ``c`` in the K target fonts and in the source font, the
-  nearest to the output is ``f``'s.
+  nearest to the output is ``f``'s;
+* ``source_font``: 1 where that nearest drawing is the source font's: the output stayed in the source's style
+  (lower is better; the source glyph unchanged scores 1).
 
 "Nearest" is by the **glyph distance**: the mean absolute difference of the two images (in [0, 1]) after a
 Gaussian blur of sigma = size / 32 (2 px at 64 px), which tolerates a stroke a pixel or two off. It needs no trained
@@ -256,6 +258,7 @@ def _render_font(render: Render, glyphs: Tensor, blurred: Tensor, k: int, triple
         nearest_font = (flat[None] - blurred[:, chars]).abs().mean(-1).argmin(0)  # over the 1 + K drawings of each c
         batch_scores["content_accuracy"] = (nearest_char == chars).double()
         batch_scores["style_accuracy"] = (nearest_font == k).double()
+        batch_scores["source_font"] = (nearest_font == 0).double()
         outputs.append(rendered)
         scores.append(batch_scores)
         nearest_chars.append(nearest_char)

@@ -13,7 +13,7 @@ from pono_gan.evaluate.fonts import REFERENCES, Benchmark, evaluate_fonts, glyph
 from tests.data.test_fonts import latin_benchmark, needs_dejavu
 from tests.helpers import run_python, write_tiny_checkpoint
 
-CHEAP = ["l1", "psnr", "ssim", "content_accuracy", "style_accuracy"]
+CHEAP = ["l1", "psnr", "ssim", "content_accuracy", "style_accuracy", "source_font"]
 
 
 @pytest.fixture(scope="module")
@@ -60,7 +60,7 @@ def test_a_perfect_output_scores_one_and_each_reference_fails_its_accuracy(bench
     perfect = evaluate_fonts(oracle(bench), bench, output=tmp_path / "perfect", scoring=Scoring(metrics=CHEAP))
     assert perfect["count"] == 19 * 3 and perfect["layout"] == "fonts"
     values = {name: entry["mean"] for name, entry in perfect["metrics"].items()}
-    assert values["content_accuracy"] == values["style_accuracy"] == 1.0 and values["l1"] == 0
+    assert values["content_accuracy"] == values["style_accuracy"] == 1.0 and values["l1"] == values["source_font"] == 0
     assert set(perfect["per_font"]) == {"dejavuserif", "dejavusansmono", "dejavusans-bold"}
     assert all(font["content_accuracy"] == 1.0 for font in perfect["per_font"].values())
     rows = list(csv.DictReader(open(tmp_path / "perfect" / "per_image.csv", encoding="utf-8")))
@@ -75,6 +75,7 @@ def test_a_perfect_output_scores_one_and_each_reference_fails_its_accuracy(bench
     source = list(csv.DictReader(open(tmp_path / "source glyph unchanged" / "per_image.csv", encoding="utf-8")))
     assert {row["nearest_font"] for row in source} == {"dejavusans"}  # the source font, never the target
     assert scores["source glyph unchanged"]["metrics"]["style_accuracy"]["mean"] == 0
+    assert scores["source glyph unchanged"]["metrics"]["source_font"]["mean"] == 1  # it stayed in the source font
     blank = scores["blank page"]["metrics"]
     assert blank["content_accuracy"]["mean"] < 0.2 and blank["l1"]["mean"] > 0
 
