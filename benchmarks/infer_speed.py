@@ -145,7 +145,7 @@ def run(args: argparse.Namespace, work: Path) -> None:
         write_checkpoint(checkpoint)
     model = load_model(checkpoint, args.direction)
     if model.styled:
-        raise SystemExit("infer_speed: a style checkpoint needs style codes; give a paired or unpaired one")
+        raise InferenceError(f"{checkpoint}: a style checkpoint needs style codes; give a paired or unpaired one")
     generator, channels = model.generator, model.data.get("channels", [3])[0]
     files = list_images(photos)
 

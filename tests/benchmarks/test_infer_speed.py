@@ -31,7 +31,7 @@ def test_it_times_a_given_checkpoint_with_its_channels_and_direction(infer_speed
     assert f"{checkpoint} (trained)" in printed
     assert "pipeline fp32" in printed and "PSNR vs fp32: inf dB" in printed  # same math, same outputs
     style = write_tiny_checkpoint(tmp_path / "style.ckpt", task="style")
-    with pytest.raises(SystemExit, match="a style checkpoint needs style codes"):
+    with pytest.raises(infer_speed.InferenceError, match="a style checkpoint needs style codes"):
         infer_speed.run(options(style, "AtoB"), tmp_path / "work2")
 
 
