@@ -24,6 +24,10 @@ log = logging.getLogger(__name__)
 _EMPTY_VAL_WARNING = r"Total length of `list` across ranks is zero"
 
 
+#: the subcommands of ``python -m pono_gan.data.builders``, named where a data root is missing
+BUILDERS = ("edges2photo", "gray2photo", "glyphs", "fonts")
+
+
 class ImageTranslationDataModule(pl.LightningDataModule):
     """Image pairs (or two unpaired image sets) from a folder, as batches
     ``{"A": (N, Ca, H, W), "B": (N, Cb, H, W), "A_path": list[str], "B_path": list[str]}`` in [-1, 1].
@@ -138,8 +142,8 @@ class ImageTranslationDataModule(pl.LightningDataModule):
         root = Path(self.hparams.root)
         if not root.is_dir():
             raise MissingPathError(
-                f"data root not found: {root} (fix root, or build the demo set with "
-                f"`python -m pono_gan.data.builders edges2photo --root {root}`; see datasets/README.md)"
+                f"data root not found: {root} (fix root, or build the set there with the builder the config names: "
+                f"`python -m pono_gan.data.builders {{{','.join(BUILDERS)}}} --root {root}`; see datasets/README.md)"
             )
         if stage in (None, "fit"):
             check_first_images(root, self.hparams.layout, "train", self.preprocessing, self.hparams.direction)

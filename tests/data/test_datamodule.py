@@ -151,7 +151,16 @@ def test_missing_root(tmp_path):
     with pytest.raises(FileNotFoundError) as error:
         data_module(tmp_path / "nowhere").setup("fit")
     message = str(error.value)
-    assert "\n" not in message and str(tmp_path / "nowhere") in message and "edges2photo" in message
+    assert "\n" not in message and str(tmp_path / "nowhere") in message
+    assert "python -m pono_gan.data.builders {edges2photo,gray2photo,glyphs,fonts} --root" in message
+
+
+def test_the_missing_root_message_names_every_builder(capsys):
+    from pono_gan.data import builders, datamodule
+
+    with pytest.raises(SystemExit):
+        builders.main(["--help"])  # its usage line lists the subcommands
+    assert "{" + ",".join(datamodule.BUILDERS) + "}" in capsys.readouterr().out
 
 
 def test_unbatchable_sizes_error_and_eval_batch_of_one(tmp_path):
