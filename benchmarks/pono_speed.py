@@ -68,11 +68,20 @@ def main() -> None:
     group_norm = nn.GroupNorm(min(32, channels), channels)
     instance_norm = nn.InstanceNorm2d(channels, affine=True)
 
+    # x's gradient is not accumulated from call to call: in a network x is an activation, whose gradient goes on to
+    # the layer before, so a step's cost holds no `x.grad += ...` (GroupNorm's and InstanceNorm's weights still get
+    # theirs, as in training)
     def norm_step(norm):
-        return lambda: norm(x).backward(grad_out)
+        def step():
+            x.grad = None
+            norm(x).backward(grad_out)
+        return step
 
     def pono_step(fn):
-        return lambda: torch.autograd.backward(fn(x), [grad_out, *grad_moments])
+        def step():
+            x.grad = None
+            torch.autograd.backward(fn(x), [grad_out, *grad_moments])
+        return step
 
     fused = pono_kernel.usable(x)
     default = "pono (fused kernel)" if fused else "pono (torch Function)"

@@ -100,7 +100,8 @@ class _PonoKernelFunction(torch.autograd.Function):
     """PONO through the fused C kernel (:mod:`pono_gan.layers.pono_kernel`), for float32 CPU tensors.
 
     Each direction is one multi-threaded call that streams its tensors (forward: x read twice, y written once;
-    backward: grad_y and y read twice, grad_x written once), where the torch Function makes several passes per op.
+    backward: grad_y and y read twice, the second time from a per-thread copy in cache where they are large, grad_x
+    written once), where the torch Function makes several passes per op.
     The same formulas (within float32 rounding) and saved tensors as :class:`_PonoFunction`, so the same in-place
     caveat.
     """
