@@ -45,8 +45,8 @@ from pono_gan.evaluate.wandb_table import log_study  # noqa: E402
 
 CONFIGS = ROOT / "configs"
 DISTRIBUTION = ("fd_effnet_lite0", "kid_effnet_lite0")
-FONTS_METRIC_NAMES = ("l1", "psnr", "ssim", "content_accuracy", "style_accuracy", "source_font", "diversity_l1",
-                      *DISTRIBUTION)
+FONTS_METRIC_NAMES = ("l1", "psnr", "ssim", "content_accuracy", "shape_accuracy", "style_accuracy", "source_font",
+                      "diversity_l1", *DISTRIBUTION)
 
 PAPER_CYCLEGAN = """| task (CycleGAN, FID, lower is better) | baseline | + PONO-MS | + PONO-DMS |
 |---|---|---|---|

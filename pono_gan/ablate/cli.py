@@ -15,8 +15,8 @@ from pono_gan.packaged import CONFIGS, find_config
 __all__ = ["main", "variant_file", "default_layout", "contrast", "study_precision"]
 
 TASKS = ("paired", "unpaired", "style")
-DEFAULT_METRICS = ("l1", "psnr", "ssim", "content_accuracy", "style_accuracy", "source_font", "l1_random",
-                   "diversity_l1", "fd_effnet_lite0", "kid_effnet_lite0", "fid", "kid")
+DEFAULT_METRICS = ("l1", "psnr", "ssim", "content_accuracy", "shape_accuracy", "style_accuracy", "source_font",
+                   "l1_random", "diversity_l1", "fd_effnet_lite0", "kid_effnet_lite0", "fid", "kid")
 
 
 def variant_file(task: str, variant: str, configs: Path = CONFIGS) -> tuple[str, Path]:

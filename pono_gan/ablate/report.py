@@ -27,7 +27,8 @@ LABELS = {
     "fd_effnet_lite0": ("FD-EffNet", False), "kid_effnet_lite0": ("KID-EffNet", False),
     "fid": ("FID", False), "kid": ("KID", False),
     "l1_random": ("L1, random styles", False), "diversity_l1": ("diversity (pairwise L1)", True),
-    "content_accuracy": ("content accuracy", True), "style_accuracy": ("style accuracy", True),
+    "content_accuracy": ("content accuracy", True), "shape_accuracy": ("shape accuracy", True),
+    "style_accuracy": ("style accuracy", True),
     "source_font": ("nearest to the source font", False),
 }
 #: the questions the paper's claims raise, as (variant, reference, question); each is asked where both ran

@@ -10,7 +10,10 @@ The truth is ``c`` drawn in ``f``. Per rendering (a row of ``per_image.csv``):
 * ``style_accuracy``: 1 where, among the drawings of ``c`` in the K target fonts and in the source font, the
   nearest to the output is ``f``'s;
 * ``source_font``: 1 where that nearest drawing is the source font's: the output stayed in the source's style
-  (lower is better; the source glyph unchanged scores 1).
+  (lower is better; the source glyph unchanged scores 1);
+* ``shape_accuracy``: ``content_accuracy`` after *moment normalization* (as in handwritten character recognition):
+  every image's ink is recentred on its centroid and rescaled to a common spread before the glyph distance, so the
+  glyph's size and placement, which differ between fonts, do not count, only its shape.
 
 "Nearest" is by the **glyph distance**: the mean absolute difference of the two images (in [0, 1]) after a
 Gaussian blur of sigma = size / 32 (2 px at 64 px), which tolerates a stroke a pixel or two off. It needs no trained
@@ -40,6 +43,7 @@ from typing import TYPE_CHECKING, Any
 import kornia
 import numpy as np
 import torch
+import torch.nn.functional as F
 from torch import Tensor
 
 from pono_gan.data.fonts import MANIFEST
@@ -60,6 +64,7 @@ __all__ = [
     "figure_samples",
     "glyph_distances",
     "is_benchmark",
+    "moment_normalized",
     "model_renderers",
     "sample_triples",
 ]
@@ -157,6 +162,37 @@ def _blurred(images: Tensor, size: int) -> Tensor:
     return kornia.filters.gaussian_blur2d(images.float(), (kernel, kernel), (sigma, sigma)).flatten(1)
 
 
+#: the ink spread (the root mean square distance of the ink from its centroid, per axis) that moment normalization
+#: gives every glyph, as a share of the image side (10.7 px at 64 px: the glyphs stay inside the frame)
+SHAPE_SPREAD = 1 / 6
+
+
+def moment_normalized(images: Tensor) -> Tensor:
+    """(n, 1, H, W) glyphs in [0, 1] (ink dark on white) with their ink recentred and rescaled (one factor for both
+    axes, so the aspect ratio is kept) to a spread of ``SHAPE_SPREAD`` of the side; white where the frame is left,
+    images with less than one pixel's worth of ink unchanged."""
+    n, _, height, width = images.shape
+    ink = (1 - images[:, 0].float()).clamp(min=0)
+    mass = ink.sum((1, 2))
+    rows = torch.arange(height, dtype=torch.float32, device=images.device)[:, None]
+    cols = torch.arange(width, dtype=torch.float32, device=images.device)[None]
+    weight = ink / mass.clamp(min=1e-6)[:, None, None]
+    centre_y, centre_x = (weight * rows).sum((1, 2)), (weight * cols).sum((1, 2))
+    squared = (rows - centre_y[:, None, None]) ** 2 + (cols - centre_x[:, None, None]) ** 2
+    variance = (weight * squared).sum((1, 2)) / 2  # per axis
+    scale = variance.sqrt().clamp(min=1e-3) / (SHAPE_SPREAD * min(height, width))  # > 1: larger than the target
+    # output position -> input position in affine_grid's [-1, 1] coordinates: a pixel d pixels from the output's
+    # centre reads the input scale * d pixels from the ink's centroid
+    theta = torch.zeros(n, 2, 3, device=images.device)
+    theta[:, 0, 0] = theta[:, 1, 1] = scale
+    theta[:, 0, 2] = (2 * centre_x + 1) / width - 1
+    theta[:, 1, 2] = (2 * centre_y + 1) / height - 1
+    keep = mass < 1
+    theta[keep] = torch.tensor([[1.0, 0, 0], [0, 1.0, 0]], device=images.device)
+    grid = F.affine_grid(theta, [n, 1, height, width], align_corners=False)
+    return F.grid_sample(images.float() - 1, grid, align_corners=False) + 1  # zeros outside: white
+
+
 def glyph_distances(outputs: Tensor, candidates: Tensor, size: int | None = None) -> Tensor:
     """The glyph distance (see the module docstring) between every output and every candidate, (n, m).
 
@@ -241,10 +277,11 @@ def _set_metrics(chosen: Sequence[str], extractors: dict, outputs: dict[str, Ten
     return overall, per_font
 
 
-def _render_font(render: Render, glyphs: Tensor, blurred: Tensor, k: int, triples: Sequence[Triple],
+def _render_font(render: Render, glyphs: Tensor, blurred: Tensor, shapes: Tensor, k: int, triples: Sequence[Triple],
                  index: dict[str, int], batch_size: int) -> tuple[Tensor, dict[str, Tensor], Tensor, Tensor]:
     """Render target font ``k``'s triples (``glyphs[k]``; ``glyphs[0]`` is the source font) in batches: ``(outputs,
-    per-image scores, the index of each output's nearest character in font k, of its nearest font)``."""
+    per-image scores, the index of each output's nearest character in font k, of its nearest font)``; ``shapes``:
+    font k's glyphs moment-normalized and blurred."""
     outputs, scores, nearest_chars, nearest_fonts = [], [], [], []
     for first in range(0, len(triples), batch_size):
         batch = triples[first:first + batch_size]
@@ -259,6 +296,8 @@ def _render_font(render: Render, glyphs: Tensor, blurred: Tensor, k: int, triple
         batch_scores["content_accuracy"] = (nearest_char == chars).double()
         batch_scores["style_accuracy"] = (nearest_font == k).double()
         batch_scores["source_font"] = (nearest_font == 0).double()
+        nearest_shape = torch.cdist(_blurred(moment_normalized(rendered), glyphs.shape[-1]), shapes, p=1).argmin(1)
+        batch_scores["shape_accuracy"] = (nearest_shape == chars).double()
         outputs.append(rendered)
         scores.append(batch_scores)
         nearest_chars.append(nearest_char)
@@ -365,7 +404,9 @@ def _render_all(render: Render, bench: Benchmark, split: str, chars: str, glyphs
     for font in bench.targets:
         k = bench.row(font)
         mine = [t for t in triples if t.font == font]
-        rendered, scores, nearest_char, nearest_font = _render_font(render, glyphs, blurred, k, mine, index, batch_size)
+        shapes = _blurred(moment_normalized(glyphs[k]), bench.size)
+        rendered, scores, nearest_char, nearest_font = _render_font(render, glyphs, blurred, shapes, k, mine, index,
+                                                                    batch_size)
         for j, triple in enumerate(mine):
             rows.append({
                 "input": str(bench.content_path(split, triple.char)),

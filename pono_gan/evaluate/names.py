@@ -7,7 +7,7 @@ from __future__ import annotations
 LAYOUTS = ("paired", "aligned", "unpaired", "fonts")
 PER_IMAGE_METRICS = ("l1", "psnr", "ssim")
 #: per-image metrics of the font benchmark only (:mod:`pono_gan.evaluate.fonts`)
-ACCURACY_METRICS = ("content_accuracy", "style_accuracy", "source_font")
+ACCURACY_METRICS = ("content_accuracy", "shape_accuracy", "style_accuracy", "source_font")
 #: per-image metrics of style models only, from ``num_styles`` random styles per input
 STYLE_METRICS = ("l1_random", "diversity_l1")
 # name -> (kind, backbone, description)

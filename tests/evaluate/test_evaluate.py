@@ -80,8 +80,8 @@ def test_metrics_choose_what_runs(fresh_checkpoint, tiny_dataset, tmp_path):
     chosen, skipped, weights = select_metrics(None, "paired")
     assert chosen == ["l1", "psnr", "ssim", "fd_effnet_lite0", "kid_effnet_lite0"]
     assert set(skipped) == {"fid", "kid"} and weights is None
-    valid = ("l1, psnr, ssim, content_accuracy, style_accuracy, source_font, l1_random, diversity_l1, fd_effnet_lite0, "
-             "kid_effnet_lite0, fid, kid")
+    valid = ("l1, psnr, ssim, content_accuracy, shape_accuracy, style_accuracy, source_font, l1_random, diversity_l1, "
+             "fd_effnet_lite0, kid_effnet_lite0, fid, kid")
     with pytest.raises(DataError, match=f"unknown metric 'fid2048'; valid: {valid}"):
         select_metrics(["fid2048"], "paired")
     with pytest.raises(DataError, match="no metric chosen"):

@@ -6,14 +6,23 @@ import json
 
 import pytest
 import torch
+import torch.nn.functional as F
 
 from pono_gan.errors import DataError, MissingPathError
 from pono_gan.evaluate import Scoring
-from pono_gan.evaluate.fonts import REFERENCES, Benchmark, evaluate_fonts, glyph_distances, sample_triples
+from pono_gan.evaluate.fonts import (
+    REFERENCES,
+    SHAPE_SPREAD,
+    Benchmark,
+    evaluate_fonts,
+    glyph_distances,
+    moment_normalized,
+    sample_triples,
+)
 from tests.data.test_fonts import latin_benchmark, needs_dejavu
 from tests.helpers import run_python, write_tiny_checkpoint
 
-CHEAP = ["l1", "psnr", "ssim", "content_accuracy", "style_accuracy", "source_font"]
+CHEAP = ["l1", "psnr", "ssim", "content_accuracy", "shape_accuracy", "style_accuracy", "source_font"]
 
 
 @pytest.fixture(scope="module")
@@ -55,12 +64,55 @@ def test_triples_pair_every_character_and_font_with_another_character():
         sample_triples("a", ["x"])
 
 
+def moved(images, scale=0.8, shift=(0.15, -0.1)):
+    """``images`` (ink on white) shrunk by ``scale`` about the centre and shifted by ``shift`` (of the half side)."""
+    theta = torch.tensor([[1 / scale, 0, -shift[0] / scale], [0, 1 / scale, -shift[1] / scale]])
+    grid = F.affine_grid(theta.expand(len(images), 2, 3), images.shape, align_corners=False)
+    return F.grid_sample(images - 1, grid, align_corners=False) + 1
+
+
+def ink_moments(images):
+    """Each image's ink centroid (y, x) and spread (root mean square distance from it, per axis), in pixels."""
+    ink = (1 - images[:, 0]).clamp(min=0)
+    weight = ink / ink.sum((1, 2))[:, None, None]
+    rows, cols = torch.arange(images.shape[-2]).float()[:, None], torch.arange(images.shape[-1]).float()[None]
+    y, x = (weight * rows).sum((1, 2)), (weight * cols).sum((1, 2))
+    spread = ((weight * ((rows - y[:, None, None]) ** 2 + (cols - x[:, None, None]) ** 2)).sum((1, 2)) / 2).sqrt()
+    return y, x, spread
+
+
+def test_moment_normalization_centres_and_scales_the_ink_and_undoes_a_move():
+    glyphs = torch.ones(3, 1, 64, 64)
+    glyphs[0, 0, 5:20, 40:44] = 0  # a short stroke off centre
+    glyphs[1, 0, 10:50, 12:16] = 0.2  # a long grey one
+    glyphs[1, 0, 30:34, 12:52] = 0.2
+    normalized = moment_normalized(glyphs)
+    y, x, spread = ink_moments(normalized[:2])
+    torch.testing.assert_close(y, torch.full((2,), 31.5), atol=0.3, rtol=0)
+    torch.testing.assert_close(x, torch.full((2,), 31.5), atol=0.3, rtol=0)
+    torch.testing.assert_close(spread, torch.full((2,), 64 * SHAPE_SPREAD), atol=0.3, rtol=0)
+    assert torch.equal(normalized[2], glyphs[2])  # a blank page has no ink to move
+    # the same glyph shrunk and moved normalizes to (nearly) the same image
+    again = moment_normalized(moved(glyphs[1:2]))
+    assert (again - normalized[1:2]).abs().mean() < 0.1 * (moved(glyphs[1:2]) - glyphs[1:2]).abs().mean()
+
+
+@needs_dejavu
+def test_shape_accuracy_ignores_size_and_placement_which_content_accuracy_sees(bench):
+    perfect = oracle(bench)
+    values = evaluate_fonts(lambda contents, examples: moved(perfect(contents, examples)), bench,
+                            scoring=Scoring(metrics=CHEAP))["metrics"]
+    assert values["shape_accuracy"]["mean"] >= 0.95
+    assert values["content_accuracy"]["mean"] < 0.5
+
+
 @needs_dejavu
 def test_a_perfect_output_scores_one_and_each_reference_fails_its_accuracy(bench, tmp_path):
     perfect = evaluate_fonts(oracle(bench), bench, output=tmp_path / "perfect", scoring=Scoring(metrics=CHEAP))
     assert perfect["count"] == 19 * 3 and perfect["layout"] == "fonts"
     values = {name: entry["mean"] for name, entry in perfect["metrics"].items()}
-    assert values["content_accuracy"] == values["style_accuracy"] == 1.0 and values["l1"] == values["source_font"] == 0
+    assert values["content_accuracy"] == values["shape_accuracy"] == values["style_accuracy"] == 1.0
+    assert values["l1"] == values["source_font"] == 0
     assert set(perfect["per_font"]) == {"dejavuserif", "dejavusansmono", "dejavusans-bold"}
     assert all(font["content_accuracy"] == 1.0 for font in perfect["per_font"].values())
     rows = list(csv.DictReader(open(tmp_path / "perfect" / "per_image.csv", encoding="utf-8")))
