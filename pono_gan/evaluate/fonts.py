@@ -169,10 +169,14 @@ SHAPE_SPREAD = 1 / 6
 
 def moment_normalized(images: Tensor) -> Tensor:
     """(n, 1, H, W) glyphs in [0, 1] (ink dark on white) with their ink recentred and rescaled (one factor for both
-    axes, so the aspect ratio is kept) to a spread of ``SHAPE_SPREAD`` of the side; white where the frame is left,
-    images with less than one pixel's worth of ink unchanged."""
+    axes, so the aspect ratio is kept) to a spread of ``SHAPE_SPREAD`` of the side; white where the frame is left.
+
+    Ink is darkness below the image's median (its page: a glyph covers well under half of it), so a tinted page
+    weighs nothing; images with less than one pixel's worth of ink are left unchanged, and none is magnified more
+    than 8 times (a speck does not fill the frame)."""
     n, _, height, width = images.shape
-    ink = (1 - images[:, 0].float()).clamp(min=0)
+    page = images[:, 0].float().flatten(1).median(1).values
+    ink = (page[:, None, None] - images[:, 0].float()).clamp(min=0)
     mass = ink.sum((1, 2))
     rows = torch.arange(height, dtype=torch.float32, device=images.device)[:, None]
     cols = torch.arange(width, dtype=torch.float32, device=images.device)[None]
@@ -180,7 +184,8 @@ def moment_normalized(images: Tensor) -> Tensor:
     centre_y, centre_x = (weight * rows).sum((1, 2)), (weight * cols).sum((1, 2))
     squared = (rows - centre_y[:, None, None]) ** 2 + (cols - centre_x[:, None, None]) ** 2
     variance = (weight * squared).sum((1, 2)) / 2  # per axis
-    scale = variance.sqrt().clamp(min=1e-3) / (SHAPE_SPREAD * min(height, width))  # > 1: larger than the target
+    target = SHAPE_SPREAD * min(height, width)
+    scale = variance.sqrt().clamp(min=target / 8) / target  # > 1: the glyph is larger than the target
     # output position -> input position in affine_grid's [-1, 1] coordinates: a pixel d pixels from the output's
     # centre reads the input scale * d pixels from the ink's centroid
     theta = torch.zeros(n, 2, 3, device=images.device)

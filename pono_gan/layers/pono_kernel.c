@@ -12,7 +12,7 @@
  *           dx = rstd * (gy - mean_c(gy) - y * mean_c(gy * y)) + (gm + gs * y) / C.
  *           nchw reads gy and y twice (the channel sums, then dx); where a task's blocks of them outgrow the cache,
  *           its first pass copies them into the thread's pack buffer, so the second reads them from cache (see
- *           plan_nchw). pono_backward_nchw returns 1 where a thread could not allocate that buffer, else 0.
+ *           plan_nchw; a task whose thread cannot allocate that buffer reads them from memory again).
  */
 #include <math.h>
 #include <stddef.h>
@@ -23,8 +23,9 @@
 #define PACK_BYTES ((int64_t)256 << 10) /* a backward task's packed blocks at most: well inside L2 */
 #define MIN_PACK_ROW 256                /* positions per packed row at least: shorter rows measured slower */
 
-/* The calling thread's pack buffer of at least `floats` floats, 64-byte aligned: grown as needed and kept for the
- * thread's life (OpenMP keeps its threads), so steady-state calls allocate nothing. NULL if it cannot be had. */
+/* The calling thread's pack buffer of at least `floats` floats, 64-byte aligned: grown as needed and never freed
+ * (at most 256 KiB a thread; OpenMP keeps its threads, so steady-state calls allocate nothing). NULL if it cannot be
+ * had. */
 static __thread float *pack_buffer = NULL;
 static __thread size_t pack_capacity = 0;
 
@@ -114,8 +115,8 @@ static inline void store_fence(void) {
  * to the same cache sets). Rows are split when P exceeds MAX_CHUNK (the per-position accumulators stay in L1 / L2)
  * or when there are fewer samples than threads.
  * With `packed` tensors (the backward's gy and y), where a task's blocks of them would exceed 2 * PACK_BYTES (more than
- * L2 keeps for a second pass), tasks are cut to blocks of at most PACK_BYTES and `pack` is set, as long as that
- * leaves rows of at least MIN_PACK_ROW positions (C <= 128 at 256 KiB). Measured on (4, 128, 64, 64) and (8, 64, 128,
+ * L2 keeps for a second pass), tasks are cut to blocks of at most PACK_BYTES and `pack` is set, as long as their
+ * rows keep at least MIN_PACK_ROW positions (so C <= 128 at 256 KiB). Measured on (4, 128, 64, 64) and (8, 64, 128,
  * 128), the backward then takes about 12% less time; with C >= 256 (rows of 128 positions or fewer) it took 6 to 26%
  * more. */
 typedef struct {
@@ -139,7 +140,9 @@ static Plan plan_nchw(int64_t batch, int64_t channels, int64_t positions, int th
     const int64_t row_bytes = (int64_t)sizeof(float) * channels * packed;
     if (!packed || whole.chunk * row_bytes <= 2 * PACK_BYTES) return whole;
     const int64_t fitting = PACK_BYTES / row_bytes & ~(int64_t)15; /* positions whose blocks fit in PACK_BYTES */
-    return fitting < MIN_PACK_ROW ? whole : plan_chunks(batch, channels, positions, threads, fitting, 1);
+    if (fitting < MIN_PACK_ROW) return whole;
+    const Plan cut = plan_chunks(batch, channels, positions, threads, fitting, 1);
+    return cut.chunk < MIN_PACK_ROW ? whole : cut;
 }
 
 /* task's sample b, first position p0 and number of positions n */
@@ -248,28 +251,21 @@ static inline void backward_coefficients(float s1, float s2, float rstd, const f
     *d = gm ? gm[o] / channels : 0.0f;
 }
 
-int pono_backward_nchw(const float *restrict gy, const float *restrict y, const float *restrict rstd,
-                       const float *restrict gm, const float *restrict gs, float *restrict gx, int64_t batch,
-                       int64_t channels, int64_t positions, int threads) {
-    const Plan plan = plan_nchw(batch, channels, positions, threads, 2);
-    const int packing = plan.pack && gy; /* without gy, y is read once */
-    int failed = 0;
-#pragma omp parallel for num_threads(threads) schedule(static) if (threads > 1) reduction(| : failed)
+void pono_backward_nchw(const float *restrict gy, const float *restrict y, const float *restrict rstd,
+                        const float *restrict gm, const float *restrict gs, float *restrict gx, int64_t batch,
+                        int64_t channels, int64_t positions, int threads) {
+    const Plan plan = plan_nchw(batch, channels, positions, threads, gy ? 2 : 0); /* without gy, y is read once */
+#pragma omp parallel for num_threads(threads) schedule(static) if (threads > 1)
     for (int64_t task = 0; task < batch * plan.chunks; task++) {
         int64_t b, p0, n;
         task_range(plan, positions, task, &b, &p0, &n);
+        /* gy's and y's packed blocks, row c at c * n, in one buffer */
+        float *const buffer = plan.pack ? pack((size_t)2 * channels * plan.chunk) : NULL;
+        const int packing = buffer != NULL;
+        float *restrict pg = buffer, *restrict py = packing ? buffer + channels * n : NULL;
         const int64_t base = b * channels * positions + p0;
         const float *ys = y + base;
         float *out = gx + base;
-        float *restrict pg = NULL, *restrict py = NULL; /* gy's and y's packed blocks, row c at c * n */
-        if (packing) {
-            pg = pack((size_t)2 * channels * plan.chunk);
-            if (!pg) {
-                failed = 1;
-                continue;
-            }
-            py = pg + channels * n;
-        }
         float s1[MAX_CHUNK], s2[MAX_CHUNK], a[MAX_CHUNK], k[MAX_CHUNK], d[MAX_CHUNK];
         for (int64_t p = 0; p < n; p++) s1[p] = s2[p] = 0.0f;
         if (gy) {
@@ -326,7 +322,6 @@ int pono_backward_nchw(const float *restrict gy, const float *restrict y, const 
         }
         if (plan.stream) store_fence();
     }
-    return failed;
 }
 
 void pono_forward_nhwc(const float *restrict x, float *restrict y, float *restrict mean, float *restrict std,

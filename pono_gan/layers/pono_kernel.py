@@ -37,11 +37,11 @@ FLAG_SETS: tuple[tuple[str, ...], ...] = (("-O3", "-march=native", "-fopenmp"), 
 _COMMON_FLAGS = ("-shared", "-fPIC")
 
 _ptr, _i64, _f64, _int = ctypes.c_void_p, ctypes.c_int64, ctypes.c_double, ctypes.c_int
-_SIGNATURES = {  # name: (argument types, result type); pono_backward_nchw returns 1 where a pack buffer failed
-    "pono_forward_nchw": ((_ptr, _ptr, _ptr, _ptr, _ptr, _i64, _i64, _i64, _f64, _int), None),
-    "pono_backward_nchw": ((_ptr, _ptr, _ptr, _ptr, _ptr, _ptr, _i64, _i64, _i64, _int), _int),
-    "pono_forward_nhwc": ((_ptr, _ptr, _ptr, _ptr, _ptr, _i64, _i64, _f64, _int), None),
-    "pono_backward_nhwc": ((_ptr, _ptr, _ptr, _ptr, _ptr, _ptr, _i64, _i64, _int), None),
+_SIGNATURES = {
+    "pono_forward_nchw": (_ptr, _ptr, _ptr, _ptr, _ptr, _i64, _i64, _i64, _f64, _int),
+    "pono_backward_nchw": (_ptr, _ptr, _ptr, _ptr, _ptr, _ptr, _i64, _i64, _i64, _int),
+    "pono_forward_nhwc": (_ptr, _ptr, _ptr, _ptr, _ptr, _i64, _i64, _f64, _int),
+    "pono_backward_nhwc": (_ptr, _ptr, _ptr, _ptr, _ptr, _ptr, _i64, _i64, _int),
 }
 
 _GRAIN = 32768  # elements below which the kernels run on one thread (at::internal::GRAIN_SIZE)
@@ -112,9 +112,9 @@ def _load(path: Path) -> ctypes.CDLL | None:
         library = ctypes.CDLL(str(path))
     except OSError:  # missing, or not loadable here (a stale or foreign build): built again
         return None
-    for name, (argtypes, restype) in _SIGNATURES.items():
+    for name, argtypes in _SIGNATURES.items():
         function = getattr(library, name)
-        function.argtypes, function.restype = argtypes, restype
+        function.argtypes, function.restype = argtypes, None
     library.pono_isa.argtypes, library.pono_isa.restype = (), ctypes.c_char_p
     return library
 
@@ -228,6 +228,5 @@ def backward(grad_y: Tensor | None, y: Tensor, rstd: Tensor, grad_mean: Tensor |
     if layout == torch.channels_last:
         _library.pono_backward_nhwc(*grads, grad_x.data_ptr(), batch * height * width, channels, threads)
     else:
-        if _library.pono_backward_nchw(*grads, grad_x.data_ptr(), batch, channels, height * width, threads):
-            raise MemoryError("the fused PONO kernel could not allocate its per-thread pack buffer (at most 256 KiB)")
+        _library.pono_backward_nchw(*grads, grad_x.data_ptr(), batch, channels, height * width, threads)
     return grad_x

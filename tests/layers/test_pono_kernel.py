@@ -61,7 +61,8 @@ def test_kernel_builds_where_a_compiler_exists():
 @pytest.mark.parametrize(
     "shape",
     [(4, 128, 64, 64), (2, 3, 7, 5), (1, 1, 1, 1), (1, 1, 6, 5), (1, 3, 9, 11), (3, 16, 1, 9), (1, 64, 65, 67),
-     (2, 512, 4, 6), (1, 32, 96, 96), (2, 64, 97, 101), (1, 2048, 6, 7)],
+     (2, 512, 4, 6), (1, 32, 96, 96), (2, 64, 97, 101), (1, 2048, 6, 7),
+     (2, 37, 64, 64)],
 )
 @pytest.mark.parametrize("channels_last", [False, True])
 def test_matches_reference(shape, channels_last):
