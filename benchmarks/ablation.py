@@ -82,9 +82,10 @@ FONTS_METRICS = """- **Metrics:** `python -m pono_gan.evaluate` in the `fonts` l
   character c in each target font f is rendered in the style of an example, another test character drawn in f
   (seeded), and scored against the truth, c drawn in f: L1, PSNR, SSIM; **content accuracy** (the output's nearest
   test character in f is c), **shape accuracy** (the same after moment normalization: each image's ink recentred and
-  rescaled to a common spread, so the glyph's size and placement do not count) and **style accuracy** (the output's nearest drawing of c among the 8 target fonts and
-  the source is f's; **nearest to the source font** where it is the source's instead, lower is better), nearest
-  by the mean absolute difference after a Gaussian blur of 2 px; **diversity** (pairwise
+  rescaled to a common spread, so the glyph's size and placement do not count) and **style accuracy** (the
+  output's nearest drawing of c among the 8 target fonts and the source is f's; **nearest to the source font**
+  where it is the source's instead, lower is better), nearest by the mean absolute difference after a Gaussian
+  blur of 2 px; **diversity** (pairwise
   L1 of 3 random styles per character); FD-EffNet and KID-EffNet between the outputs and the truths. 255 x 8 =
   2,040 renderings per run."""
 

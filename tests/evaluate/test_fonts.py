@@ -81,6 +81,11 @@ def ink_moments(images):
     return y, x, spread
 
 
+def differ(a, b):
+    """The mean absolute difference of two image batches."""
+    return (a - b).abs().mean().item()
+
+
 def test_moment_normalization_centres_and_scales_the_ink_and_undoes_a_move():
     glyphs = torch.ones(3, 1, 64, 64)
     glyphs[0, 0, 5:20, 40:44] = 0  # a small L off centre
@@ -93,16 +98,13 @@ def test_moment_normalization_centres_and_scales_the_ink_and_undoes_a_move():
     torch.testing.assert_close(x, torch.full((2,), 31.5), atol=0.3, rtol=0)
     torch.testing.assert_close(spread, torch.full((2,), 64 * SHAPE_SPREAD), atol=0.3, rtol=0)
     assert torch.equal(normalized[2], glyphs[2])  # a blank page has no ink to move
-    def differ(a, b):
-        return (a - b).abs().mean().item()
-
     assert differ(moment_normalized(normalized[:1]), normalized[:1]) < 0.005  # normalized already: no flip, no move
     assert differ(normalized[:1], normalized[:1].flip(-1, -2)) > 0.02  # (which a flip would be)
     tinted = moment_normalized(glyphs[:1] * 0.96)  # a grey page moves nothing: only the glyph is ink
     assert differ(tinted, normalized[:1] * 0.96) < 0.005
     # the same glyph shrunk and moved normalizes to (nearly) the same image
-    again = moment_normalized(moved(glyphs[1:2]))
-    assert (again - normalized[1:2]).abs().mean() < 0.1 * (moved(glyphs[1:2]) - glyphs[1:2]).abs().mean()
+    shifted = moved(glyphs[1:2])
+    assert differ(moment_normalized(shifted), normalized[1:2]) < 0.1 * differ(shifted, glyphs[1:2])
 
 
 @needs_dejavu
