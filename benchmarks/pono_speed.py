@@ -3,6 +3,7 @@
     python benchmarks/pono_speed.py                 # (4, 128, 64, 64) float32, the issue's tensor
     python benchmarks/pono_speed.py --shape 1 256 64 64 --channels-last
     python benchmarks/pono_speed.py --threads 1    # less sensitive to other processes on a small machine
+    python benchmarks/pono_speed.py --kernel-only  # the kernel's two calls alone against Tensor.copy_
 
 Every case runs forward and backward with random upstream gradients (for PONO, on the normalized output and on
 both moments, as a generator with moment shortcuts uses them). Cases alternate round by round and the median is
@@ -11,6 +12,11 @@ reported, so machine noise hits all of them alike. Ratios below 1 mean faster th
 ``pono`` runs twice: as it runs by default (the fused C kernel for float32 CPU tensors, when it builds) and with
 ``PONO_GAN_NO_KERNEL=1`` (the torch autograd Function it falls back to); the first lines say which path was taken
 (for the kernel: its compiler flags and the widest vector ISA they let it use, e.g. AVX-512) and the CPU's features.
+
+``--kernel-only`` times the fused kernel's forward and backward calls alone, on preallocated buffers (no autograd, no
+allocation, no page faults), against ``Tensor.copy_`` of the same tensor: how close the kernel comes to the memory
+traffic the machine allows (the forward reads x and writes y, as a copy does; the backward reads grad_y and y and
+writes grad_x).
 """
 
 from __future__ import annotations
@@ -46,6 +52,31 @@ def without_kernel(fn):
     return run
 
 
+def kernel_only(x: torch.Tensor, grad_out: torch.Tensor, grad_moments: list[torch.Tensor], rounds: int,
+                repeats: int) -> None:
+    """Time the fused kernel's two calls on preallocated buffers against ``Tensor.copy_`` of x (see the docstring)."""
+    library = pono_kernel.library()
+    if library is None or not pono_kernel.usable(x) or not x.is_contiguous():
+        print("pono_speed.py: error: --kernel-only needs the fused kernel and a contiguous float32 tensor "
+              f"(kernel: {pono_kernel.status()}); drop --channels-last", file=sys.stderr)
+        raise SystemExit(2)
+    batch, channels, height, width = x.shape
+    y, out = torch.empty_like(x), torch.empty_like(x)
+    mean, std, rstd = (x.new_empty(batch, 1, height, width) for _ in range(3))
+    threads = torch.get_num_threads()
+    copy = f"Tensor.copy_ ({x.numel() * 4 / 2**20:.0f} MiB in and out)"
+    cases = {  # dicts keep their order: each round runs the forward before the backward that reads its y and rstd
+        copy: lambda: out.copy_(x),
+        "kernel forward": lambda: library.pono_forward_nchw(
+            x.data_ptr(), y.data_ptr(), mean.data_ptr(), std.data_ptr(), rstd.data_ptr(), batch, channels,
+            height * width, 1e-5, threads),
+        "kernel backward": lambda: library.pono_backward_nchw(
+            grad_out.data_ptr(), y.data_ptr(), rstd.data_ptr(), grad_moments[0].data_ptr(),
+            grad_moments[1].data_ptr(), out.data_ptr(), batch, channels, height * width, threads),
+    }
+    print_ratios(interleaved_medians(cases, rounds, repeats), copy)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--shape", type=int, nargs=4, default=[4, 128, 64, 64], metavar=("B", "C", "H", "W"))
@@ -53,6 +84,8 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=15)
     parser.add_argument("--repeats", type=int, default=10)
     parser.add_argument("--threads", type=int, default=None, help="torch.set_num_threads (default: torch's choice)")
+    parser.add_argument("--kernel-only", action="store_true",
+                        help="the fused kernel's calls alone on preallocated buffers, against Tensor.copy_")
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -83,6 +116,11 @@ def main() -> None:
             torch.autograd.backward(fn(x), [grad_out, *grad_moments])
         return step
 
+    if args.kernel_only:
+        print(f"the fused kernel alone on {tuple(args.shape)} float32, {torch.get_num_threads()} threads: "
+              f"{pono_kernel.status()}")
+        kernel_only(x.detach(), grad_out, grad_moments, args.rounds, args.repeats)
+        return
     fused = pono_kernel.usable(x)
     default = "pono (fused kernel)" if fused else "pono (torch Function)"
     cases = {"GroupNorm(32)": norm_step(group_norm), "InstanceNorm": norm_step(instance_norm), default: pono_step(pono)}
