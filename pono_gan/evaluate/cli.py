@@ -42,7 +42,7 @@ def _without_style(metrics: list[str] | None) -> list[str] | None:
         return None
     plain = [name for name in metrics if name not in STYLE_METRICS]
     if not plain:
-        raise DataError(f"--references: {', '.join(metrics)} score style models only, and doing nothing has "
+        raise DataError(f"--references: {', '.join(metrics)}: only for style models, and doing nothing has "
                         "no style; add a metric such as l1 or fd_effnet_lite0")
     return plain
 

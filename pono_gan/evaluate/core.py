@@ -68,13 +68,13 @@ def _unavailable(layout: str, styled: bool) -> dict[str, str]:
     reasons = {}
     for name in METRICS:
         if name in ACCURACY_METRICS and layout != "fonts":
-            reasons[name] = "need the font benchmark (python -m pono_gan.data.builders fonts; layout fonts)"
+            reasons[name] = "only on the font benchmark (python -m pono_gan.data.builders fonts; layout fonts)"
         elif name == "l1_random" and layout == "fonts":
             reasons[name] = "random styles have no truth on the font benchmark (diversity_l1 scores them)"
         elif name in STYLE_METRICS and not styled:
-            reasons[name] = "score style (MUNIT) models only"
+            reasons[name] = "only for style (MUNIT) models"
         elif name in NEEDS_PAIRS and layout == "unpaired":
-            reasons[name] = (f"need ground-truth pairs; the unpaired layout has only the distribution metrics "
+            reasons[name] = (f"only with ground-truth pairs; the unpaired layout has only the distribution metrics "
                              f"({', '.join(DISTRIBUTION_METRICS)}){' and diversity_l1' if styled else ''}")
     return reasons
 
@@ -105,7 +105,7 @@ def select_metrics(
         refused = [name for name in chosen if name in reasons]
         if refused:
             same = [name for name in refused if reasons[name] == reasons[refused[0]]]
-            raise DataError(f"{', '.join(same)} {reasons[refused[0]]}")
+            raise DataError(f"{', '.join(same)}: {reasons[refused[0]]}")
     skipped: dict[str, str] = {}
     inception = [name for name in chosen
                  if name in DISTRIBUTION_METRICS and DISTRIBUTION_METRICS[name][1] == "inception"]

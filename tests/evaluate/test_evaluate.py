@@ -98,7 +98,7 @@ def test_unpaired_layout_compares_every_output_with_every_target(fresh_checkpoin
     assert (fd["n_outputs"], fd["n_targets"]) == (3, 5)
     assert summary["distribution_metrics"]["kid_effnet_lite0"]["subset_size"] == 3
     with pytest.raises(DataError,
-                       match="l1 need ground-truth pairs; the unpaired layout has only the distribution metrics"):
+                       match="l1: only with ground-truth pairs; the unpaired layout has only the distribution metrics"):
         evaluate(model, tmp_path / "data", "unpaired", scoring=Scoring(device="cpu", workers=0, metrics=["l1", "fid"]))
 
 
@@ -263,4 +263,4 @@ def test_the_cli_scores_doing_nothing_beside_the_model_on_request(fresh_checkpoi
     with pytest.raises(SystemExit) as exit_:
         main(["--checkpoint", str(style), "--direction", "AtoB", "--data", str(tiny_dataset), "--metrics",
               "diversity_l1", "--output", str(tmp_path / "style"), "--device", "cpu", "--references"])
-    assert exit_.value.code == 2 and "--references: diversity_l1 score style models only" in capsys.readouterr().err
+    assert exit_.value.code == 2 and "--references: diversity_l1: only for style models" in capsys.readouterr().err

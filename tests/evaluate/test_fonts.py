@@ -173,7 +173,7 @@ def test_a_style_checkpoint_on_the_benchmark_with_its_references(bench, tmp_path
 def test_protocol_errors(bench, tmp_path):
     with pytest.raises(MissingPathError, match="not a font benchmark; build one with"):
         evaluate_fonts(REFERENCES["blank page"], tmp_path)
-    with pytest.raises(DataError, match="l1_random random styles have no truth on the font benchmark"):
+    with pytest.raises(DataError, match="l1_random: random styles have no truth on the font benchmark"):
         evaluate_fonts(REFERENCES["blank page"], bench, scoring=Scoring(metrics=["l1_random"]))
     with pytest.raises(DataError, match="split 'nope'"):
         evaluate_fonts(REFERENCES["blank page"], bench, split="nope")

@@ -225,7 +225,7 @@ def test_style_metric_selection():
     assert "diversity_l1" in select_metrics(None, "paired", styled=True)[0]
     assert "l1_random" not in select_metrics(None, "unpaired", styled=True)[0]
     assert "diversity_l1" not in select_metrics(None, "paired")[0]
-    with pytest.raises(DataError, match="score style .* models only"):
+    with pytest.raises(DataError, match=r"diversity_l1: only for style \(MUNIT\) models"):
         select_metrics(["diversity_l1"], "paired")
-    with pytest.raises(DataError, match="l1_random need ground-truth pairs"):
+    with pytest.raises(DataError, match="l1_random: only with ground-truth pairs"):
         select_metrics(["l1_random"], "unpaired", styled=True)
