@@ -113,7 +113,7 @@ def _references(args: argparse.Namespace, model, root, layout: str, output: Path
 
 def _run(args: argparse.Namespace) -> tuple[dict[str, Any], str, str, Path]:
     """Evaluate as ``args`` say: ``(summary, data root, layout, output folder)``."""
-    from pono_gan.errors import DataError
+    from pono_gan.errors import DataError, MissingPathError
     from pono_gan.evaluate.core import evaluate
     from pono_gan.inference import load_model
 
@@ -122,6 +122,8 @@ def _run(args: argparse.Namespace) -> tuple[dict[str, Any], str, str, Path]:
     root = args.data or trained.get("root")
     if root is None:
         raise DataError(f"{args.checkpoint}: does not record its data root; pass --data")
+    if not Path(root).is_dir():  # before the layout and the metrics, which would otherwise speak of a folder's layout
+        raise MissingPathError(f"data folder not found: {root} (pass --data with the folder to score on)")
     layout = args.layout or _default_layout(model, root, trained)
     output = Path(args.output) if args.output else Path(args.checkpoint).resolve().parent.parent / f"eval_{args.split}"
     metrics = [name for value in args.metrics for name in value.split(",") if name] if args.metrics else None

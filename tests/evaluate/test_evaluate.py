@@ -264,3 +264,15 @@ def test_the_cli_scores_doing_nothing_beside_the_model_on_request(fresh_checkpoi
         main(["--checkpoint", str(style), "--direction", "AtoB", "--data", str(tiny_dataset), "--metrics",
               "diversity_l1", "--output", str(tmp_path / "style"), "--device", "cpu", "--references"])
     assert exit_.value.code == 2 and "--references: diversity_l1: only for style models" in capsys.readouterr().err
+
+
+def test_the_cli_names_a_missing_data_folder_before_it_weighs_the_metrics(fresh_checkpoint, tmp_path, capsys):
+    """A wrong --data is named as missing, even with a metric that its (guessed) layout would refuse."""
+    with pytest.raises(SystemExit) as exit_:
+        main(["--checkpoint", str(fresh_checkpoint), "--data", str(tmp_path / "nope"), "--metrics", "content_accuracy",
+              "--device", "cpu"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert exit_.value.code == 2 and len(err) == 1
+    missing = tmp_path / "nope"
+    assert err[0] == f"evaluate: error: data folder not found: {missing} (pass --data with the folder to score on)"
+
