@@ -413,12 +413,18 @@ def discriminators_alive(record: dict) -> bool | None:
 
 def health_label(record: dict) -> str:
     """The run's discriminators in a table cell: ``tell real from fake``, ``**at chance** (D_B)`` naming those at
-    chance, or ``not recorded``."""
+    chance, ``**win outright** (D_A)`` naming those the generator no longer fools (it collapsed or diverged), or
+    ``not recorded``."""
+    from pono_gan.tasks.base import wins_outright
+
     alive = discriminators_alive(record)
+    if alive is None:
+        return "not recorded"
+    entries = record["discriminators"].items()
     if alive is False:
-        dead = ", ".join(name for name, entry in record["discriminators"].items() if not entry["tells_real_from_fake"])
-        return f"**at chance** ({dead})"
-    return "not recorded" if alive is None else "tell real from fake"
+        return f"**at chance** ({', '.join(name for name, entry in entries if not entry['tells_real_from_fake'])})"
+    winners = [name for name, entry in entries if wins_outright(entry)]
+    return f"**win outright** ({', '.join(winners)})" if winners else "tell real from fake"
 
 
 def precision_line(plan) -> str:
@@ -451,12 +457,14 @@ def gates_section(records: Sequence[dict], references: dict[str, dict[str, float
     """Which runs passed the learning gates: a table, one row per run."""
     metrics = [m for m in gate_metrics if any(m in r["values"] for r in records)]
     names = ", ".join(LABELS.get(m, (m,))[0] for m in metrics)
-    from pono_gan.tasks.base import HEALTH_MARGIN, HEALTH_WINDOW  # the verdict's own rule, where it is applied
+    from pono_gan.tasks.base import HEALTH_MARGIN, HEALTH_WIN, HEALTH_WINDOW  # the verdict's own rule
 
     lines = [f"A run has learned when its discriminators still tell real from fake at the end (real beats fake by at "
              f"least {HEALTH_MARGIN} over its last {HEALTH_WINDOW} steps) and it beats every reference above on "
              f"{names}. Variants are ranked only at budgets where a baseline learned (its mean over seeds beats the "
-             "references, its discriminators alive in every seed).", "",
+             f"references, its discriminators alive in every seed). A discriminator that *wins outright* (real beats "
+             f"fake by {HEALTH_WIN} or more) is no longer fooled at all: its generator collapsed or diverged, which "
+             "the metrics then show.", "",
              "| variant | iterations | seed | discriminators | " + " | ".join(
                  f"beats the references on {LABELS.get(m, (m,))[0]}" for m in metrics) + " | learned |",
              "|---" * (len(metrics) + 5) + "|"]

@@ -77,8 +77,9 @@ def test_the_report_names_the_means_that_do_not_beat_doing_nothing():
 def test_variants_are_ranked_only_where_a_baseline_learned(tmp_path):
     alive = {"D_B": {"real": 0.7, "fake": 0.3, "steps": 50, "tells_real_from_fake": True}}
     dead = {"D_B": {"real": 0.47, "fake": 0.46, "steps": 50, "tells_real_from_fake": False}}
-    records = [{**r, "discriminators": dead if (r["variant"], r["steps"], r["seed"]) == ("instance", 300, 0) else alive}
-               for r in RECORDS]
+    won = {"D_A": alive["D_B"], "D_B": {"real": 1.0, "fake": 0.0, "steps": 50, "tells_real_from_fake": True}}
+    health = {("instance", 300, 0): dead, ("instance", 300, 1): won}
+    records = [{**r, "discriminators": health.get((r["variant"], r["steps"], r["seed"]), alive)} for r in RECORDS]
     references = {"input unchanged": {"l1": 0.215}, "blank page": {"l1": 0.25}}
     text = render(plan(tmp_path), records, Page(["l1"], ["instance", "group"], "t", "c", "s", (None, None), "",
                   references=references))
@@ -86,6 +87,7 @@ def test_variants_are_ranked_only_where_a_baseline_learned(tmp_path):
     assert "| IN | 100 | 0 | tell real from fake | yes | **yes** |" in text  # L1 0.20 < 0.215
     assert "| GN | 100 | 1 | tell real from fake | no | no |" in text  # L1 0.23
     assert "| IN | 300 | 0 | **at chance** (D_B) | yes | no |" in text  # a dead discriminator fails the run
+    assert "| IN | 300 | 1 | **win outright** (D_B) |" in text  # named; the metrics judge the run
     at_100, at_300 = text.split("## Results at 300 iterations")
     assert "### Differences against the best baseline (100 iterations)" in at_100  # IN's mean 0.204 learned
     # GN did not run at 300 iterations, so only IN is named

@@ -28,6 +28,9 @@ def test_the_verdict_compares_real_and_fake_over_the_last_steps():
     assert line.startswith("discriminators: D_B tells real from fake (real 0.80, fake 0.20, constant 0.50 "
                            "over the last")
     assert "D_A does NOT tell real from fake" in line and line.endswith("gives the generator nothing to learn from")
+    won = health_line({"D_B": {"real": 1.0, "fake": 0.02, "steps": 50, "tells_real_from_fake": True}})
+    assert won.startswith("discriminators: D_B wins outright (real 1.00, fake 0.02")  # a generator that diverged
+    assert won.endswith("look at the samples for a generator that collapsed or diverged")
     task.gan_loss = "vanilla"  # scores are probabilities for the vanilla loss
     assert (task.judge("D", torch.zeros(1, 1, 2, 2), torch.zeros(1, 1, 2, 2))["D_real_score"].item()
             == pytest.approx(0.5))
