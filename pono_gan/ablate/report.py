@@ -557,10 +557,12 @@ def _budget_section(results: Results, page: Page, gate_metrics: Sequence[str],
     parts = [f"## Results at {results.steps} iterations", "", *table, ""]
     learned = (baseline_learned(results, page.baselines, page.references, gate_metrics) if page.references
                else "unchecked")
-    if learned is None:
-        parts += [f"**Not learned at this budget.** No baseline "
-                  f"({', '.join(variant_label(b) for b in page.baselines if b in results.runs)}) passed the learning "
-                  "gates at "
+    ran = ", ".join(variant_label(b) for b in page.baselines if b in results.runs)
+    if learned is None and not ran:
+        parts += [f"**No baseline ran at {results.steps} iterations** "
+                  f"({', '.join(variant_label(b) for b in page.baselines)}), so the variants are not ranked.", ""]
+    elif learned is None:
+        parts += [f"**Not learned at this budget.** No baseline ({ran}) passed the learning gates at "
                   f"{results.steps} iterations, so the variants are not ranked: a difference between models that "
                   "learned nothing says nothing about the method.", ""]
     else:

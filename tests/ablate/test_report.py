@@ -94,6 +94,10 @@ def test_variants_are_ranked_only_where_a_baseline_learned(tmp_path):
     assert ("**Not learned at this budget.** No baseline (IN) passed" in at_300
             and "Differences against" not in at_300)
     assert "15 of 21 runs passed." in text  # GN (5 seeds) and one IN run fail
+    # a partial study whose baselines have not run yet says so, and ranks nothing
+    alone = render(plan(tmp_path), [r for r in records if r["variant"] == "pono_ms"],
+                   Page(["l1"], ["instance", "group"], "t", "c", "s", (None, None), "", references=references))
+    assert "**No baseline ran at 100 iterations** (IN, GN), so the variants are not ranked." in alone
     # a study without references is not gated
     assert "Learning gates" not in render(plan(tmp_path), RECORDS, Page(["l1"], ["instance"], "t", "c", "s",
                                           (None, None), ""))
