@@ -8,6 +8,11 @@ correlation (over images) between the two encoders' mean maps and between their 
 translations (in the styles of B test images) correlate with their inputs. Opposite signs (a mean-map correlation
 near -1) make the decoder draw the input inverted: its strokes as a light halo on grey.
 
+Then which glyph the decoder draws: each PONO stage's mean maps, then its std maps, are taken from another test
+image (the content code and the other stages' moments stay the input's), and the translation's correlation with the
+content's input and with the moments' input is printed. Where the one with the moments' input wins, that stage's
+maps carry the input's strokes past the content code: the decoder draws the source's shapes from them.
+
 On a font benchmark the images are the source font's test glyphs (and the first target font's); elsewhere the
 ``testA`` images. Both domains must have one channel count.
 """
@@ -69,11 +74,24 @@ def measure(checkpoint: Path, data: Path, limit: int = 64) -> list[str]:
         inputs = next(iter(sets.values()))
         examples = list(sets.values())[-1]
         styles = atob.generator.encode_style(torch.roll(examples, 1, 0))
-        translated = atob.generator(inputs, styles)
+        content, moments = encoder_a.encode_content(inputs)
+        translated = atob.generator.target.decode(content, styles, moments)
+        others = torch.roll(torch.arange(len(inputs)), max(1, len(inputs) // 2))  # not the styles' images
+        drawn = {}
+        for stage in range(len(moments)):
+            for part in ("mean", "std"):
+                swapped = [m._replace(**{part: getattr(m, part)[others]}) if index == stage else m
+                           for index, m in enumerate(moments)]
+                drawn[stage, part] = atob.generator.target.decode(content, styles, swapped)
     pairs = zip(encoder_a.content_encoder.parameters(), encoder_b.content_encoder.parameters())
     shared = all(torch.equal(p, q) for p, q in pairs)
     lines.append(f"AtoB translations vs their inputs: correlation {correlation(translated, inputs):+.2f}"
-                 + (" (one content encoder shared by both domains)" if shared else ""))
+                 + (" (one content encoder shared by both domains)" if shared else "")
+                 + f"; vs other inputs {correlation(translated, inputs[others]):+.2f}")
+    for (stage, part), images in drawn.items():
+        lines.append(f"  stage {stage}'s {part} maps from another input: correlation with the content's input "
+                     f"{correlation(images, inputs):+.2f}, with the moments' input "
+                     f"{correlation(images, inputs[others]):+.2f}")
     return lines
 
 

@@ -3,6 +3,7 @@ the references, a style checkpoint through ``python -m pono_gan.evaluate``, and 
 
 import csv
 import json
+import re
 
 import pytest
 import torch
@@ -179,6 +180,16 @@ def test_protocol_errors(bench, tmp_path):
         evaluate_fonts(REFERENCES["blank page"], bench, split="nope")
 
 
+def drawn_correlations(lines: list[str]) -> dict[tuple[int, str], tuple[float, float]]:
+    """moment_alignment's swap lines: (stage, part) -> correlation with the content's input, with the moments'."""
+    drawn = {}
+    for line in lines:
+        if line.startswith("  stage "):
+            words, (content, moments) = line.split(), re.findall(r"[+-]\d\.\d\d", line)
+            drawn[int(words[1].removesuffix("'s")), words[2]] = (float(content), float(moments))
+    return drawn
+
+
 @needs_dejavu
 def test_moment_alignment_measures_whether_two_encoders_agree(bench, tmp_path):
     """benchmarks/moment_alignment.py: two copies of one encoder agree exactly (+1.00); the command prints a line a
@@ -195,8 +206,20 @@ def test_moment_alignment_measures_whether_two_encoders_agree(bench, tmp_path):
     assert result.returncode == 0, result.stderr
     lines = result.stdout.strip().splitlines()
     assert lines[0].startswith("dejavusans (A) glyphs: mean maps of encoder A vs B +1.00, +1.00; std maps +1.00, +1.00")
-    assert (lines[-1].startswith("AtoB translations vs their inputs: correlation ")
-            and "shared by both domains" in lines[-1])
+    [translations] = [line for line in lines if line.startswith("AtoB translations vs their inputs: correlation ")]
+    assert "shared by both domains" in translations
+    # which glyph the decoder draws: each stage's mean, then std maps from another input
+    drawn = drawn_correlations(lines)
+    assert list(drawn) == [(0, "mean"), (0, "std"), (1, "mean"), (1, "std")]
+    unswapped = float(re.findall(r"[+-]\d\.\d\d", translations)[0])
+    assert drawn[0, "mean"][0] != unswapped and drawn[0, "std"][0] != unswapped  # the maps were swapped
+    std_only = write_tiny_checkpoint(tmp_path / "std.ckpt", task="style", shortcut="ms_std", in_channels=1,
+                                     out_channels=1, data={"preprocess": "none"})
+    lines = run_python("benchmarks/moment_alignment.py", "--checkpoint", std_only, "--data", bench,
+                       "--limit", "8").stdout.strip().splitlines()
+    unswapped = float(re.findall(r"[+-]\d\.\d\d", next(line for line in lines if line.startswith("AtoB")))[0])
+    drawn = drawn_correlations(lines)
+    assert drawn[0, "mean"][0] == drawn[1, "mean"][0] == unswapped != drawn[0, "std"][0]  # the mean is not re-injected
     plain = write_tiny_checkpoint(tmp_path / "in.ckpt", task="style", pono=False, shortcut="none", in_channels=1,
                                   out_channels=1, data={"preprocess": "none"})
     refused = run_python("benchmarks/moment_alignment.py", "--checkpoint", plain, "--data", bench)
