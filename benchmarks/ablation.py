@@ -185,7 +185,8 @@ PRESETS = {
   **IN (shared content encoder)**. IN and PONO-MS over 5 seeds, the others over 3.
 """ + FONTS_METRICS, PAPER_MUNIT, data="fonts", layout="fonts"),
     "fonts_kai": Preset(
-        "style", ("style/base.yaml", "ablation/fonts_style.yaml", "ablation/fonts_kai.yaml"), ("instance", "pono_ms"),
+        "style", ("style/base.yaml", "ablation/fonts_style.yaml", "ablation/fonts_kai.yaml"),
+        ("instance", "pono_ms", "pono_ms_std"),
         tuple((variant, 3, 1) for variant in ("group", "pono_dms", "pono_ms_official", "pono_ms_no_moment_loss")),
         False, "runs/ablation_fonts_kai", "docs/results_style.md",
         FONTS_METRIC_NAMES, "AtoB",
@@ -197,13 +198,15 @@ PRESETS = {
   candidates of style accuracy; the protocol renders Kai.
 - **Model:** `configs/style/base.yaml` + `configs/ablation/fonts_style.yaml`: MUNIT (8-dim style code, AdaIN
   decoder, image / content / style reconstruction, LSGAN), 16 base channels, 2 residual blocks, batch 4, a
-  learning rate of 4e-4 for both networks (`configs/ablation/fonts_kai.yaml`; MUNIT's 1e-4 did not learn in 2,000
-  iterations: `docs/pilot_style.md`, section 9); pix2pix's
+  learning rate of 4e-4 for the generators and MUNIT's 1e-4 for the discriminators
+  (`configs/ablation/fonts_kai.yaml`; at MUNIT's 1e-4 for both IN did not learn in 2,000 iterations, at 4e-4 for
+  both PONO-MS's discriminators diverged: `docs/pilot_style.md`, section 9); pix2pix's
   PatchGAN with 3 strided layers of 64 channels (no norm, Kaiming init) at 2 scales, which see 70 and 141 px of
   the 64. IN, GN, PONO-MS and PONO-DMS differ only in the content encoder's normalization and the shortcut;
   PONO-MS has the official trainer's moment loss, and **PONO-MS (no moment loss)** is without it; **PONO-MS
-  (official layout)** is the official MUNIT + PONO-MS generator's layout. IN and PONO-MS over 5 seeds, the others
-  over 3.
+  (official layout)** is the official MUNIT + PONO-MS generator's layout; **PONO-MS (std only)** re-injects the
+  std alone, the fix for a PONO-MS that draws the source's strokes (`docs/pilot_style.md`, section 10). IN,
+  PONO-MS and PONO-MS (std only) over 5 seeds, the others over 3.
 - **Metrics:** as the font benchmark's protocol (`pono_gan.evaluate.fonts`), on Kai alone: each test character
   rendered in the style of another test character drawn in Kai, scored against its own Kai glyph (L1, PSNR,
   SSIM), **content accuracy** (its nearest test character in Kai is itself) and **style accuracy** (its nearest
