@@ -212,8 +212,9 @@ def health_verdict(entry: dict[str, Any]) -> str:
 HEALTH_MARGIN = 0.1
 HEALTH_WINDOW = 50
 #: a discriminator "wins outright" when real beats fake by this much or more (LSGAN's targets are 1 and 0 apart; a
-#: vanilla one's probabilities near 1 and 0): the generator no longer fools it at all. On the font benchmark the runs
-#: that learned ended at 0.35 to 0.80 and the two whose generators diverged at 1.00 to 1.24 (docs/pilot_style.md)
+#: vanilla one's probabilities near 1 and 0): the generator no longer fools it at all. On the font benchmark every
+#: discriminator of the runs that learned ended at 0.35 to 0.80; the two runs whose generators diverged each had one
+#: at 1.00 to 1.24
 HEALTH_WIN = 0.9
 
 
