@@ -1,7 +1,7 @@
 """infer.py's pipeline against a plain loop, images per second over a folder of 256 px photos, in the same run.
 
-    python benchmarks/infer_speed.py                      # 8 images, 3 interleaved rounds
-    python benchmarks/infer_speed.py --images 16 --rounds 5 --batch-size 4
+    python benchmarks/infer_speed.py                      # 32 images, 3 interleaved rounds
+    python benchmarks/infer_speed.py --images 64 --rounds 5 --batch-size 4
     python benchmarks/infer_speed.py --checkpoint runs/demo/checkpoints/last.ckpt     # a trained generator (make demo)
 
 The generator is a realistic one (ResNet, 64 base channels, 9 blocks, PONO-MS: the GeneratorConfig defaults with
@@ -115,7 +115,9 @@ def worst_psnr(reference: Path, candidate: Path) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--images", type=int, default=8)
+    parser.add_argument("--images", type=int, default=32,
+                        help="images per folder (default: %(default)s; with a handful, the pipeline's fixed start-up "
+                             "cost, e.g. its DataLoader workers, weighs on its images/s)")
     parser.add_argument("--size", type=int, default=256)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--batch-size", type=int, default=None,
