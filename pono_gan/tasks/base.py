@@ -388,6 +388,17 @@ class GANTask(pl.LightningModule):
             for parameter, flag in zip(module.parameters(), flags):
                 parameter.requires_grad_(flag)
 
+    def compiled_networks(self) -> list[nn.Module]:
+        """The networks a training step calls, which ``train.py --compile`` compiles: ``torch.compile`` compiles a
+        module's forward, so a task whose step calls its generators' parts (the style task) names the parts."""
+        return [*self.generators.values(), *self.discriminators.values()]
+
+    def compile_networks(self) -> None:
+        """``torch.compile`` each of :meth:`compiled_networks` in place (``Module.compile``: the parameters and the
+        checkpoint's keys stay as they are, so a compiled run's checkpoints resume and load uncompiled too)."""
+        for network in {id(n): n for n in self.compiled_networks()}.values():  # a shared module once
+            network.compile()
+
     # ----- optimization ---------------------------------------------------------------------------------------
     def setup(self, stage: str) -> None:
         """Says what the discriminators see (one line). Under DDP, the ``discriminator_first`` order's two backward

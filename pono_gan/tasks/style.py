@@ -138,6 +138,12 @@ class StyleTask(GANTask):
         self.generators = nn.ModuleDict({"A": self.generator_a, "B": self.generator_b})
         self.discriminators = nn.ModuleDict({"A": self.discriminator_a, "B": self.discriminator_b})
 
+    def compiled_networks(self) -> list[nn.Module]:
+        """A training step calls the generators' encoders and decoders, not their forward."""
+        parts = [getattr(g, name) for g in self.generators.values()
+                 for name in ("content_encoder", "style_encoder", "decoder")]
+        return [*parts, *self.discriminators.values()]
+
     def _new_generator(self, config: MunitConfig) -> nn.Module:  # type: ignore[override]
         return init_weights(build_munit(config), self.init_type, self.init_gain)
 

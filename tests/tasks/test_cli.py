@@ -208,3 +208,23 @@ def test_resuming_a_run_kept_where_variant_files_used_to_put_it_says_where_it_is
     assert stopped.value.code == 2
     assert ("resume it with --trainer.default_root_dir runs/paired/pono_ms"
             in capsys.readouterr().err.strip().splitlines()[-1])
+
+
+@pytest.mark.slow
+def test_compile_trains_compiled_networks_into_the_same_checkpoint(tiny_dataset, tmp_path):
+    from torch._dynamo.utils import counters
+
+    from pono_gan.checkpoint import generator_from_checkpoint, read_checkpoint
+    from tests.tasks.helpers import tiny_run
+
+    configs = ["configs/paired/base.yaml", "configs/paired/pono_ms.yaml"]
+    counters.clear()
+    cli = tiny_run(configs, tiny_dataset, tmp_path / "compiled", "--trainer.max_steps", "2", "--compile", "true")
+    assert cli.trainer.global_step == 2 and counters["stats"]["unique_graphs"] > 0
+    networks = cli.model.compiled_networks()
+    assert len(networks) == 2 and all(n._compiled_call_impl is not None for n in networks)
+    plain = tiny_run(configs, tiny_dataset, tmp_path / "plain", "--trainer.max_steps", "2")
+    assert all(n._compiled_call_impl is None for n in plain.model.compiled_networks())
+    compiled, eager = (read_checkpoint(tmp_path / run / "checkpoints" / "last.ckpt") for run in ("compiled", "plain"))
+    assert compiled["state_dict"].keys() == eager["state_dict"].keys()
+    generator_from_checkpoint(compiled, "AtoB")  # loads (strictly) into an uncompiled generator

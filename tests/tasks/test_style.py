@@ -106,6 +106,22 @@ def test_gray_domain_a():
     assert fakes["fake_A"].shape == (2, 1, 32, 32) and fakes["fake_B"].shape == (2, 3, 32, 32)
 
 
+@pytest.mark.parametrize("shared", [False, True])
+def test_compile_takes_every_network_a_training_step_calls(shared):
+    """``train.py --compile`` compiles each of compiled_networks' forward: those must be the modules the losses call
+    (not the generators' forward, which a style step never calls) and hold every trained parameter."""
+    task = tiny_style_task("ms", shared_content_encoder=shared)
+    networks = task.compiled_networks()
+    assert {id(p) for n in networks for p in n.parameters()} == {id(p) for p in task.parameters()}
+    called = set()
+    for network in networks:
+        network.register_forward_hook(lambda module, inputs, output: called.add(id(module)))
+    data = batch()
+    _, _, fakes = task.generator_loss(data)
+    task.discriminator_loss(data, fakes)
+    assert called == {id(n) for n in networks}
+
+
 @pytest.mark.slow
 def test_tiny_training_run_checkpoint_reproduces_outputs(tiny_dataset, tmp_path):
     cli = tiny_run(STYLE + ["configs/style/pono_dms.yaml"], tiny_dataset, tmp_path / "run", "--trainer.max_steps", "2",
