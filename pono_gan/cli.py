@@ -204,7 +204,7 @@ class PonoCLI(LightningCLI):
         parser.add_argument("--compile", type=bool, default=False,
                             help="torch.compile the networks a training step calls (fit only; the first steps pay "
                                  "for the compilation; checkpoints are the same as without it). It pays off on large "
-                                 "networks: 1.6x bf16 eager at 256 px on a CPU with AMX, nothing on the 64 px style "
+                                 "networks: 1.6x bf16 eager at 256 px on a CPU with AMX, 1.1x on the 64 px style "
                                  "study's (docs/training.md)")
         parser.add_lightning_class_args(ImageLogger, "images")
         parser.set_defaults(
