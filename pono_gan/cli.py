@@ -268,9 +268,8 @@ class PonoCLI(LightningCLI):
 
     def before_fit(self) -> None:
         if (self.config[self.subcommand] if self.subcommand else self.config).get("compile"):
-            self.model.compile_networks()
-            rank_zero_info(f"compile: torch.compile on {len(self.model.compiled_networks())} networks "
-                           "(the first steps of each shape compile them)")
+            count = self.model.compile_networks()
+            rank_zero_info(f"compile: torch.compile on {count} networks (the first steps of each shape compile them)")
 
     @staticmethod
     def _resolve_ckpt_path(config: Namespace) -> str | None:

@@ -393,11 +393,14 @@ class GANTask(pl.LightningModule):
         module's forward, so a task whose step calls its generators' parts (the style task) names the parts."""
         return [*self.generators.values(), *self.discriminators.values()]
 
-    def compile_networks(self) -> None:
+    def compile_networks(self) -> int:
         """``torch.compile`` each of :meth:`compiled_networks` in place (``Module.compile``: the parameters and the
-        checkpoint's keys stay as they are, so a compiled run's checkpoints resume and load uncompiled too)."""
-        for network in {id(n): n for n in self.compiled_networks()}.values():  # a shared module once
+        checkpoint's keys stay as they are, so a compiled run's checkpoints resume and load uncompiled too); how
+        many (a module shared by two generators counts once)."""
+        networks = {id(n): n for n in self.compiled_networks()}
+        for network in networks.values():
             network.compile()
+        return len(networks)
 
     # ----- optimization ---------------------------------------------------------------------------------------
     def setup(self, stage: str) -> None:
