@@ -112,6 +112,9 @@ def main() -> None:
                                  "bf16+compile"])
     args = parser.parse_args()
     style = args.task == "style"
+    if style and not (CONFIGS / "style" / f"{args.variant}.yaml").is_file():
+        variants = sorted(p.stem for p in (CONFIGS / "style").glob("*.yaml") if p.stem != "base")
+        parser.error(f"--variant {args.variant}: no configs/style/{args.variant}.yaml; valid: {', '.join(variants)}")
     args.size = args.size or (64 if style else 256)
     args.batch_size = args.batch_size or (4 if style else 1)
     if args.threads:

@@ -5,6 +5,8 @@ import sys
 from pathlib import Path
 from types import SimpleNamespace
 
+import pytest
+
 SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "train_speed.py"
 
 
@@ -32,3 +34,12 @@ def test_a_style_step_is_timed_on_one_channel_glyphs(monkeypatch):
     args = SimpleNamespace(size=64, batch_size=2, steps=2, warmup=1)
     seconds = train_speed.measure(args, "32-true", False, False, make_task=train_speed.style_study_task)
     assert 0 < seconds < 60
+
+
+def test_an_unknown_style_variant_is_named_with_the_valid_ones(monkeypatch, capsys):
+    train_speed = load(monkeypatch)
+    monkeypatch.setattr(sys, "argv", ["train_speed.py", "--task", "style", "--variant", "nosuch"])
+    with pytest.raises(SystemExit) as exit_info:
+        train_speed.main()
+    assert exit_info.value.code == 2
+    assert "--variant nosuch: no configs/style/nosuch.yaml; valid: group, instance" in capsys.readouterr().err
