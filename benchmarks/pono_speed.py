@@ -127,6 +127,15 @@ def main() -> None:
     if fused:
         cases["pono (torch Function)"] = pono_step(without_kernel(pono))
     cases["pono (plain autograd)"] = pono_step(pono_reference)
+    # bf16 activations (autocast) reach pono as bf16: it computes on a float32 copy and casts its outputs back
+    x_bf16, grads_bf16 = x.detach().bfloat16().requires_grad_(True), [g.bfloat16() for g in (grad_out, *grad_moments)]
+
+    def pono_bf16_step():
+        x_bf16.grad = None
+        torch.autograd.backward(pono(x_bf16), grads_bf16)
+
+    bf16_input = "pono (bf16 input)"
+    cases[bf16_input] = pono_bf16_step
     if fused:
         path = pono_kernel.status()
     else:
@@ -141,6 +150,8 @@ def main() -> None:
     for name in (default, "pono (torch Function)") if fused else (default,):
         print(f"{name}: {medians[name] / medians['GroupNorm(32)']:.2f}x GroupNorm(32), "
               f"{medians[name] / medians['InstanceNorm']:.2f}x InstanceNorm")
+    print(f"{bf16_input}: {medians[bf16_input] / medians[default]:.2f}x {default} on float32 input "
+          f"(+{(medians[bf16_input] - medians[default]) * 1e3:.2f} ms: the copies to float32 and back)")
 
     with torch.no_grad():
         reference = pono_reference(x.double())
