@@ -34,7 +34,7 @@ STYLE_CONFIGS = ("style/base.yaml", "ablation/fonts_style.yaml")
 
 
 class RandomPairs(Dataset):
-    def __init__(self, size: int, length: int, channels: int = 3) -> None:
+    def __init__(self, size: int, length: int, channels: tuple[int, int] = (3, 3)) -> None:
         self.size, self.length, self.channels = size, length, channels
 
     def __len__(self) -> int:
@@ -42,7 +42,8 @@ class RandomPairs(Dataset):
 
     def __getitem__(self, index: int) -> dict:
         generator = torch.Generator().manual_seed(index)
-        return {k: torch.rand(self.channels, self.size, self.size, generator=generator) * 2 - 1 for k in ("A", "B")}
+        return {k: torch.rand(c, self.size, self.size, generator=generator) * 2 - 1
+                for k, c in zip(("A", "B"), self.channels)}
 
 
 def _merged(target: dict, update: dict) -> dict:
@@ -90,9 +91,11 @@ def measure(args, precision: str, compile_networks: bool, channels_last: bool, t
         accelerator=accelerator, devices=1, max_steps=args.warmup + args.steps, precision=precision, logger=False,
         callbacks=[timer], enable_checkpointing=False, enable_progress_bar=False, enable_model_summary=False,
     )
-    data = RandomPairs(args.size, (args.warmup + args.steps) * args.batch_size, task.image_channels[0])
+    data = RandomPairs(args.size, (args.warmup + args.steps) * args.batch_size, task.image_channels)
     loader = DataLoader(data, batch_size=args.batch_size)
     trainer.fit(task, loader)
+    if len(timer.times) != args.steps:
+        raise RuntimeError(f"timed {len(timer.times)} iterations of {args.steps}: the data ran out")
     return statistics.median(timer.times)
 
 

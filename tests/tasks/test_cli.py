@@ -211,7 +211,7 @@ def test_resuming_a_run_kept_where_variant_files_used_to_put_it_says_where_it_is
 
 
 @pytest.mark.slow
-def test_compile_trains_compiled_networks_into_the_same_checkpoint(tiny_dataset, tmp_path):
+def test_compile_trains_compiled_networks_into_the_same_checkpoint_keys(tiny_dataset, tmp_path):
     from torch._dynamo.utils import counters
 
     from pono_gan.checkpoint import generator_from_checkpoint, read_checkpoint

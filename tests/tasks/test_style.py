@@ -108,18 +108,33 @@ def test_gray_domain_a():
 
 @pytest.mark.parametrize("shared", [False, True])
 def test_compile_takes_every_network_a_training_step_calls(shared):
-    """``train.py --compile`` compiles each of compiled_networks' forward: those must be the modules the losses call
-    (not the generators' forward, which a style step never calls) and hold every trained parameter."""
+    """``train.py --compile`` compiles each of compiled_networks' forward: a training step (the discriminators' fakes,
+    the generator loss, the discriminator loss) must call each of them, and every module holding parameters only
+    from inside one of them (not the generators' forward, which a style step never calls)."""
     task = tiny_style_task("ms", shared_content_encoder=shared)
     networks = task.compiled_networks()
     assert {id(p) for n in networks for p in n.parameters()} == {id(p) for p in task.parameters()}
-    called = set()
+    called, depth, outside = set(), [0], []
+
+    def enter(module, inputs):
+        depth[0] += 1
+        called.add(id(module))
+
+    def leave(module, inputs, output):
+        depth[0] -= 1
+
     for network in networks:
-        network.register_forward_hook(lambda module, inputs, output: called.add(id(module)))
+        network.register_forward_pre_hook(enter)
+        network.register_forward_hook(leave)
+    for name, module in task.named_modules():
+        if next(module.parameters(recurse=False), None) is not None:
+            module.register_forward_pre_hook(lambda m, i, name=name: outside.append(name) if not depth[0] else None)
     data = batch()
+    with torch.no_grad():
+        task.discriminator_fakes(data)
     _, _, fakes = task.generator_loss(data)
     task.discriminator_loss(data, fakes)
-    assert called == {id(n) for n in networks}
+    assert called == {id(n) for n in networks} and outside == []
 
 
 @pytest.mark.slow
