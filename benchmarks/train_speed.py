@@ -4,17 +4,18 @@
     python benchmarks/train_speed.py --size 128 --steps 8  # quicker
     python benchmarks/train_speed.py --task style --threads 1 --settings fp32 bf16   # a style study's run
 
-Each setting trains the paired task (or with ``--task style`` the style study's model: ``configs/style/base.yaml``,
-``configs/ablation/fonts_style.yaml`` and ``configs/style/VARIANT.yaml``, on 64 px one-channel glyphs in batches
-of 4) through a real Lightning Trainer on random images; the first ``--warmup`` iterations (compilation, allocator
-warm-up) are not timed; the median time per iteration is reported with its ratio to fp32 eager. PONO statistics
-stay in float32 in every setting (pono() upcasts bf16 input).
+Each setting trains the paired task (or with ``--task style`` the style study's model: the config files of
+``benchmarks/ablation.py --task fonts_kai`` and ``configs/style/VARIANT.yaml``, on 64 px one-channel glyphs in
+batches of 4) through a real Lightning Trainer on random images; the first ``--warmup`` iterations (compilation,
+allocator warm-up) are not timed; the median time per iteration is reported with its ratio to fp32 eager. PONO
+statistics stay in float32 in every setting (pono() upcasts bf16 input).
 """
 
 from __future__ import annotations
 
 import argparse
 import statistics
+import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -28,9 +29,11 @@ from pono_gan.hardware import cpu_features, cpu_has_native
 from pono_gan.models import GeneratorConfig
 from pono_gan.tasks import GANTask, PairedTask, StyleTask
 
-CONFIGS = Path(__file__).resolve().parents[1] / "configs"
-#: the style study's model: MUNIT's base config, the font benchmark's sizes, then a variant file of configs/style/
-STYLE_CONFIGS = ("style/base.yaml", "ablation/fonts_style.yaml")
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from ablation import CONFIGS, PRESETS  # noqa: E402
+
+#: the style study (benchmarks/ablation.py --task fonts_kai): its config files, then a variant file of configs/style/
+STYLE_STUDY = PRESETS["fonts_kai"]
 
 
 class RandomPairs(Dataset):
@@ -55,7 +58,7 @@ def _merged(target: dict, update: dict) -> dict:
 def style_study_task(variant: str = "pono_ms") -> StyleTask:
     """The style study's task as its configs build it (the model's init_args of each file, merged in order)."""
     init_args: dict = {}
-    for name in (*STYLE_CONFIGS, f"style/{variant}.yaml"):
+    for name in (*STYLE_STUDY.configs, f"{STYLE_STUDY.task}/{variant}.yaml"):
         init_args = _merged(init_args, (yaml.safe_load((CONFIGS / name).read_text()).get("model") or {})
                             .get("init_args") or {})
     return StyleTask(**init_args)
@@ -115,8 +118,8 @@ def main() -> None:
                                  "bf16+compile"])
     args = parser.parse_args()
     style = args.task == "style"
-    if style and not (CONFIGS / "style" / f"{args.variant}.yaml").is_file():
-        variants = sorted(p.stem for p in (CONFIGS / "style").glob("*.yaml") if p.stem != "base")
+    if style and not (CONFIGS / STYLE_STUDY.task / f"{args.variant}.yaml").is_file():
+        variants = sorted(p.stem for p in (CONFIGS / STYLE_STUDY.task).glob("*.yaml") if p.stem != "base")
         parser.error(f"--variant {args.variant}: no configs/style/{args.variant}.yaml; valid: {', '.join(variants)}")
     args.size = args.size or (64 if style else 256)
     args.batch_size = args.batch_size or (4 if style else 1)

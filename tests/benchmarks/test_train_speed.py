@@ -22,7 +22,7 @@ def test_the_style_study_task_is_the_one_its_configs_build(monkeypatch):
     train_speed = load(monkeypatch)
     task = train_speed.style_study_task("pono_ms_std")
     g, d = task.generator_config, task.discriminator_config
-    # configs/ablation/fonts_style.yaml over configs/style/base.yaml, then the variant file
+    # the fonts_kai preset's configs (fonts_style.yaml over style/base.yaml), then the variant file
     assert (g.in_channels, g.base_channels, g.num_blocks, g.mlp_dim, g.style_downsampling) == (1, 16, 2, 64, 2)
     assert (g.pono, g.shortcut) == (True, "ms_std")
     assert (d.arch, d.base_channels, d.num_layers, d.num_scales) == ("patchgan", 64, 3, 2)
