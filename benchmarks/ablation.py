@@ -20,7 +20,9 @@ written up under ``docs/`` with 95% intervals over seeds.
     make ablation-unpaired                          # or: python benchmarks/ablation.py --task unpaired
     python benchmarks/ablation.py --task unpaired --variants instance pono_ms --seeds 0 1 --steps 200 --docs /tmp/r.md
 
-Every run is a plain ``train.py fit`` (resumable) in ``RUNS/VARIANT/stepsN/seedS``; a killed study resumes.
+Every run is a plain ``train.py fit`` (resumable) in ``RUNS/VARIANT/stepsN/seedS``; a killed study resumes. Each
+scored run's record is kept in ``docs/results/<page>/runs.json``, committed with the page: a run not under RUNS is
+taken from there (same settings), so a study begun on one machine finishes on another.
 """
 
 from __future__ import annotations
@@ -254,12 +256,12 @@ def prepare_data(preset: Preset, data: str | None = None) -> Path:
 
 
 def preset_plan(preset: Preset, data: Path, runs: list[Run], runs_folder: Path, jobs: int = 2,
-                precision: str = "32-true") -> Plan:
+                precision: str = "32-true", archive: Path | None = None) -> Plan:
     """The ablate plan of ``runs`` under ``preset``'s configs, layout, direction and metrics."""
     names = list(dict.fromkeys(run.variant for run in runs))
     return Plan(preset.task, data, {v: CONFIGS / preset.task / f"{v}.yaml" for v in names}, runs,
                 [CONFIGS / c for c in preset.configs], runs_folder, preset.layout, preset.direction, preset.metrics,
-                max(1, jobs), f"ablation-glyphs-{preset.task}", precision=precision)
+                max(1, jobs), f"ablation-glyphs-{preset.task}", precision=precision, archive=archive)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -292,14 +294,14 @@ def main(argv: list[str] | None = None) -> int:
     command = "python benchmarks/ablation.py " + " ".join(argv if argv is not None else sys.argv[1:])
 
     runs_folder, docs = absolute(args.runs or preset.runs), absolute(args.docs or preset.docs)
+    images = docs.parent / "results" / docs.stem  # the page's figures and its runs' archive
     start = time.perf_counter()
     try:
         data = prepare_data(preset, args.data)
         plan = preset_plan(preset, data, plan_runs(preset, variants, seeds, args.steps or preset.steps), runs_folder,
-                           args.jobs, study_precision(args.precision))
+                           args.jobs, study_precision(args.precision), images / "runs.json")
         records = run_plan(plan, log=lambda line: print(f"[ablation {time.strftime('%H:%M:%S')}] {line}", flush=True),
                            train=not args.report_only)
-        images = docs.parent / "results" / docs.stem
         figures = study_figures(plan, records, images)
         notes = ("## The paper's numbers, for reference\n\nQuoted from Li et al., \"Positional Normalization\" "
                  "(NeurIPS 2019), not measured here: FIDs of full trainings on GPUs over hundreds of epochs. "

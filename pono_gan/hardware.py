@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import platform
+from pathlib import Path
+
 import torch
 
-__all__ = ["cpu_has_native", "auto_bf16", "cpu_features"]
+__all__ = ["cpu_has_native", "auto_bf16", "cpu_features", "machine"]
 
 
 def cpu_has_native(dtype: torch.dtype) -> bool:
@@ -51,3 +54,16 @@ def cpu_features() -> str:
 
     found = ", ".join(f"{flag} {has(name)}" for flag, name in flags.items())
     return f"torch kernels {torch.backends.cpu.get_cpu_capability()}; {found}"
+
+
+def machine() -> str:
+    """The CPU's model name and :func:`cpu_features`, for a study's record of where a run trained (runs of one study
+    may train on machines whose bfloat16 kernels differ), e.g. ``AMD EPYC; torch kernels AVX512; AVX512-BF16 yes,
+    AMX no, VNNI yes``."""
+    name = platform.processor() or platform.machine()
+    cpuinfo = Path("/proc/cpuinfo")
+    if cpuinfo.is_file():
+        models = [line.split(":", 1)[1].strip() for line in cpuinfo.read_text().splitlines()
+                  if line.startswith("model name")]
+        name = models[0] if models else name
+    return f"{name}; {cpu_features()}"

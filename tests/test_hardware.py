@@ -2,7 +2,7 @@
 
 import torch
 
-from pono_gan.hardware import cpu_features, cpu_has_native
+from pono_gan.hardware import cpu_features, cpu_has_native, machine
 
 
 def test_the_cpu_features_line_names_torchs_kernels_and_each_bf16_feature(monkeypatch):
@@ -14,3 +14,8 @@ def test_the_cpu_features_line_names_torchs_kernels_and_each_bf16_feature(monkey
     assert ("AVX512-BF16 yes" in line or "AMX yes" in line) == cpu_has_native(torch.bfloat16)
     monkeypatch.setattr(torch.cpu, "_is_vnni_supported", lambda: 1 / 0, raising=False)
     assert "VNNI unknown" in cpu_features()
+
+
+def test_the_machine_line_names_the_cpu_then_its_features():
+    name, features = machine().split("; ", 1)
+    assert name and features == cpu_features()

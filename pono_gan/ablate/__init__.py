@@ -12,8 +12,10 @@ default ``configs/<task>/base.yaml``) come first. Every run is a plain ``train.p
 ``pono_gan.evaluate`` on the test split: against true pairs where the layout has them (``paired`` / ``aligned``,
 for unpaired and style models too), else as sets (``unpaired``). The report compares each variant with the best
 baseline of each metric: the difference of the means with Welch's 95% interval over seeds, "beyond noise" only
-where the interval excludes zero (:mod:`pono_gan.evaluate.stats`). ``benchmarks/ablation.py`` holds the glyph studies
-(``make ablation``, ``make ablation-unpaired``, ``make ablation-style``) as presets of this tool.
+where the interval excludes zero (:mod:`pono_gan.evaluate.stats`). Each scored run's record is also kept in
+``REPORT_images/runs.json``: commit it with the report, and a run whose folder is gone (another machine) is taken
+from it rather than trained again, as long as its settings are the study's. ``benchmarks/ablation.py`` holds the
+glyph studies (``make ablation``, ``make ablation-unpaired``, ``make ablation-style``) as presets of this tool.
 """
 
 from pono_gan.lazy import lazy_exports

@@ -115,12 +115,15 @@ def main(argv: list[str] | None = None) -> int:
     configs = [Path(find_config(c)) for c in args.config] if args.config else [CONFIGS / args.task / "base.yaml"]
     layout = args.layout or default_layout(data)
     direction = args.direction or (None if args.task == "paired" else "AtoB")
+    report = Path(args.report)
+    files_folder = report.parent / f"{report.stem}_images"  # the report's figures and its runs' archive
     plan = Plan(
         task=args.task, data=data, variant_files=files,
         runs=[Run(v, s, n) for n, s, v in itertools.product(args.steps, args.seeds, files)],
         configs=configs, runs_folder=Path(args.runs), layout=layout, direction=direction, metrics=args.metrics,
         jobs=max(1, args.jobs), group=f"ablate-{args.task}-{data.name}", overrides=list(args.overrides),
         precision=study_precision(args.precision),
+        archive=files_folder / "runs.json",
     )
     command = "python -m pono_gan.ablate " + " ".join(argv if argv is not None else sys.argv[1:])
     start = time.perf_counter()
@@ -131,8 +134,7 @@ def main(argv: list[str] | None = None) -> int:
         contrasts = default_contrasts(list(files)) + [contrast(text, files) for text in args.contrast]
         records = run_plan(plan, log=lambda line: print(f"[ablate {time.strftime('%H:%M:%S')}] {line}", flush=True),
                            train=not args.report_only)
-        report = Path(args.report)
-        figures = study_figures(plan, records, report.parent / f"{report.stem}_images")
+        figures = study_figures(plan, records, files_folder)
         setup = (f"- **Task:** `{args.task}`; shared configs: {', '.join(f'`{c}`' for c in configs)}; variant files: "
                  + ", ".join(f"{variant_label(v)} `{p}`" for v, p in files.items()) + ".\n"
                  f"- **Data:** `{data}`, scored on its test split in the `{layout}` layout"

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import time
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -254,8 +255,14 @@ def cost_line(records: Sequence[dict], wall_seconds: float | None = None) -> str
                 f"{'their' if resumed > 1 else 'its'} last leg scaled to the whole run")
     wall = (f"; this command ran {wall_seconds / 60:.1f} minutes (runs already finished are reused)"
             if wall_seconds else "")
+    machines = Counter(r["machine"] for r in records if "machine" in r)
+    where = ""
+    if machines:
+        where = "; trained on " + ", ".join(f"{name} ({count} runs)" for name, count in machines.most_common())
+        if sum(machines.values()) < len(records):
+            where += f" and a machine not recorded ({len(records) - sum(machines.values())} runs)"
     return (f"{len(records)} runs, {iterations:,} training iterations in all, {cpu_minutes:.1f} CPU minutes of "
-            f"training ({how}) on {os.cpu_count()} cores{wall}")
+            f"training ({how}) on {os.cpu_count()} cores{wall}{where}")
 
 
 def sample_budget(records: Sequence[dict]) -> int:
@@ -268,7 +275,9 @@ def sample_budget(records: Sequence[dict]) -> int:
 def study_figures(plan, records: Sequence[dict], folder: Path, count: int = 8) -> tuple[str | None, str | None]:
     """A labelled sample grid (input, target where the layout has one, then each variant's output at the first
     seed of :func:`sample_budget`) and the PONO moment maps of the first variant with PONO. Returns the two file
-    names written into ``folder`` (None where there is nothing to draw)."""
+    names written into ``folder`` (None where there is nothing to draw). Where a first seed's checkpoint is not on
+    this machine (its record came from the study's archive), the figures already in ``folder`` are kept; without
+    them, the variants whose checkpoints are here are drawn."""
     import torch
     from torchvision.utils import save_image
 
@@ -282,8 +291,14 @@ def study_figures(plan, records: Sequence[dict], folder: Path, count: int = 8) -
             first.setdefault(r["variant"], r)
     if not first:
         return None, None
-    models = {v: load_model(plan.runs_folder / v / f"steps{steps}" / f"seed{r['seed']}" / "checkpoints" / "last.ckpt",
-                            plan.direction) for v, r in first.items()}
+    checkpoints = {v: plan.runs_folder / v / f"steps{steps}" / f"seed{r['seed']}" / "checkpoints" / "last.ckpt"
+                   for v, r in first.items()}
+    if not all(path.is_file() for path in checkpoints.values()) and (folder / "samples.png").is_file():
+        # some first seeds come from the study's archive, trained elsewhere: keep the figures drawn from them there
+        return "samples.png", "moments.png" if (folder / "moments.png").is_file() else None
+    models = {v: load_model(path, plan.direction) for v, path in checkpoints.items() if path.is_file()}
+    if not models:
+        return None, None
     if plan.layout == "fonts":  # content | example | truth | each variant, in [0, 1]
         from pono_gan.evaluate.fonts import figure_samples, model_renderers
 

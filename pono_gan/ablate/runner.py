@@ -4,6 +4,11 @@ then ``evaluate``.
 A killed study resumes: a finished run (its ``trained.json`` says so, for the same settings) is skipped, a run with
 a ``last.ckpt`` resumes from it, and an evaluation is cached beside its run until the checkpoint is newer. A run
 folder trained with other settings (config files, overrides) is refused, not silently reused.
+
+A study also outlives its machine: with ``Plan.archive`` set, every scored run's record (its settings' fingerprint,
+the machine it trained on, its numbers and discriminators' health) is kept in that JSON file, which is committed
+beside the report. A run whose folder is not here but whose archived record has the plan's fingerprint is taken from
+the archive, neither trained nor scored again, so a study begun on one machine finishes on another.
 """
 
 from __future__ import annotations
@@ -22,7 +27,7 @@ from pathlib import Path
 from pono_gan.errors import PonoGanError
 
 __all__ = ["Run", "Plan", "StudyError", "schedule", "summary_values", "train_command", "train_run", "score_run",
-           "run_plan", "reference_scores", "score_references"]
+           "run_plan", "reference_scores", "score_references", "read_archive", "write_archive"]
 
 class StudyError(PonoGanError):
     """A study that cannot run as asked (a missing config, a run folder trained with other settings, a failed run)."""
@@ -59,6 +64,8 @@ class Plan:
         overrides: extra ``train.py`` flags for every run.
         precision: every run's ``trainer.precision``, set rather than left to ``train.py``'s auto choice, so a
             study's numbers do not depend on the machine's bfloat16 support.
+        archive: the JSON file that keeps every scored run's record (:func:`write_archive`), and from which runs not
+            in ``runs_folder`` are taken (:func:`read_archive`); None: none.
     """
 
     task: str
@@ -74,6 +81,7 @@ class Plan:
     group: str = "ablation"
     overrides: list[str] = field(default_factory=list)
     precision: str = "32-true"
+    archive: Path | None = None
 
     @property
     def threads(self) -> int:
@@ -179,8 +187,10 @@ def train_run(plan: Plan, run: Run, log: Callable[[str], None] = print) -> dict:
         raise StudyError(f"training {run.variant} seed {run.seed} failed (exit {returncode}); "
                          f"see {folder / 'train.log'}")
     seconds = time.perf_counter() - start
+    from pono_gan.hardware import machine
+
     record = {**asdict(run), "seconds": seconds, "cpu_seconds": cpu_seconds, "threads": plan.threads,
-              "resumed_from": resumed_from, "fingerprint": fingerprint}
+              "resumed_from": resumed_from, "fingerprint": fingerprint, "machine": machine()}
     record_path.write_text(json.dumps(record, indent=1) + "\n")
     log(f"  {run.variant} seed {run.seed} ({run.steps} steps) done in {seconds:.0f} s")
     return record
@@ -207,15 +217,21 @@ def score_run(plan: Plan, run: Run) -> dict:
 
 def score_references(plan: Plan) -> dict[str, dict[str, float]]:
     """The trivial references' scores on the plan's test split (:func:`reference_scores`, with the channels and
-    direction of the first finished run's checkpoint); ``{}`` when no run has finished."""
+    direction of the first finished run's checkpoint; a font benchmark's need none); ``{}`` when no run has
+    finished."""
     done = [run for run in plan.runs if finished(plan, run)]
-    if not done:
+    if not done and plan.layout != "fonts":
+        if read_archive(plan, log=lambda line: None):
+            raise StudyError(f"the references of the {plan.layout} layout need one run's checkpoint, and every run "
+                             f"came from {plan.archive}: train one run here (or restore a run folder under "
+                             f"{plan.runs_folder})")
         return {}
-    checkpoint = done[0].folder(plan.runs_folder) / "checkpoints" / "last.ckpt"
+    checkpoint = done[0].folder(plan.runs_folder) / "checkpoints" / "last.ckpt" if done else None
     return reference_scores(plan.data, plan.layout, plan.metrics, checkpoint, plan.direction)
 
 
-def reference_scores(data: Path, layout: str, metrics: Sequence[str] | None, checkpoint: Path, direction: str | None,
+def reference_scores(data: Path, layout: str, metrics: Sequence[str] | None, checkpoint: Path | None,
+                     direction: str | None,
                      limit: int | None = None) -> dict[str, dict[str, float]]:
     """The trivial references' scores on ``data``'s test split, by label: what a model's numbers must beat to show
     it learned something. On a font benchmark the source glyph, the example copied and a blank page
@@ -245,10 +261,51 @@ def finished(plan: Plan, run: Run) -> bool:
         plan, run, run.folder(plan.runs_folder))
 
 
+ARCHIVE_ABOUT = ("The records of a study's runs (pono_gan.ablate.runner.write_archive): a run whose folder is gone is "
+                 "taken from here when its fingerprint (config files' text and flags) matches the study's.")
+
+
+def read_archive(plan: Plan, log: Callable[[str], None] = print) -> dict[Run, dict]:
+    """The archived records of ``plan``'s runs that trained with the plan's settings (the same fingerprint); a
+    record of other settings is left out (the run trains again), and said so."""
+    if plan.archive is None or not Path(plan.archive).is_file():
+        return {}
+    try:
+        entries = json.loads(Path(plan.archive).read_text())["runs"]
+        found = {Run(e["variant"], e["seed"], e["steps"]): e for e in entries}
+    except (ValueError, KeyError, TypeError) as error:
+        raise StudyError(f"{plan.archive} is not a study's archive ({error!r}); restore it with git, or delete it "
+                         "to train every run here") from None
+    kept = {}
+    for run in plan.runs:
+        if run in found:
+            if found[run].get("fingerprint") == _fingerprint(plan, run, run.folder(plan.runs_folder)):
+                kept[run] = found[run]
+            else:
+                log(f"{run.variant} seed {run.seed} ({run.steps} steps): archived with other settings, not reused")
+    return kept
+
+
+def write_archive(plan: Plan, records: Sequence[dict]) -> None:
+    """Keep ``records`` in ``plan.archive`` (if set), replacing those of the same runs and keeping the others."""
+    if plan.archive is None:
+        return
+    path = Path(plan.archive)
+    key = lambda r: (r["variant"], r["steps"], r["seed"])  # noqa: E731
+    entries = {key(r): r for r in (json.loads(path.read_text())["runs"] if path.is_file() else [])}
+    entries.update({key(r): r for r in records})
+    path.parent.mkdir(parents=True, exist_ok=True)
+    text = json.dumps({"about": ARCHIVE_ABOUT, "runs": [entries[k] for k in sorted(entries)]}, indent=1)
+    temporary = path.with_suffix(".tmp")
+    temporary.write_text(text + "\n")
+    temporary.replace(path)
+
+
 def run_plan(plan: Plan, log: Callable[[str], None] = print, train: bool = True) -> list[dict]:
     """Train every run of ``plan`` (``jobs`` at a time) and score it; returns one record per run, in plan order,
     with its ``values`` (metric -> number), the generator's parameter count and its discriminators' health at the
     end (``discriminators``, from the checkpoint; absent for checkpoints written before it was kept).
+    A run not finished here whose record is in ``plan.archive`` is taken from it; every record is archived.
     ``train=False`` trains nothing and scores the runs that have finished (a look at a study under way, or cut
     short)."""
     import torch
@@ -262,13 +319,19 @@ def run_plan(plan: Plan, log: Callable[[str], None] = print, train: bool = True)
     for config in plan.configs:
         if not Path(config).is_file():
             raise StudyError(f"config file {config} not found")
+    # a run folder here (finished, or killed and to be resumed) comes first
+    archived = {run: record for run, record in read_archive(plan, log).items()
+                if not run.folder(plan.runs_folder).exists()}
     if not train:
-        plan = replace(plan, runs=[run for run in plan.runs if finished(plan, run)])
+        plan = replace(plan, runs=[run for run in plan.runs if run in archived or finished(plan, run)])
         if not plan.runs:
             raise StudyError(f"no run under {plan.runs_folder} has finished yet; "
                              "run the study without --report-only first")
+    if archived:
+        log(f"{len(archived)} runs taken from {plan.archive}")
     # seed-major, so the first results already compare every variant
-    order = sorted(plan.runs, key=lambda run: (run.steps, run.seed, list(plan.variant_files).index(run.variant)))
+    order = sorted((run for run in plan.runs if run not in archived),
+                   key=lambda run: (run.steps, run.seed, list(plan.variant_files).index(run.variant)))
     with ThreadPoolExecutor(plan.jobs) as pool:
         trained = dict(zip(order, pool.map(lambda run: train_run(plan, run, log), order)))
     torch.set_num_threads(plan.threads)  # the evaluations share the cores the same way
@@ -276,6 +339,9 @@ def run_plan(plan: Plan, log: Callable[[str], None] = print, train: bool = True)
         summaries = dict(zip(order, pool.map(lambda run: score_run(plan, run), order)))
     records, parameters = [], {}
     for run in plan.runs:
+        if run in archived:
+            records.append(archived[run])
+            continue
         checkpoint = run.folder(plan.runs_folder) / "checkpoints" / "last.ckpt"
         if run.variant not in parameters:  # one architecture per variant file, whatever the seed or budget
             parameters[run.variant] = sum(
@@ -286,4 +352,5 @@ def run_plan(plan: Plan, log: Callable[[str], None] = print, train: bool = True)
                         **({"discriminators": health} if health else {})})
         log(f"{run.variant} steps {run.steps} seed {run.seed}: "
             + ", ".join(f"{k} {v:.4f}" for k, v in numbers.items()))
+    write_archive(plan, records)
     return records

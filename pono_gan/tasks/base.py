@@ -194,7 +194,10 @@ def health_line(health: dict[str, dict[str, Any]]) -> str:
 
 def wins_outright(entry: dict[str, Any]) -> bool:
     """Whether a :meth:`GANTask.discriminator_health` entry's real score beats its fake score by
-    :data:`HEALTH_WIN` or more: the generator no longer fools it at all."""
+    :data:`HEALTH_WIN` or more: the generator no longer fools it at all. An entry that kept only the verdicts (a
+    study's record transcribed from its report) says so itself."""
+    if "real" not in entry:
+        return entry["wins_outright"]
     return entry["real"] - entry["fake"] >= HEALTH_WIN
 
 

@@ -4,13 +4,15 @@ resumed and refused as a user would meet it (slow)."""
 from __future__ import annotations
 
 import json
+import shutil
 from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
+from pono_gan.ablate import runner
 from pono_gan.ablate.cli import default_layout, main, study_precision, variant_file
-from pono_gan.ablate.runner import Plan, Run, StudyError, schedule, train_command, train_run
+from pono_gan.ablate.runner import Plan, Run, StudyError, read_archive, schedule, train_command, train_run
 from tests.data import make_paired
 from tests.data.test_fonts import latin_benchmark, needs_dejavu
 from tests.helpers import ROOT, run_python
@@ -58,6 +60,33 @@ def test_missing_data_or_variant_is_one_line_and_exit_2(tmp_path, capsys):
         assert main(["--task", "paired", "--data", str(tmp_path / "data"), "--variants", "instance", "pono_ms",
                      "--contrast", bad, "--report", str(tmp_path / "r.md"), "--runs", str(tmp_path / "runs")]) == 2
         assert f"--contrast {bad}: give VARIANT:REFERENCE" in capsys.readouterr().err
+
+
+def test_the_archive_keeps_each_runs_record_and_gives_back_those_of_the_plans_settings(tmp_path):
+    (tmp_path / "instance.yaml").write_text("model: {}\n")
+    plan = Plan("paired", tmp_path / "data", {"instance": tmp_path / "instance.yaml"},
+                [Run("instance", 0, 10), Run("instance", 1, 10)], [], tmp_path / "runs",
+                archive=tmp_path / "report_images" / "runs.json")
+    assert read_archive(plan) == {}  # none yet
+
+    def record(seed: int, value: float) -> dict:
+        run = Run("instance", seed, 10)
+        return {"variant": "instance", "seed": seed, "steps": 10, "values": {"l1": value},
+                "fingerprint": runner._fingerprint(plan, run, run.folder(plan.runs_folder))}
+
+    other = {**record(5, 0.5), "seed": 5}  # a run of another plan, kept as it is
+    runner.write_archive(plan, [record(0, 0.1), other])
+    runner.write_archive(plan, [record(0, 0.2), record(1, 0.3)])  # the same run again replaces its record
+    assert read_archive(plan) == {Run("instance", 0, 10): record(0, 0.2), Run("instance", 1, 10): record(1, 0.3)}
+    assert len(json.loads(plan.archive.read_text())["runs"]) == 3
+    # a run archived with other settings (its config file changed since) is not reused, and that is said
+    (tmp_path / "instance.yaml").write_text("model: {lambda_l1: 50}\n")
+    said = []
+    assert read_archive(plan, log=said.append) == {}
+    assert said == [f"instance seed {seed} (10 steps): archived with other settings, not reused" for seed in (0, 1)]
+    plan.archive.write_text('{"runs": [{"variant": "instance"')  # truncated: one line naming the file and the fix
+    with pytest.raises(StudyError, match=r"runs.json is not a study's archive .*restore it with git, or delete it"):
+        read_archive(plan)
 
 
 def test_a_failed_training_names_the_run_and_its_log(tiny_dataset, tmp_path):
@@ -122,6 +151,24 @@ def test_a_two_variant_two_seed_study_resumes_and_refuses_other_settings(tiny_da
     assert main(args) == 0
     resumed = json.loads((tmp_path / "runs" / "instance" / "steps2" / "seed1" / "trained.json").read_text())
     assert resumed["resumed_from"] == 2 and record["resumed_from"] == 0
+    # another machine: PONO-MS's run folders are gone, and its records in the archive (committed with the report)
+    # stand in for them: nothing trains, the report still holds all 4 runs and says where they trained
+    archive = json.loads((tmp_path / "study_images" / "runs.json").read_text())["runs"]
+    assert [(r["variant"], r["seed"]) for r in archive] == [("instance", 0), ("instance", 1), ("pono_ms", 0),
+                                                            ("pono_ms", 1)]
+    assert all(r["values"]["l1"] > 0 and r["machine"] for r in archive)
+    shutil.move(tmp_path / "runs" / "pono_ms", tmp_path / "elsewhere")
+    drawn = (tmp_path / "study_images" / "samples.png").stat().st_mtime_ns
+    capsys.readouterr()
+    assert main(args) == 0
+    out = capsys.readouterr().out
+    assert "train " not in out and "2 runs taken from" in out
+    text = (tmp_path / "study.md").read_text()
+    assert "4 runs, 8 training iterations in all" in text and "| PONO-MS | 2 |" in text and "Partial" not in text
+    assert f"trained on {archive[0]['machine']} (4 runs)" in text
+    # the samples drawn from PONO-MS's seed 0 where it trained are kept (its checkpoint is not here)
+    assert (tmp_path / "study_images" / "samples.png").stat().st_mtime_ns == drawn
+    shutil.move(tmp_path / "elsewhere", tmp_path / "runs" / "pono_ms")
     # the same run folders with other settings are refused, not reused
     assert main(args[:-len(tiny)] + tiny + ["--model.init_args.lambda_l1", "50"]) == 2
     assert "trained with other settings" in capsys.readouterr().err

@@ -78,7 +78,8 @@ def test_variants_are_ranked_only_where_a_baseline_learned(tmp_path):
     alive = {"D_B": {"real": 0.7, "fake": 0.3, "steps": 50, "tells_real_from_fake": True}}
     dead = {"D_B": {"real": 0.47, "fake": 0.46, "steps": 50, "tells_real_from_fake": False}}
     won = {"D_A": alive["D_B"], "D_B": {"real": 1.0, "fake": 0.0, "steps": 50, "tells_real_from_fake": True}}
-    health = {("instance", 300, 0): dead, ("instance", 300, 1): won}
+    verdicts = {"D_A": {"tells_real_from_fake": True, "wins_outright": True}}  # transcribed from a report
+    health = {("instance", 300, 0): dead, ("instance", 300, 1): won, ("pono_ms", 100, 0): verdicts}
     records = [{**r, "discriminators": health.get((r["variant"], r["steps"], r["seed"]), alive)} for r in RECORDS]
     references = {"input unchanged": {"l1": 0.215}, "blank page": {"l1": 0.25}}
     text = render(plan(tmp_path), records, Page(["l1"], ["instance", "group"], "t", "c", "s", (None, None), "",
@@ -88,6 +89,7 @@ def test_variants_are_ranked_only_where_a_baseline_learned(tmp_path):
     assert "| GN | 100 | 1 | tell real from fake | no | no |" in text  # L1 0.23
     assert "| IN | 300 | 0 | **at chance** (D_B) | yes | no |" in text  # a dead discriminator fails the run
     assert "| IN | 300 | 1 | **win outright** (D_B) |" in text  # named; the metrics judge the run
+    assert "| PONO-MS | 100 | 0 | **win outright** (D_A) |" in text
     at_100, at_300 = text.split("## Results at 300 iterations")
     assert "### Differences against the best baseline (100 iterations)" in at_100  # IN's mean 0.204 learned
     # GN did not run at 300 iterations, so only IN is named
