@@ -16,7 +16,7 @@ from pathlib import Path
 from pono_gan.evaluate.stats import Comparison, mean_std, welch_interval
 from pono_gan.models.variants import variant_label
 
-__all__ = ["GATE_METRICS", "LABELS", "QUESTIONS", "Results", "baseline_learned",
+__all__ = ["GATE_METRICS", "LABELS", "QUESTIONS", "Results", "learned_baselines",
            "discriminators_alive", "gates_section", "health_label", "passes_gates", "results_tables",
            "best_baseline", "comparison_rows", "comparison_section", "contrast_rows", "default_contrasts",
            "contrast_section", "budget_section", "sample_budget", "cost_line", "study_figures", "Page", "render",
@@ -114,13 +114,14 @@ def best_baseline(results: Results, metric: str, baselines: Sequence[str]) -> st
     return (max if higher else min)(present, key=lambda b: mean_std(results.values(b, metric))[0])
 
 
-def comparison_rows(results: Results, metrics: Sequence[str],
-                    baselines: Sequence[str]) -> list[tuple[str, str, str, Comparison]]:
+def comparison_rows(results: Results, metrics: Sequence[str], baselines: Sequence[str],
+                    learned: Sequence[str] | None = None) -> list[tuple[str, str, str, Comparison]]:
     """``(metric, variant, baseline, comparison)`` for every non-baseline variant against the best baseline of each
-    metric (``variant - baseline``, 95% Welch interval)."""
+    metric (``variant - baseline``, 95% Welch interval), the best among ``learned`` where given (the baselines that
+    passed the learning gates: one that did not is no yardstick, however good its mean on another metric)."""
     rows = []
     for metric in results.metrics(metrics):
-        base = best_baseline(results, metric, baselines)
+        base = best_baseline(results, metric, baselines if learned is None else learned)
         if base is None:
             continue
         for variant in results.runs:
@@ -160,12 +161,19 @@ def _interval(metric: str, comparison: Comparison) -> str:
     return f"[{comparison.low:+.{d}f}, {comparison.high:+.{d}f}]"
 
 
-def comparison_section(results: Results, metrics: Sequence[str], baselines: Sequence[str]) -> str:
-    """The differences table and one sentence that counts what is beyond noise."""
-    rows = comparison_rows(results, metrics, baselines)
+def comparison_section(results: Results, metrics: Sequence[str], baselines: Sequence[str],
+                       learned: Sequence[str] | None = None) -> str:
+    """The differences table (:func:`comparison_rows`) and one sentence that counts what is beyond noise."""
+    rows = comparison_rows(results, metrics, baselines, learned)
     if not rows:
         return "No baseline ran at this budget, so there is nothing to compare against."
-    return _differences(rows, "baseline", "each baseline is the better of the baselines on that metric.")
+    which = "each baseline is the better of the baselines on that metric."
+    failed = [b for b in baselines if b in results.runs and learned is not None and b not in learned]
+    if failed:
+        passed = ", ".join(variant_label(b) for b in learned)
+        which = (f"each baseline is the better on that metric of those that passed the learning gates ({passed}; "
+                 f"not {', '.join(variant_label(b) for b in failed)}).")
+    return _differences(rows, "baseline", which)
 
 
 def contrast_section(results: Results, metrics: Sequence[str], contrasts: Sequence[tuple[str, str]]) -> str:
@@ -455,17 +463,18 @@ def passes_gates(record: dict, references: dict[str, dict[str, float]], gate_met
             and all(_beats(m, record["values"][m], references) for m in metrics))
 
 
-def baseline_learned(results: Results, baselines: Sequence[str], references: dict[str, dict[str, float]],
-                     gate_metrics: Sequence[str]) -> str | None:
-    """The first baseline that learned at this budget (its discriminators alive in every run where recorded, its
-    mean over seeds beating every reference on every gate metric), or None."""
+def learned_baselines(results: Results, baselines: Sequence[str], references: dict[str, dict[str, float]],
+                      gate_metrics: Sequence[str]) -> list[str]:
+    """The baselines that learned at this budget (their discriminators alive in every run where recorded, their
+    mean over seeds beating every reference on every gate metric), in ``baselines``' order."""
+    learned = []
     for baseline in (b for b in baselines if b in results.runs):
         runs = results.runs[baseline]
         metrics = [m for m in gate_metrics if all(m in r["values"] for r in runs)]
         alive = all(discriminators_alive(r) is not False for r in runs)
         if alive and all(_beats(m, mean_std(results.values(baseline, m))[0], references) for m in metrics):
-            return baseline
-    return None
+            learned.append(baseline)
+    return learned
 
 
 def gates_section(records: Sequence[dict], references: dict[str, dict[str, float]], gate_metrics: Sequence[str]) -> str:
@@ -570,19 +579,19 @@ def _budget_section(results: Results, page: Page, gate_metrics: Sequence[str],
     """One budget's table, its comparisons where a baseline learned (else why not), and the per-seed rows."""
     table, per_seed = results_tables(results, page.metrics)
     parts = [f"## Results at {results.steps} iterations", "", *table, ""]
-    learned = (baseline_learned(results, page.baselines, page.references, gate_metrics) if page.references
-               else "unchecked")
+    learned = (learned_baselines(results, page.baselines, page.references, gate_metrics) if page.references
+               else None)  # None: no references, so unchecked
     ran = ", ".join(variant_label(b) for b in page.baselines if b in results.runs)
-    if learned is None and not ran:
+    if learned is not None and not ran:
         parts += [f"**No baseline ran at {results.steps} iterations** "
                   f"({', '.join(variant_label(b) for b in page.baselines)}), so the variants are not ranked.", ""]
-    elif learned is None:
+    elif learned is not None and not learned:
         parts += [f"**Not learned at this budget.** No baseline ({ran}) passed the learning gates at "
                   f"{results.steps} iterations, so the variants are not ranked: a difference between models that "
                   "learned nothing says nothing about the method.", ""]
     else:
         parts += [f"### Differences against the best baseline ({results.steps} iterations)", "",
-                  comparison_section(results, page.metrics, page.baselines), ""]
+                  comparison_section(results, page.metrics, page.baselines, learned), ""]
         specific = contrast_section(results, page.metrics, contrasts)
         if specific:
             parts += [f"### Specific comparisons ({results.steps} iterations)", "", specific, ""]

@@ -36,6 +36,19 @@ def test_each_variant_is_compared_with_the_best_baseline_of_each_metric():
     assert "Of these 2 comparisons, 1 favour the variant beyond noise, 0 favour the baseline" in text
 
 
+def test_a_baseline_that_did_not_learn_is_no_yardstick(tmp_path):
+    # GN has the best PSNR at 100 iterations but fails the L1 gate (0.23 > the input's 0.215): IN is the yardstick
+    records = [{**r, "values": {**r["values"], "psnr": 20.0}} if r["variant"] == "group" else r for r in RECORDS]
+    page = Page(["l1", "psnr"], ["instance", "group"], "t", "c", "s", (None, None), "",
+                references={"input unchanged": {"l1": 0.215, "psnr": 5.0}})
+    at_100 = render(plan(tmp_path), records, page).split("## Results at 300 iterations")[0]
+    assert "| PSNR (dB) | PONO-MS | IN | " in at_100 and "| PSNR (dB) | PONO-MS | GN | " not in at_100
+    assert "of those that passed the learning gates (IN; not GN)." in at_100
+    # with no references there are no gates, and the best mean decides
+    page.references = None
+    assert "| PSNR (dB) | PONO-MS | GN | " in render(plan(tmp_path), records, page)
+
+
 def test_the_gap_across_budgets_and_the_whole_report(tmp_path):
     results = Results.by_budget(RECORDS, ["instance", "group", "pono_ms"])
     gap = budget_section(results, ["l1"], ["instance", "group"])
