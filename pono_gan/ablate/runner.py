@@ -22,6 +22,7 @@ import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field, replace
+from operator import itemgetter
 from pathlib import Path
 
 from pono_gan.errors import PonoGanError
@@ -231,8 +232,7 @@ def score_references(plan: Plan) -> dict[str, dict[str, float]]:
 
 
 def reference_scores(data: Path, layout: str, metrics: Sequence[str] | None, checkpoint: Path | None,
-                     direction: str | None,
-                     limit: int | None = None) -> dict[str, dict[str, float]]:
+                     direction: str | None, limit: int | None = None) -> dict[str, dict[str, float]]:
     """The trivial references' scores on ``data``'s test split, by label: what a model's numbers must beat to show
     it learned something. On a font benchmark the source glyph, the example copied and a blank page
     (:data:`pono_gan.evaluate.fonts.REFERENCES`); elsewhere the input unchanged and a constant image
@@ -291,7 +291,7 @@ def write_archive(plan: Plan, records: Sequence[dict]) -> None:
     if plan.archive is None:
         return
     path = Path(plan.archive)
-    key = lambda r: (r["variant"], r["steps"], r["seed"])  # noqa: E731
+    key = itemgetter("variant", "steps", "seed")
     entries = {key(r): r for r in (json.loads(path.read_text())["runs"] if path.is_file() else [])}
     entries.update({key(r): r for r in records})
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -305,7 +305,7 @@ def run_plan(plan: Plan, log: Callable[[str], None] = print, train: bool = True)
     """Train every run of ``plan`` (``jobs`` at a time) and score it; returns one record per run, in plan order,
     with its ``values`` (metric -> number), the generator's parameter count and its discriminators' health at the
     end (``discriminators``, from the checkpoint; absent for checkpoints written before it was kept).
-    A run not finished here whose record is in ``plan.archive`` is taken from it; every record is archived.
+    A run with no folder here whose record is in ``plan.archive`` is taken from it; every record is archived.
     ``train=False`` trains nothing and scores the runs that have finished (a look at a study under way, or cut
     short)."""
     import torch
