@@ -58,12 +58,12 @@ def cpu_features() -> str:
 
 def machine() -> str:
     """The CPU's model name and :func:`cpu_features`, for a study's record of where a run trained (runs of one study
-    may train on machines whose bfloat16 kernels differ), e.g. ``AMD EPYC; torch kernels AVX512; AVX512-BF16 yes,
-    AMX no, VNNI yes``."""
+    may train on machines whose bfloat16 kernels differ), e.g. ``AMD EPYC (torch kernels AVX512; AVX512-BF16 yes,
+    AMX no, VNNI yes)``."""
     name = platform.processor() or platform.machine()
     cpuinfo = Path("/proc/cpuinfo")
     if cpuinfo.is_file():
         models = [line.split(":", 1)[1].strip() for line in cpuinfo.read_text().splitlines()
                   if line.startswith("model name")]
         name = models[0] if models else name
-    return f"{name}; {cpu_features()}"
+    return f"{name} ({cpu_features()})"

@@ -266,9 +266,9 @@ def cost_line(records: Sequence[dict], wall_seconds: float | None = None) -> str
     machines = Counter(r["machine"] for r in records if "machine" in r)
     where = ""
     if machines:
-        where = "; trained on " + ", ".join(f"{name} ({count} runs)" for name, count in machines.most_common())
+        where = "; where they trained: " + ", ".join(f"{n} runs on {name}" for name, n in machines.most_common())
         if sum(machines.values()) < len(records):
-            where += f" and a machine not recorded ({len(records) - sum(machines.values())} runs)"
+            where += f", {len(records) - sum(machines.values())} runs on a machine not recorded"
     return (f"{len(records)} runs, {iterations:,} training iterations in all, {cpu_minutes:.1f} CPU minutes of "
             f"training ({how}) on {os.cpu_count()} cores{wall}{where}")
 

@@ -165,7 +165,7 @@ def test_a_two_variant_two_seed_study_resumes_and_refuses_other_settings(tiny_da
     assert "train " not in out and "2 runs taken from" in out
     text = (tmp_path / "study.md").read_text()
     assert "4 runs, 8 training iterations in all" in text and "| PONO-MS | 2 |" in text and "Partial" not in text
-    assert f"trained on {archive[0]['machine']} (4 runs)" in text
+    assert f"where they trained: 4 runs on {archive[0]['machine']}" in text
     # the samples drawn from PONO-MS's seed 0 where it trained are kept (its checkpoint is not here)
     assert (tmp_path / "study_images" / "samples.png").stat().st_mtime_ns == drawn
     shutil.move(tmp_path / "elsewhere", tmp_path / "runs" / "pono_ms")
