@@ -189,7 +189,8 @@ PRESETS = {
     "fonts_kai": Preset(
         "style", ("style/base.yaml", "ablation/fonts_style.yaml", "ablation/fonts_kai.yaml"),
         ("instance", "pono_ms", "pono_ms_std"),
-        tuple((variant, 3, 1) for variant in ("group", "pono_dms", "pono_ms_official", "pono_ms_no_moment_loss")),
+        (*((variant, 3, 1) for variant in ("group", "pono_dms", "pono_ms_official", "pono_ms_no_moment_loss")),
+         ("pono_ms_shared", 2, 1)),
         False, "runs/ablation_fonts_kai", "docs/results_style.md",
         FONTS_METRIC_NAMES, "AtoB",
         "Results: the style (MUNIT) model on Song -> Kai of the font benchmark, with and without PONO-MS",
@@ -207,8 +208,9 @@ PRESETS = {
   the 64. IN, GN, PONO-MS and PONO-DMS differ only in the content encoder's normalization and the shortcut;
   PONO-MS has the official trainer's moment loss, and **PONO-MS (no moment loss)** is without it; **PONO-MS
   (official layout)** is the official MUNIT + PONO-MS generator's layout; **PONO-MS (std only)** re-injects the
-  std alone, the fix for a PONO-MS that draws the source's strokes (`docs/pilot_style.md`, section 10). IN,
-  PONO-MS and PONO-MS (std only) over 5 seeds, the others over 3.
+  std alone, the fix for a PONO-MS that draws the source's strokes (`docs/pilot_style.md`, section 10);
+  **PONO-MS (shared content encoder)** has one content encoder for both domains, the other candidate fix. IN,
+  PONO-MS and PONO-MS (std only) over 5 seeds, the shared encoder over 2, the others over 3.
 - **Metrics:** as the font benchmark's protocol (`pono_gan.evaluate.fonts`), on Kai alone: each test character
   rendered in the style of another test character drawn in Kai, scored against its own Kai glyph (L1, PSNR,
   SSIM), **content accuracy** (its nearest test character in Kai is itself) and **style accuracy** (its nearest

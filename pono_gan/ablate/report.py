@@ -41,6 +41,7 @@ QUESTIONS = (
     ("pono_ms", "pono_ms_no_moment_loss", "Does the official trainer's moment loss matter?"),
     ("pono_ms_std", "pono_ms", "Does re-injecting the std alone (no mean) change PONO-MS?"),
     ("pono_ms_shared", "instance_shared", "With one content encoder for both domains, does PONO-MS beat IN?"),
+    ("pono_ms_shared", "pono_ms", "Does one content encoder for both domains change PONO-MS?"),
     ("instance_shared", "instance", "Does sharing the content encoder change the IN baseline?"),
 )
 

@@ -70,7 +70,8 @@ def test_the_song_to_kai_study_trains_on_kai_alone_with_the_issues_variants(abla
     seeds = {variant: sorted(r.seed for r in runs if r.variant == variant) for variant in {r.variant for r in runs}}
     assert seeds == {"instance": [0, 1, 2, 3, 4], "pono_ms": [0, 1, 2, 3, 4], "group": [0, 1, 2],
                      "pono_dms": [0, 1, 2], "pono_ms_official": [0, 1, 2], "pono_ms_no_moment_loss": [0, 1, 2],
-                     "pono_ms_std": [0, 1, 2, 3, 4]}  # the fix for a PONO-MS that draws the source's strokes
+                     "pono_ms_std": [0, 1, 2, 3, 4],  # the fix for a PONO-MS that draws the source's strokes
+                     "pono_ms_shared": [0, 1]}  # the other candidate fix
     built = {}
     monkeypatch.setattr(ablation, "build_fonts", lambda root, **kwargs: built.update(root=root, **kwargs))
     assert ablation.prepare_data(preset) == ablation.ROOT / "data" / "fonts_gkai00mp"
