@@ -219,13 +219,14 @@ def score_run(plan: Plan, run: Run) -> dict:
 def score_references(plan: Plan) -> dict[str, dict[str, float]]:
     """The trivial references' scores on the plan's test split (:func:`reference_scores`, with the channels and
     direction of the first finished run's checkpoint; a font benchmark's need none); ``{}`` when no run has
-    finished."""
+    finished and the plan has no archive. Called after :func:`run_plan`, where no finished run means that every
+    run came from the archive."""
     done = [run for run in plan.runs if finished(plan, run)]
     if not done and plan.layout != "fonts":
-        if read_archive(plan, log=lambda line: None):
-            raise StudyError(f"the references of the {plan.layout} layout need one run's checkpoint, and every run "
-                             f"came from {plan.archive}: train one run here (or restore a run folder under "
-                             f"{plan.runs_folder})")
+        if plan.archive is not None:
+            raise StudyError(f"the references of the {plan.layout} layout need one run's checkpoint, and no run "
+                             f"under {plan.runs_folder} has finished (their records came from {plan.archive}): "
+                             "train one run here (or restore a run folder)")
         return {}
     checkpoint = done[0].folder(plan.runs_folder) / "checkpoints" / "last.ckpt" if done else None
     return reference_scores(plan.data, plan.layout, plan.metrics, checkpoint, plan.direction)
@@ -254,11 +255,15 @@ def reference_scores(data: Path, layout: str, metrics: Sequence[str] | None, che
             for label, reference in reference_models(model, data, layout).items()}
 
 
+def _same_settings(plan: Plan, run: Run, record: dict) -> bool:
+    """Whether ``record`` (a ``trained.json`` or an archived record) is of ``run`` trained with the plan's settings."""
+    return record.get("fingerprint") == _fingerprint(plan, run, run.folder(plan.runs_folder))
+
+
 def finished(plan: Plan, run: Run) -> bool:
     """Whether ``run`` has finished training with the plan's settings."""
     record = run.folder(plan.runs_folder) / "trained.json"
-    return record.is_file() and json.loads(record.read_text()).get("fingerprint") == _fingerprint(
-        plan, run, run.folder(plan.runs_folder))
+    return record.is_file() and _same_settings(plan, run, json.loads(record.read_text()))
 
 
 ARCHIVE_ABOUT = ("The records of a study's runs (pono_gan.ablate.runner.write_archive): a run whose folder is gone is "
@@ -279,7 +284,7 @@ def read_archive(plan: Plan, log: Callable[[str], None] = print) -> dict[Run, di
     kept = {}
     for run in plan.runs:
         if run in found:
-            if found[run].get("fingerprint") == _fingerprint(plan, run, run.folder(plan.runs_folder)):
+            if _same_settings(plan, run, found[run]):
                 kept[run] = found[run]
             else:
                 log(f"{run.variant} seed {run.seed} ({run.steps} steps): archived with other settings, not reused")

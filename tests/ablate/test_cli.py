@@ -79,6 +79,9 @@ def test_the_archive_keeps_each_runs_record_and_gives_back_those_of_the_plans_se
     runner.write_archive(plan, [record(0, 0.2), record(1, 0.3)])  # the same run again replaces its record
     assert read_archive(plan) == {Run("instance", 0, 10): record(0, 0.2), Run("instance", 1, 10): record(1, 0.3)}
     assert len(json.loads(plan.archive.read_text())["runs"]) == 3
+    # every run from the archive: the paired layout's references need a checkpoint of this machine, and say so
+    with pytest.raises(StudyError, match=r"need one run's checkpoint, and no run under .*runs has finished"):
+        runner.score_references(plan)
     # a run archived with other settings (its config file changed since) is not reused, and that is said
     (tmp_path / "instance.yaml").write_text("model: {lambda_l1: 50}\n")
     said = []
